@@ -1,0 +1,66 @@
+# cifar-act - see README.md. Targets: all (default), test, asan, bench, install, clean.
+CC      ?= cc
+BUILD   ?= build
+BIN     ?= cifar-act
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CFLAGS  ?= -O2 -g
+PKGS    := zlib libcurl libcrypto
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) stb)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+# -ffp-contract=off: PyTorch rounds x*255 and +0.5 separately; a fused multiply-add
+# would change which pixels round up.
+WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
+        -Wmissing-prototypes -Wno-unused-function
+ALL_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -ffp-contract=off \
+              -pthread -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lm -pthread
+
+LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
+LIB      := $(BUILD)/libcifaract.a
+TEST_SRC := $(wildcard tests/test_*.c)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# Tests decode PNGs with stb_image, a real decoder independent of our writer.
+TEST_LIBS := -lstb
+
+.PHONY: all test check asan bench install clean
+all: $(BIN)
+
+$(BUILD)/src/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BIN): $(BUILD)/src/main.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c $(LIB) tests/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
+
+test check: $(BIN) $(TEST_BIN)
+	CA_BUILD=$(BUILD) CA_BIN=$(abspath $(BIN)) tests/run-tests.sh
+
+# Same tests, rebuilt with AddressSanitizer + UBSan in a separate build directory.
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/cifar-act \
+	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" test
+
+bench: $(BIN)
+	tools/bench.sh ./$(BIN)
+
+install: $(BIN)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cifar-act
+
+clean:
+	rm -rf build build-asan $(BIN)
+
+-include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)

@@ -1,0 +1,112 @@
+#include "ca.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+enum ca_status ca_fail(struct ca_err *err, enum ca_status code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void ca_err_clear(struct ca_err *err)
+{
+    if (err) {
+        err->code = CA_OK;
+        err->msg[0] = '\0';
+    }
+}
+
+int ca_exit_code(enum ca_status code)
+{
+    if (code == CA_OK)
+        return 0;
+    return code == CA_ERR_USAGE ? 2 : 1;
+}
+
+/* ---- Files ---- */
+
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void ca_temp_name(const char *path, char *buf, size_t size)
+{
+    static atomic_uint counter;
+    unsigned n = atomic_fetch_add(&counter, 1);
+    snprintf(buf, size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
+}
+
+enum ca_status ca_write_atomic(const char *path, const void *data, size_t len,
+                               struct ca_err *err)
+{
+    char tmp[4096];
+    enum ca_status st = CA_OK;
+    FILE *f = NULL;
+
+    ca_temp_name(path, tmp, sizeof tmp);
+    f = fopen(tmp, "wb");
+    if (!f) {
+        st = ca_fail(err, CA_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (len && fwrite(data, 1, len, f) != len) {
+        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fflush(f) != 0) {
+        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    if (fclose(f) != 0) {
+        f = NULL;
+        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    f = NULL;
+    if (rename(tmp, path) != 0)
+        st = ca_fail(err, CA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+                     strerror(errno));
+out:
+    if (f)
+        fclose(f);
+    if (st != CA_OK)
+        unlink(tmp);
+    return st;
+}
+
+enum ca_status ca_mkdirs(const char *dir, struct ca_err *err)
+{
+    char buf[4096];
+    size_t len = strlen(dir);
+    struct stat sb;
+
+    if (len == 0 || len >= sizeof buf)
+        return ca_fail(err, CA_ERR_USAGE, "bad directory name '%s'", dir);
+    memcpy(buf, dir, len + 1);
+    /* Create each prefix in turn; EEXIST is fine, the final check decides. */
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return ca_fail(err, CA_ERR_IO, "cannot create directory %s: %s", buf,
+                               strerror(errno));
+            buf[i] = c;
+        }
+    }
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return ca_fail(err, CA_ERR_IO, "%s is not a directory", dir);
+    if (access(dir, W_OK | X_OK) != 0)
+        return ca_fail(err, CA_ERR_IO, "directory %s is not writable: %s", dir,
+                       strerror(errno));
+    return CA_OK;
+}

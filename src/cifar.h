@@ -1,0 +1,83 @@
+/* cifar.h - CIFAR-10/100 binary datasets on disk, read in DataLoader-style batches.
+ *
+ * Record layout (official binary version): CIFAR-10 = 1 label byte + 3072 pixel bytes;
+ * CIFAR-100 = coarse label byte + fine label byte + 3072 pixel bytes. Pixels are
+ * 1024 red, 1024 green, 1024 blue, each 32x32 row-major: exactly [3][32][32], the
+ * CHW layout PyTorch uses after ToTensor.
+ *
+ * A cifar_set keeps the files open and reads records on demand with pread(2), so
+ * memory does not grow with the dataset and several threads may read at once.
+ */
+#ifndef CIFAR_H
+#define CIFAR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ca.h"
+
+#define CIFAR_SIDE 32
+#define CIFAR_PLANE (CIFAR_SIDE * CIFAR_SIDE)  /* 1024 pixels per channel */
+#define CIFAR_PIXELS (3 * CIFAR_PLANE)         /* 3072 bytes per image */
+#define CIFAR_MAX_FILES 5
+
+enum cifar_kind { CIFAR_10, CIFAR_100 };
+enum cifar_split { CIFAR_TEST, CIFAR_TRAIN };
+enum cifar_label { CIFAR_LABEL_FINE, CIFAR_LABEL_COARSE }; /* CIFAR-100 only */
+
+/* What a (kind, split) needs on disk, relative to the data directory. */
+struct cifar_layout {
+    const char *dir;                      /* "cifar-10-batches-bin" / "cifar-100-binary" */
+    int n_files;
+    const char *files[CIFAR_MAX_FILES];   /* record files, in dataset order */
+    const char *meta;                     /* class-name file for the chosen labels */
+    int label_bytes;                      /* 1 or 2 */
+    int n_classes;                        /* 10, or 100 fine / 20 coarse */
+    size_t images_per_file;               /* 10000 (CIFAR-10), 10000/50000 (CIFAR-100) */
+};
+void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
+                      enum cifar_label label, struct cifar_layout *out);
+
+struct cifar_set;
+
+/* Open DATA_DIR/<layout dir>/: every record file and the class names. Validates
+ * sizes (a non-zero multiple of the record size; CA_ERR_FORMAT saying the size) and
+ * that the meta file has n_classes names. Labels are checked as records are read.
+ * Missing files give CA_ERR_MISSING with a message saying what was looked for. */
+enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
+                          enum cifar_kind kind, enum cifar_split split,
+                          enum cifar_label label, struct ca_err *err);
+void cifar_free(struct cifar_set *s); /* NULL is fine */
+
+size_t cifar_count(const struct cifar_set *s);
+int cifar_n_classes(const struct cifar_set *s);
+const char *cifar_class_name(const struct cifar_set *s, int label); /* "?" if out of range */
+const char *cifar_path(const struct cifar_set *s, int file);         /* for messages */
+
+/* Read images idx[0..n) into px ([n][3072]) and their labels. Thread-safe.
+ * CA_ERR_IO on a short read; CA_ERR_FORMAT naming file and record index for a label
+ * out of range. */
+enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
+                          uint8_t *px, int *labels, struct ca_err *err);
+
+/* ---- Batches (torch.utils.data.DataLoader semantics) ---- */
+
+struct cifar_loader {
+    size_t count;       /* images in the set */
+    size_t batch;       /* batch size >= 1 */
+    int drop_last;
+    size_t *order;      /* permutation when shuffled, NULL for 0..count-1 */
+    size_t n_batches;
+};
+
+/* shuffle: Fisher-Yates driven by splitmix64(seed): the same seed gives the same
+ * order on every machine (it is not torch.randperm's order). */
+enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t batch,
+                                 int drop_last, int shuffle, uint64_t seed,
+                                 struct ca_err *err);
+void cifar_loader_free(struct cifar_loader *ld);
+
+/* Number of images in batch k, and their dataset indices into idx ([batch]). */
+size_t cifar_loader_batch(const struct cifar_loader *ld, size_t k, size_t *idx);
+
+#endif

@@ -1,0 +1,34 @@
+#!/bin/bash
+# Run every test program (build/tests/test_*) and CLI script (tests/cli_*.sh), add up
+# their "name: N passed, N failed" lines, and end with the total on the last line.
+set -u
+cd "$(dirname "$0")/.."
+export CA_BUILD=${CA_BUILD:-build}
+export CA_BIN=${CA_BIN:-$PWD/cifar-act}
+export CA_SHARED=${CA_SHARED:-$(cd .. && pwd)/shared}
+export CA_ROOT=$PWD
+passed=0 failed=0 broken=""
+for t in "$CA_BUILD"/tests/test_* tests/cli_*.sh; do
+    [ -e "$t" ] || continue
+    case "$t" in *.d) continue ;; esac
+    name=$(basename "$t")
+    log="$CA_BUILD/tests/$name.log"
+    mkdir -p "$CA_BUILD/tests"
+    start=$(date +%s)
+    if [ "${t%.sh}" != "$t" ]; then bash "$t" >"$log" 2>&1; else "$t" >"$log" 2>&1; fi
+    rc=$?
+    line=$(grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed$' "$log" | tail -n 1)
+    if [ -z "$line" ]; then
+        echo "$name: crashed or printed no summary (exit $rc)"; tail -n 20 "$log"
+        failed=$((failed + 1)); broken="$broken $name"; continue
+    fi
+    p=$(echo "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+    if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+    passed=$((passed + p)); failed=$((failed + f))
+    echo "$line  ($(( $(date +%s) - start ))s)"
+    if [ "$f" -ne 0 ]; then grep -E '^FAIL' "$log" | head -n 30; broken="$broken $name"; fi
+done
+[ -n "$broken" ] && echo "failing:$broken (logs in $CA_BUILD/tests/)"
+echo "total: $passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
