@@ -1,0 +1,366 @@
+/* cifar.c - CIFAR-10/100 binary files: layout, validation, record reads, batching. */
+#include "cifar.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The meta files are a few hundred bytes; anything far larger is not one. */
+#define CIFAR_META_MAX (64 * 1024)
+#define CIFAR_MAX_CLASSES 100
+
+struct cifar_file {
+    int fd;
+    size_t first;  /* dataset index of the file's first record */
+    size_t count;  /* records in the file */
+    char path[4096];
+};
+
+struct cifar_set {
+    struct cifar_layout layout;
+    enum cifar_label label;
+    size_t record;  /* bytes per record: label bytes + CIFAR_PIXELS */
+    size_t count;
+    int n_files;
+    struct cifar_file files[CIFAR_MAX_FILES];
+    int n_classes;
+    char *names[CIFAR_MAX_CLASSES];
+    char *meta_buf; /* owns the strings names[] point into */
+};
+
+/* ---- Layout ---- */
+
+void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
+                      enum cifar_label label, struct cifar_layout *out)
+{
+    memset(out, 0, sizeof *out);
+    if (kind == CIFAR_10) {
+        static const char *const train[] = {"data_batch_1.bin", "data_batch_2.bin",
+                                            "data_batch_3.bin", "data_batch_4.bin",
+                                            "data_batch_5.bin"};
+        out->dir = "cifar-10-batches-bin";
+        out->meta = "batches.meta.txt";
+        out->label_bytes = 1;
+        out->n_classes = 10;
+        out->images_per_file = 10000;
+        if (split == CIFAR_TRAIN) {
+            out->n_files = 5;
+            memcpy(out->files, train, sizeof train);
+        } else {
+            out->n_files = 1;
+            out->files[0] = "test_batch.bin";
+        }
+    } else {
+        out->dir = "cifar-100-binary";
+        out->label_bytes = 2;
+        out->n_files = 1;
+        out->files[0] = split == CIFAR_TRAIN ? "train.bin" : "test.bin";
+        out->images_per_file = split == CIFAR_TRAIN ? 50000 : 10000;
+        if (label == CIFAR_LABEL_COARSE) {
+            out->meta = "coarse_label_names.txt";
+            out->n_classes = 20;
+        } else {
+            out->meta = "fine_label_names.txt";
+            out->n_classes = 100;
+        }
+    }
+}
+
+/* ---- Opening ---- */
+
+static enum ca_status cifar_missing(struct ca_err *err, const char *path, const char *dir)
+{
+    return ca_fail(err, CA_ERR_MISSING,
+                   "%s not found: --data must name the directory that contains %s/ "
+                   "(the binary version, from https://www.cs.toronto.edu/~kriz/cifar.html); "
+                   "run without --offline/--no-verify to download it",
+                   path, dir);
+}
+
+static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
+                                      struct ca_err *err)
+{
+    char path[4096];
+    enum ca_status st = CA_OK;
+    FILE *f = NULL;
+    size_t len;
+
+    snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
+    f = fopen(path, "rb");
+    if (!f) {
+        if (errno == ENOENT)
+            st = cifar_missing(err, path, s->layout.dir);
+        else
+            st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        goto out;
+    }
+    s->meta_buf = malloc(CIFAR_META_MAX + 1);
+    if (!s->meta_buf) {
+        st = ca_fail(err, CA_ERR_NOMEM, "out of memory reading %s", path);
+        goto out;
+    }
+    len = fread(s->meta_buf, 1, CIFAR_META_MAX + 1, f);
+    if (ferror(f)) {
+        st = ca_fail(err, CA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        goto out;
+    }
+    if (len > CIFAR_META_MAX) {
+        st = ca_fail(err, CA_ERR_FORMAT, "%s: larger than %d bytes, not a class-name list",
+                     path, CIFAR_META_MAX);
+        goto out;
+    }
+    s->meta_buf[len] = '\0';
+    if (memchr(s->meta_buf, '\0', len)) {
+        st = ca_fail(err, CA_ERR_FORMAT, "%s: contains NUL bytes, not a class-name list", path);
+        goto out;
+    }
+    /* One name per line; blank lines (the official file ends with some) are skipped. */
+    for (char *line = s->meta_buf, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\r' || line[n - 1] == ' ' || line[n - 1] == '\t'))
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        if (s->n_classes == s->layout.n_classes) {
+            st = ca_fail(err, CA_ERR_FORMAT, "%s: more than %d class names", path,
+                         s->layout.n_classes);
+            goto out;
+        }
+        s->names[s->n_classes++] = line;
+    }
+    if (s->n_classes != s->layout.n_classes)
+        st = ca_fail(err, CA_ERR_FORMAT, "%s: %d class names, expected %d", path,
+                     s->n_classes, s->layout.n_classes);
+out:
+    if (f)
+        fclose(f);
+    return st;
+}
+
+enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
+                          enum cifar_kind kind, enum cifar_split split,
+                          enum cifar_label label, struct ca_err *err)
+{
+    enum ca_status st = CA_OK;
+    struct cifar_set *s = calloc(1, sizeof *s);
+
+    *out = NULL;
+    if (!s)
+        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < CIFAR_MAX_FILES; i++)
+        s->files[i].fd = -1;
+    cifar_layout_get(kind, split, label, &s->layout);
+    s->label = label;
+    s->record = (size_t)s->layout.label_bytes + CIFAR_PIXELS;
+
+    for (int i = 0; i < s->layout.n_files; i++) {
+        struct cifar_file *cf = &s->files[i];
+        struct stat sb;
+
+        snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
+                 s->layout.files[i]);
+        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
+        if (cf->fd < 0) {
+            if (errno == ENOENT)
+                st = cifar_missing(err, cf->path, s->layout.dir);
+            else
+                st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", cf->path,
+                             strerror(errno));
+            goto out;
+        }
+        s->n_files = i + 1;
+        if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            st = ca_fail(err, CA_ERR_IO, "%s is not a regular file", cf->path);
+            goto out;
+        }
+        if (sb.st_size == 0) {
+            st = ca_fail(err, CA_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
+            goto out;
+        }
+        if ((size_t)sb.st_size % s->record != 0) {
+            st = ca_fail(err, CA_ERR_FORMAT,
+                         "%s: size %lld bytes is not a multiple of the %zu-byte record "
+                         "(truncated, or not the binary version of %s?)",
+                         cf->path, (long long)sb.st_size, s->record,
+                         kind == CIFAR_10 ? "CIFAR-10" : "CIFAR-100");
+            goto out;
+        }
+        cf->first = s->count;
+        cf->count = (size_t)sb.st_size / s->record;
+        s->count += cf->count;
+    }
+    st = cifar_read_meta(s, data_dir, err);
+out:
+    if (st != CA_OK)
+        cifar_free(s);
+    else
+        *out = s;
+    return st;
+}
+
+void cifar_free(struct cifar_set *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < CIFAR_MAX_FILES; i++)
+        if (s->files[i].fd >= 0)
+            close(s->files[i].fd);
+    free(s->meta_buf);
+    free(s);
+}
+
+size_t cifar_count(const struct cifar_set *s) { return s->count; }
+int cifar_n_classes(const struct cifar_set *s) { return s->n_classes; }
+const char *cifar_path(const struct cifar_set *s, int file) { return s->files[file].path; }
+
+const char *cifar_class_name(const struct cifar_set *s, int label)
+{
+    return label >= 0 && label < s->n_classes ? s->names[label] : "?";
+}
+
+/* ---- Reading ---- */
+
+static enum ca_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
+                                      off_t off, struct ca_err *err)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t r = pread(cf->fd, p, len, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ca_fail(err, CA_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
+        if (r == 0)
+            return ca_fail(err, CA_ERR_IO, "%s: unexpected end of file (did it shrink?)",
+                           cf->path);
+        p += r;
+        len -= (size_t)r;
+        off += r;
+    }
+    return CA_OK;
+}
+
+enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
+                          uint8_t *px, int *labels, struct ca_err *err)
+{
+    enum ca_status st = CA_OK;
+    uint8_t *buf = NULL;
+    size_t i = 0;
+    /* CIFAR-100 records are [coarse][fine][pixels]. */
+    size_t label_at = (s->layout.label_bytes == 2 && s->label == CIFAR_LABEL_FINE) ? 1 : 0;
+
+    buf = malloc(n * s->record);
+    if (!buf)
+        return ca_fail(err, CA_ERR_NOMEM, "out of memory reading a batch of %zu", n);
+    while (i < n) {
+        int f = 0;
+        if (idx[i] >= s->count) {
+            st = ca_fail(err, CA_ERR_USAGE, "image index %zu out of range (%zu images)",
+                         idx[i], s->count);
+            goto out;
+        }
+        while (f + 1 < s->n_files && idx[i] >= s->files[f + 1].first)
+            f++;
+        const struct cifar_file *cf = &s->files[f];
+        /* Read runs of consecutive records in one call: an unshuffled batch is one read. */
+        size_t run = 1;
+        while (i + run < n && idx[i + run] == idx[i] + run &&
+               idx[i + run] < cf->first + cf->count)
+            run++;
+        st = cifar_pread_all(cf, buf, run * s->record,
+                             (off_t)((idx[i] - cf->first) * s->record), err);
+        if (st != CA_OK)
+            goto out;
+        for (size_t j = 0; j < run; j++) {
+            const uint8_t *rec = buf + j * s->record;
+            int label = rec[label_at];
+            if (label >= s->layout.n_classes) {
+                st = ca_fail(err, CA_ERR_FORMAT,
+                             "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
+                             cf->path, idx[i + j] - cf->first, label,
+                             s->layout.n_classes - 1);
+                goto out;
+            }
+            labels[i + j] = label;
+            memcpy(px + (i + j) * CIFAR_PIXELS, rec + s->layout.label_bytes, CIFAR_PIXELS);
+        }
+        i += run;
+    }
+out:
+    free(buf);
+    return st;
+}
+
+/* ---- Batches ---- */
+
+static uint64_t cifar_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, bound) without modulo bias (rejection sampling). */
+static uint64_t cifar_uniform(uint64_t *state, uint64_t bound)
+{
+    uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+    uint64_t r;
+    do
+        r = cifar_splitmix64(state);
+    while (r >= limit);
+    return r % bound;
+}
+
+enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t batch,
+                                 int drop_last, int shuffle, uint64_t seed,
+                                 struct ca_err *err)
+{
+    memset(ld, 0, sizeof *ld);
+    if (batch == 0)
+        return ca_fail(err, CA_ERR_USAGE, "--batch must be at least 1");
+    ld->count = count;
+    ld->batch = batch;
+    ld->drop_last = drop_last;
+    ld->n_batches = drop_last ? count / batch : (count + batch - 1) / batch;
+    if (shuffle && count > 1) {
+        uint64_t state = seed;
+        ld->order = malloc(count * sizeof *ld->order);
+        if (!ld->order)
+            return ca_fail(err, CA_ERR_NOMEM, "out of memory for the shuffle order");
+        for (size_t i = 0; i < count; i++)
+            ld->order[i] = i;
+        for (size_t i = count - 1; i > 0; i--) {
+            size_t j = (size_t)cifar_uniform(&state, (uint64_t)i + 1);
+            size_t t = ld->order[i];
+            ld->order[i] = ld->order[j];
+            ld->order[j] = t;
+        }
+    }
+    return CA_OK;
+}
+
+void cifar_loader_free(struct cifar_loader *ld)
+{
+    free(ld->order);
+    ld->order = NULL;
+}
+
+size_t cifar_loader_batch(const struct cifar_loader *ld, size_t k, size_t *idx)
+{
+    if (k >= ld->n_batches)
+        return 0;
+    size_t start = k * ld->batch;
+    size_t n = ld->count - start < ld->batch ? ld->count - start : ld->batch;
+    for (size_t i = 0; i < n; i++)
+        idx[i] = ld->order ? ld->order[start + i] : start + i;
+    return n;
+}

@@ -1,0 +1,213 @@
+/* manifest.c - JSON for OUT/manifest.json, built in memory and written atomically. */
+#include "manifest.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+/* ---- A growing string ---- */
+
+struct jbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+};
+
+static void jb_printf(struct jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void jb_printf(struct jbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    if (b->oom)
+        return;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->oom = 1;
+            return;
+        }
+        if (b->p && b->len + (size_t)n < b->cap) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 4096;
+        while (cap < b->len + (size_t)n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = 1;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+}
+
+/* JSON string literal: class names come from a file, so escape everything needed. */
+static void jb_str(struct jbuf *b, const char *s)
+{
+    jb_printf(b, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            jb_printf(b, "\\%c", c);
+        else if (c < 0x20)
+            jb_printf(b, "\\u%04x", c);
+        else
+            jb_printf(b, "%c", c);
+    }
+    jb_printf(b, "\"");
+}
+
+static void jb_num(struct jbuf *b, double v)
+{
+    if (isfinite(v))
+        jb_printf(b, "%.9g", v);
+    else
+        jb_printf(b, "null");
+}
+
+static void jb_stats(struct jbuf *b, const struct manifest_stats *s)
+{
+    jb_printf(b, "{\"min\": ");
+    jb_num(b, s->min);
+    jb_printf(b, ", \"mean\": ");
+    jb_num(b, s->mean);
+    jb_printf(b, ", \"max\": ");
+    jb_num(b, s->max);
+    jb_printf(b, "}");
+}
+
+/* ---- The manifest ---- */
+
+void manifest_file_name(char *buf, size_t size, const char *prefix, size_t k)
+{
+    snprintf(buf, size, "%s_%04zu.png", prefix, k);
+}
+
+static void manifest_chain(struct jbuf *b, const struct act_chain *c)
+{
+    char spec[256];
+
+    jb_printf(b, "  \"transform\": {\"to_tensor\": true, \"normalize\": ");
+    if (c->normalize) {
+        jb_printf(b, "{\"mean\": [");
+        for (int i = 0; i < ACT_CHANNELS; i++) {
+            jb_printf(b, i ? ", " : "");
+            jb_num(b, c->mean[i]);
+        }
+        jb_printf(b, "], \"std\": [");
+        for (int i = 0; i < ACT_CHANNELS; i++) {
+            jb_printf(b, i ? ", " : "");
+            jb_num(b, c->std[i]);
+        }
+        jb_printf(b, "]}");
+    } else {
+        jb_printf(b, "null");
+    }
+    jb_printf(b, "},\n  \"functions\": [");
+    for (int i = 0; i < c->n; i++) {
+        const struct act_fn *fn = &c->fn[i];
+        jb_printf(b, "%s\n    {\"name\": ", i ? "," : "");
+        jb_str(b, fn->desc->name);
+        jb_printf(b, ", \"module\": ");
+        jb_str(b, fn->desc->torch_module);
+        jb_printf(b, ", \"spec\": ");
+        jb_str(b, act_format(fn, spec, sizeof spec));
+        jb_printf(b, ", \"params\": {");
+        for (int j = 0; j < fn->desc->n_params; j++) {
+            const struct act_param *p = &fn->desc->params[j];
+            jb_printf(b, "%s", j ? ", " : "");
+            jb_str(b, p->name);
+            jb_printf(b, ": ");
+            if (p->choices)
+                jb_str(b, p->choices[(int)fn->p[j]]);
+            else
+                jb_num(b, fn->p[j]);
+        }
+        jb_printf(b, "}}");
+    }
+    jb_printf(b, "%s],\n", c->n ? "\n  " : "");
+}
+
+enum ca_status manifest_write(const char *path, const struct run_opts *o,
+                              const struct cifar_set *set, size_t n_images,
+                              const struct manifest_batch *batches, size_t n_batches,
+                              struct ca_err *err)
+{
+    struct jbuf b = {0};
+    enum ca_status st;
+    char name[64];
+
+    jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n");
+    jb_printf(&b, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n",
+              o->kind == CIFAR_10 ? "cifar10" : "cifar100",
+              o->split == CIFAR_TRAIN ? "train" : "test");
+    if (o->kind == CIFAR_100)
+        jb_printf(&b, "  \"label\": \"%s\",\n",
+                  o->label == CIFAR_LABEL_COARSE ? "coarse" : "fine");
+    jb_printf(&b, "  \"data_dir\": ");
+    jb_str(&b, o->data_dir);
+    jb_printf(&b, ",\n  \"images\": %zu,\n", n_images);
+    jb_printf(&b, "  \"classes\": [");
+    for (int i = 0; i < cifar_n_classes(set); i++) {
+        jb_printf(&b, "%s", i ? ", " : "");
+        jb_str(&b, cifar_class_name(set, i));
+    }
+    jb_printf(&b, "],\n");
+    manifest_chain(&b, &o->chain);
+    jb_printf(&b, "  \"batch_size\": %zu,\n  \"drop_last\": %s,\n  \"shuffle\": %s,\n",
+              o->batch, o->drop_last ? "true" : "false", o->shuffle ? "true" : "false");
+    if (o->shuffle)
+        jb_printf(&b, "  \"seed\": %llu,\n", (unsigned long long)o->seed);
+    jb_printf(&b, "  \"grid\": {\"style\": \"%s\", \"nrow\": %d, \"padding\": %d, "
+                  "\"pad_value\": ",
+              o->grid.style == GRID_TENSORBOARD ? "tensorboard" : "torchvision",
+              o->grid.nrow, o->grid.style == GRID_TENSORBOARD ? 0 : o->grid.padding);
+    jb_num(&b, o->grid.pad_value);
+    jb_printf(&b, ", \"scale\": %d, \"layout\": \"%s\", \"png_level\": %d},\n",
+              o->grid.scale, o->layout == RUN_LAYOUT_PAIRS ? "pairs" : "separate",
+              o->png_level);
+    jb_printf(&b, "  \"batches\": [");
+    for (size_t k = 0; k < n_batches; k++) {
+        const struct manifest_batch *mb = &batches[k];
+        jb_printf(&b, "%s\n    {\"batch\": %zu, ", k ? "," : "", k);
+        if (o->layout == RUN_LAYOUT_PAIRS) {
+            manifest_file_name(name, sizeof name, "compare", k);
+            jb_printf(&b, "\"compare\": \"%s\", ", name);
+        } else {
+            manifest_file_name(name, sizeof name, "input", k);
+            jb_printf(&b, "\"input\": \"%s\", ", name);
+            manifest_file_name(name, sizeof name, "output", k);
+            jb_printf(&b, "\"output\": \"%s\", ", name);
+        }
+        jb_printf(&b, "\"size\": %zu,\n     \"images\": [", mb->n);
+        for (size_t i = 0; i < mb->n; i++)
+            jb_printf(&b, "%s%zu", i ? ", " : "", mb->idx[i]);
+        jb_printf(&b, "],\n     \"labels\": [");
+        for (size_t i = 0; i < mb->n; i++)
+            jb_printf(&b, "%s%d", i ? ", " : "", mb->labels[i]);
+        jb_printf(&b, "],\n     \"class_names\": [");
+        for (size_t i = 0; i < mb->n; i++) {
+            jb_printf(&b, "%s", i ? ", " : "");
+            jb_str(&b, cifar_class_name(set, mb->labels[i]));
+        }
+        jb_printf(&b, "],\n     \"input_stats\": ");
+        jb_stats(&b, &mb->in);
+        jb_printf(&b, ", \"output_stats\": ");
+        jb_stats(&b, &mb->out);
+        jb_printf(&b, "}");
+    }
+    jb_printf(&b, "%s]\n}\n", n_batches ? "\n  " : "");
+    if (b.oom)
+        st = ca_fail(err, CA_ERR_NOMEM, "out of memory writing %s", path);
+    else
+        st = ca_write_atomic(path, b.p, b.len, err);
+    free(b.p);
+    return st;
+}

@@ -1,0 +1,74 @@
+/* run.h - the whole job: dataset batches -> ToTensor/activations -> grids -> PNG files
+ * and OUT/manifest.json, spread over worker threads.
+ *
+ * Every batch is independent, so workers take batch numbers from a shared counter and
+ * each writes its own files; the output is identical for any number of jobs.
+ * An element-wise chain takes the lookup-table path: each output pixel is
+ * lut[channel][input byte], built with the same float kernels, so pixels equal the
+ * float path's exactly. Channel-wise chains (softmax family), and force_float, run
+ * the float kernels on every value.
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "act.h"
+#include "ca.h"
+#include "cifar.h"
+#include "grid.h"
+
+enum run_layout { RUN_LAYOUT_SEPARATE, RUN_LAYOUT_PAIRS };
+
+struct run_progress {
+    size_t batches_done, batches_total;
+    size_t images_done;
+    double seconds; /* since the job started */
+};
+
+struct run_opts {
+    const char *data_dir;
+    enum cifar_kind kind;
+    enum cifar_split split;
+    enum cifar_label label;
+    size_t batch;            /* images per batch, >= 1 */
+    int drop_last;
+    int shuffle;
+    uint64_t seed;
+    size_t max_batches;      /* 0: all */
+    struct act_chain chain;
+    int inplace;             /* float path: kernels overwrite the input buffer */
+    int force_float;         /* never use the lookup-table path */
+    struct grid_opts grid;
+    enum run_layout layout;
+    int png_level;           /* zlib level 0..9 */
+    const char *out_dir;     /* created if missing */
+    int jobs;                /* worker threads, >= 1 */
+    /* Called after each finished batch, serialized (never two at once); may be NULL. */
+    void (*progress)(const struct run_progress *p, void *ctx);
+    void *progress_ctx;
+    /* Set asynchronously (signal handler) to stop early: CA_ERR_INTERRUPTED. */
+    volatile sig_atomic_t *cancel;
+};
+
+struct run_stats {
+    size_t batches, images;
+    size_t files;            /* PNG files written */
+    uint64_t png_bytes;      /* their total size */
+    double seconds;
+};
+
+/* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
+ * grid, separate layout, PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
+void run_opts_default(struct run_opts *o);
+
+/* Check out_dir (create, must be writable) before any work; open the dataset; run.
+ * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json.
+ * On failure err says what failed (file names included); files already finished stay,
+ * but none is ever half-written and manifest.json is written only on success. */
+enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
+                       struct ca_err *err);
+
+#endif
