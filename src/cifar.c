@@ -73,13 +73,13 @@ void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
 
 /* ---- Opening ---- */
 
-static enum ca_status cifar_missing(struct ca_err *err, const char *path, const char *dir)
+static enum ca_status cifar_missing(struct ca_err *err, const char *path, const char *data_dir,
+                                    const char *dir)
 {
     return ca_fail(err, CA_ERR_MISSING,
                    "%s not found: --data must name the directory that contains %s/ "
-                   "(the binary version, from https://www.cs.toronto.edu/~kriz/cifar.html); "
-                   "run without --offline/--no-verify to download it",
-                   path, dir);
+                   "(the binary version); 'cifar-act --download-only --data %s' fetches it",
+                   path, dir, data_dir);
 }
 
 static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
@@ -94,7 +94,7 @@ static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
     f = fopen(path, "rb");
     if (!f) {
         if (errno == ENOENT)
-            st = cifar_missing(err, path, s->layout.dir);
+            st = cifar_missing(err, path, data_dir, s->layout.dir);
         else
             st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         goto out;
@@ -145,6 +145,53 @@ out:
     return st;
 }
 
+static enum ca_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
+                                      off_t off, struct ca_err *err)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t r = pread(cf->fd, p, len, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return ca_fail(err, CA_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
+        if (r == 0)
+            return ca_fail(err, CA_ERR_IO, "%s: unexpected end of file (did it shrink?)",
+                           cf->path);
+        p += r;
+        len -= (size_t)r;
+        off += r;
+    }
+    return CA_OK;
+}
+
+/* Check every label once at open time, so a corrupt record stops the job before any
+ * output is written rather than halfway through. Reads in bounded chunks. */
+static enum ca_status cifar_scan_labels(const struct cifar_set *s, const struct cifar_file *cf,
+                                        struct ca_err *err)
+{
+    enum { CHUNK = 256 };
+    size_t label_at = (s->layout.label_bytes == 2 && s->label == CIFAR_LABEL_FINE) ? 1 : 0;
+    enum ca_status st = CA_OK;
+    uint8_t *buf = malloc(CHUNK * s->record);
+
+    if (!buf)
+        return ca_fail(err, CA_ERR_NOMEM, "out of memory checking %s", cf->path);
+    for (size_t r = 0; r < cf->count && st == CA_OK; r += CHUNK) {
+        size_t n = cf->count - r < CHUNK ? cf->count - r : CHUNK;
+        st = cifar_pread_all(cf, buf, n * s->record, (off_t)(r * s->record), err);
+        for (size_t j = 0; j < n && st == CA_OK; j++) {
+            int label = buf[j * s->record + label_at];
+            if (label >= s->layout.n_classes)
+                st = ca_fail(err, CA_ERR_FORMAT,
+                             "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
+                             cf->path, r + j, label, s->layout.n_classes - 1);
+        }
+    }
+    free(buf);
+    return st;
+}
+
 enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
                           enum cifar_kind kind, enum cifar_split split,
                           enum cifar_label label, struct ca_err *err)
@@ -170,7 +217,7 @@ enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
         cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
         if (cf->fd < 0) {
             if (errno == ENOENT)
-                st = cifar_missing(err, cf->path, s->layout.dir);
+                st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
             else
                 st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", cf->path,
                              strerror(errno));
@@ -196,6 +243,9 @@ enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
         cf->first = s->count;
         cf->count = (size_t)sb.st_size / s->record;
         s->count += cf->count;
+        st = cifar_scan_labels(s, cf, err);
+        if (st != CA_OK)
+            goto out;
     }
     st = cifar_read_meta(s, data_dir, err);
 out:
@@ -227,26 +277,6 @@ const char *cifar_class_name(const struct cifar_set *s, int label)
 }
 
 /* ---- Reading ---- */
-
-static enum ca_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
-                                      off_t off, struct ca_err *err)
-{
-    char *p = buf;
-    while (len) {
-        ssize_t r = pread(cf->fd, p, len, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return ca_fail(err, CA_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
-        if (r == 0)
-            return ca_fail(err, CA_ERR_IO, "%s: unexpected end of file (did it shrink?)",
-                           cf->path);
-        p += r;
-        len -= (size_t)r;
-        off += r;
-    }
-    return CA_OK;
-}
 
 enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
                           uint8_t *px, int *labels, struct ca_err *err)

@@ -41,8 +41,9 @@ void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
 struct cifar_set;
 
 /* Open DATA_DIR/<layout dir>/: every record file and the class names. Validates
- * sizes (a non-zero multiple of the record size; CA_ERR_FORMAT saying the size) and
- * that the meta file has n_classes names. Labels are checked as records are read.
+ * sizes (a non-zero multiple of the record size; CA_ERR_FORMAT saying the size), every
+ * label (CA_ERR_FORMAT naming file and record index; one bounded-memory pass) and that
+ * the meta file has n_classes names.
  * Missing files give CA_ERR_MISSING with a message saying what was looked for. */
 enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
                           enum cifar_kind kind, enum cifar_split split,
@@ -55,8 +56,8 @@ const char *cifar_class_name(const struct cifar_set *s, int label); /* "?" if ou
 const char *cifar_path(const struct cifar_set *s, int file);         /* for messages */
 
 /* Read images idx[0..n) into px ([n][3072]) and their labels. Thread-safe.
- * CA_ERR_IO on a short read; CA_ERR_FORMAT naming file and record index for a label
- * out of range. */
+ * CA_ERR_IO on a short read; CA_ERR_FORMAT for a label out of range (the file changed
+ * since cifar_open); CA_ERR_USAGE for an index >= cifar_count. */
 enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
                           uint8_t *px, int *labels, struct ca_err *err);
 
