@@ -54,7 +54,7 @@ asan:
 	    LDFLAGS="-fsanitize=address,undefined" test
 
 bench: $(BIN)
-	tools/bench.sh ./$(BIN)
+	tools/bench.py ./$(BIN)
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

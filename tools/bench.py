@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""`make bench`: cifar-act end to end on the real test set, against the PyTorch lesson
+pipeline when /usr/bin/python3 has torch. Prints medians of several runs.
+
+    tools/bench.py ./cifar-act [--data ../shared] [--runs 5]
+
+Wall time includes process start (and the interpreter's, for PyTorch). Peak RSS is
+the child's ru_maxrss from wait4(2). PNG bytes are the sizes of the files written.
+"""
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TORCH_PY = "/usr/bin/python3"
+
+
+def run(cmd, out_dir):
+    """Run cmd once with a fresh out_dir; return (seconds, peak RSS bytes, PNG bytes)."""
+    shutil.rmtree(out_dir, ignore_errors=True)
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(proc.pid, 0)
+    secs = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: command failed: {' '.join(cmd)}")
+    png = sum(e.stat().st_size for e in os.scandir(out_dir) if e.name.endswith(".png"))
+    return secs, ru.ru_maxrss * 1024, png
+
+
+def median_run(cmd, out_dir, runs):
+    results = [run(cmd, out_dir) for _ in range(runs)]
+    return (statistics.median(r[0] for r in results),
+            statistics.median(r[1] for r in results), results[0][2])
+
+
+def have_torch():
+    if not os.access(TORCH_PY, os.X_OK):
+        return False
+    return subprocess.run([TORCH_PY, "-c", "import torch, torchvision"],
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bin")
+    ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared"))
+    ap.add_argument("--runs", type=int, default=5)
+    a = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="cifar-act-bench.")
+    out = os.path.join(tmp, "out")
+    base = [a.bin, "--data", a.data, "--out", out, "--quiet"]
+    try:
+        print(f"cifar-act end to end: {a.data}/cifar-10-batches-bin/test_batch.bin, "
+              f"10000 images, 157 batches of 64, median of {a.runs} runs, "
+              f"{os.cpu_count()} CPUs")
+        print(f"{'job':44} {'seconds':>8} {'images/s':>10} {'PNG MB':>8} {'peak RSS MB':>12}")
+        rows = {}
+        jobs = [("--fn sigmoid", ["--fn", "sigmoid"]),
+                ("--fn sigmoid --jobs 1", ["--fn", "sigmoid", "--jobs", "1"]),
+                ("--fn relu", ["--fn", "relu"]),
+                ("--fn gelu --fn 'leaky_relu(0.2)' (chain)", ["--fn", "gelu", "--fn", "leaky_relu(0.2)"]),
+                ("--fn sigmoid --style tensorboard", ["--fn", "sigmoid", "--style", "tensorboard"]),
+                ("--fn softmax (channel-wise, float path)", ["--fn", "softmax"])]
+        for name, extra in jobs:
+            s, rss, png = median_run(base + extra, out, a.runs)
+            rows[name] = (s, rss, png)
+            print(f"{name:44} {s:8.3f} {10000 / s:10.0f} {png / 1e6:8.2f} {rss / 1e6:12.1f}")
+        s2, s1 = rows["--fn sigmoid"][0], rows["--fn sigmoid --jobs 1"][0]
+        print(f"scaling --jobs 1 -> default: {s1 / s2:.2f}x")
+
+        if have_torch():
+            runs = max(1, min(a.runs, 3))
+            ts, trss, tpng = median_run([TORCH_PY, os.path.join(HERE, "lesson_torch.py"),
+                                         a.data, out], out, runs)
+            s, rss, png = rows["--fn sigmoid"]
+            print(f"\nPyTorch lesson pipeline (torch {torch_version()}, per-image PIL + "
+                  f"ToTensor, DataLoader(64), nn.Sigmoid, save_image), median of {runs}:")
+            print(f"{'PyTorch + torchvision':44} {ts:8.3f} {10000 / ts:10.0f} "
+                  f"{tpng / 1e6:8.2f} {trss / 1e6:12.1f}")
+            print(f"ratios (cifar-act --fn sigmoid vs PyTorch): {ts / s:.1f}x faster, "
+                  f"PNG bytes {100 * (png / tpng - 1):+.2f}%, peak RSS {rss / trss:.3f}x")
+        else:
+            print("\nPyTorch comparison skipped: /usr/bin/python3 cannot import torch and "
+                  "torchvision (apt-get install python3-torch python3-torchvision)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def torch_version():
+    r = subprocess.run([TORCH_PY, "-c", "import torch; print(torch.__version__)"],
+                       capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+if __name__ == "__main__":
+    main()
