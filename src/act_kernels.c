@@ -298,13 +298,16 @@ void act_kernels_set_generic(int on)
 
 const char *act_kernels_isa(void)
 {
-    return act_kernels_generic() ? "generic" : "default";
+    return act_kernels_generic() ? "generic" : act_fast_isa();
 }
 
 #define ELEM_ENTRY(name, gen)                                                          \
     void act_k_##name(float *y, const float *x, size_t n, const float *p)              \
     {                                                                                  \
-        gen(y, x, n, p);                                                               \
+        if (act_kernels_generic())                                                     \
+            gen(y, x, n, p);                                                           \
+        else                                                                           \
+            act_fast_##name(y, x, n, p);                                               \
     }
 
 ELEM_ENTRY(relu, g_relu)
@@ -341,19 +344,28 @@ void act_k_softmax(float *y, const float *x, size_t n_img, size_t channels, size
                    const float *p)
 {
     (void)p;
-    g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMAX);
+    if (channels == 3 && !act_kernels_generic())
+        act_fast_softmax3(y, x, n_img, plane, SM_SOFTMAX);
+    else
+        g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMAX);
 }
 
 void act_k_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
                        size_t plane, const float *p)
 {
     (void)p;
-    g_softmax_mode(y, x, n_img, channels, plane, SM_LOG);
+    if (channels == 3 && !act_kernels_generic())
+        act_fast_softmax3(y, x, n_img, plane, SM_LOG);
+    else
+        g_softmax_mode(y, x, n_img, channels, plane, SM_LOG);
 }
 
 void act_k_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
                    const float *p)
 {
     (void)p;
-    g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMIN);
+    if (channels == 3 && !act_kernels_generic())
+        act_fast_softmax3(y, x, n_img, plane, SM_SOFTMIN);
+    else
+        g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMIN);
 }

@@ -56,6 +56,38 @@ ACT_KERNEL(threshold);   /* p: threshold, value */
 ACT_KERNEL(identity);
 #undef ACT_KERNEL
 
+/* The fast implementations behind the act_k_* entry points (act_fast.c). */
+#define ACT_KERNEL(name) void act_fast_##name(float *y, const float *x, size_t n, const float *p)
+ACT_KERNEL(relu);
+ACT_KERNEL(hardtanh);
+ACT_KERNEL(relu6);
+ACT_KERNEL(leaky_relu);
+ACT_KERNEL(rrelu);
+ACT_KERNEL(elu);
+ACT_KERNEL(selu);
+ACT_KERNEL(celu);
+ACT_KERNEL(gelu);
+ACT_KERNEL(gelu_erf);
+ACT_KERNEL(gelu_tanh);
+ACT_KERNEL(silu);
+ACT_KERNEL(mish);
+ACT_KERNEL(sigmoid);
+ACT_KERNEL(hardsigmoid);
+ACT_KERNEL(tanh);
+ACT_KERNEL(hardswish);
+ACT_KERNEL(hardshrink);
+ACT_KERNEL(softshrink);
+ACT_KERNEL(tanhshrink);
+ACT_KERNEL(softplus);
+ACT_KERNEL(softsign);
+ACT_KERNEL(logsigmoid);
+ACT_KERNEL(threshold);
+#undef ACT_KERNEL
+/* Softmax (mode 0), log_softmax (1) or softmin (2) over exactly 3 channels. */
+void act_fast_softmax3(float *y, const float *x, size_t n_img, size_t plane, int mode);
+/* The instruction set target_clones picks on this CPU: "avx512f", "avx2", "default". */
+const char *act_fast_isa(void);
+
 #define ACT_CHAN_KERNEL(name)                                                          \
     void act_k_##name(float *y, const float *x, size_t n_img, size_t channels,         \
                       size_t plane, const float *p)
