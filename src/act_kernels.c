@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -276,96 +277,152 @@ static void g_softmax_mode(float *y, const float *x, size_t n_img, size_t channe
     }
 }
 
-/* ---- Dispatch ---- */
-
-static atomic_int kernel_mode = -1; /* -1 unknown, 0 fast, 1 generic */
-
-int act_kernels_generic(void)
-{
-    int m = atomic_load_explicit(&kernel_mode, memory_order_relaxed);
-    if (m < 0) {
-        const char *e = getenv("CIFAR_ACT_GENERIC");
-        m = e && *e && strcmp(e, "0") != 0;
-        atomic_store_explicit(&kernel_mode, m, memory_order_relaxed);
-    }
-    return m;
-}
-
-void act_kernels_set_generic(int on)
-{
-    atomic_store_explicit(&kernel_mode, on ? 1 : 0, memory_order_relaxed);
-}
-
-const char *act_kernels_isa(void)
-{
-    return act_kernels_generic() ? "generic" : act_fast_isa();
-}
-
-#define ELEM_ENTRY(name, gen)                                                          \
-    void act_k_##name(float *y, const float *x, size_t n, const float *p)              \
-    {                                                                                  \
-        if (act_kernels_generic())                                                     \
-            gen(y, x, n, p);                                                           \
-        else                                                                           \
-            act_fast_##name(y, x, n, p);                                               \
-    }
-
-ELEM_ENTRY(relu, g_relu)
-ELEM_ENTRY(hardtanh, g_hardtanh_p)
-ELEM_ENTRY(relu6, g_relu6)
-ELEM_ENTRY(leaky_relu, g_leaky_relu)
-ELEM_ENTRY(rrelu, g_rrelu)
-ELEM_ENTRY(elu, g_elu)
-ELEM_ENTRY(selu, g_selu)
-ELEM_ENTRY(celu, g_celu)
-ELEM_ENTRY(gelu, g_gelu)
-ELEM_ENTRY(silu, g_silu)
-ELEM_ENTRY(mish, g_mish)
-ELEM_ENTRY(sigmoid, g_sigmoid)
-ELEM_ENTRY(hardsigmoid, g_hardsigmoid)
-ELEM_ENTRY(tanh, g_tanh)
-ELEM_ENTRY(hardswish, g_hardswish)
-ELEM_ENTRY(hardshrink, g_hardshrink)
-ELEM_ENTRY(softshrink, g_softshrink)
-ELEM_ENTRY(tanhshrink, g_tanhshrink)
-ELEM_ENTRY(softplus, g_softplus)
-ELEM_ENTRY(softsign, g_softsign)
-ELEM_ENTRY(logsigmoid, g_logsigmoid)
-ELEM_ENTRY(threshold, g_threshold)
-
-void act_k_identity(float *y, const float *x, size_t n, const float *p)
+static void g_identity(float *y, const float *x, size_t n, const float *p)
 {
     (void)p;
     if (y != x)
         memmove(y, x, n * sizeof *y);
 }
 
+const struct act_impl act_impl_generic = {
+    .isa = "generic",
+    .relu = g_relu,
+    .hardtanh = g_hardtanh_p,
+    .relu6 = g_relu6,
+    .leaky_relu = g_leaky_relu,
+    .rrelu = g_rrelu,
+    .elu = g_elu,
+    .selu = g_selu,
+    .celu = g_celu,
+    .gelu = g_gelu,
+    .silu = g_silu,
+    .mish = g_mish,
+    .sigmoid = g_sigmoid,
+    .hardsigmoid = g_hardsigmoid,
+    .tanh = g_tanh,
+    .hardswish = g_hardswish,
+    .hardshrink = g_hardshrink,
+    .softshrink = g_softshrink,
+    .tanhshrink = g_tanhshrink,
+    .softplus = g_softplus,
+    .softsign = g_softsign,
+    .logsigmoid = g_logsigmoid,
+    .threshold = g_threshold,
+    .identity = g_identity,
+    .softmax = g_softmax_mode,
+};
+
+/* ---- Dispatch ---- */
+
+static _Atomic(const struct act_impl *) current;
+
+static const struct act_impl *best_fast(void)
+{
+    static const char *const order[] = {"avx512f", "avx2", "default"};
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const struct act_impl *im = act_fast_impl(order[i]);
+        if (im)
+            return im;
+    }
+    return &act_impl_generic;
+}
+
+static const struct act_impl *find_impl(const char *isa)
+{
+    if (strcmp(isa, "generic") == 0)
+        return &act_impl_generic;
+    return act_fast_impl(isa);
+}
+
+const struct act_impl *act_kernels_impl(void)
+{
+    const struct act_impl *im = atomic_load_explicit(&current, memory_order_acquire);
+    if (!im) {
+        /* Racing first calls all compute the same answer, so a plain store is fine. */
+        const char *g = getenv("CIFAR_ACT_GENERIC"), *isa = getenv("CIFAR_ACT_ISA");
+        if (g && *g && strcmp(g, "0") != 0)
+            im = &act_impl_generic;
+        else if (isa && *isa && find_impl(isa))
+            im = find_impl(isa);
+        else
+            im = best_fast();
+        atomic_store_explicit(&current, im, memory_order_release);
+    }
+    return im;
+}
+
+const char *act_kernels_isa(void)
+{
+    return act_kernels_impl()->isa;
+}
+
+int act_kernels_generic(void)
+{
+    return act_kernels_impl() == &act_impl_generic;
+}
+
+int act_kernels_use(const char *isa)
+{
+    const struct act_impl *im = find_impl(isa);
+    if (!im)
+        return -1;
+    atomic_store_explicit(&current, im, memory_order_release);
+    return 0;
+}
+
+void act_kernels_set_generic(int on)
+{
+    atomic_store_explicit(&current, on ? &act_impl_generic : best_fast(),
+                          memory_order_release);
+}
+
+#define ELEM_ENTRY(name)                                                               \
+    void act_k_##name(float *y, const float *x, size_t n, const float *p)              \
+    {                                                                                  \
+        act_kernels_impl()->name(y, x, n, p);                                          \
+    }
+
+ELEM_ENTRY(relu)
+ELEM_ENTRY(hardtanh)
+ELEM_ENTRY(relu6)
+ELEM_ENTRY(leaky_relu)
+ELEM_ENTRY(rrelu)
+ELEM_ENTRY(elu)
+ELEM_ENTRY(selu)
+ELEM_ENTRY(celu)
+ELEM_ENTRY(gelu)
+ELEM_ENTRY(silu)
+ELEM_ENTRY(mish)
+ELEM_ENTRY(sigmoid)
+ELEM_ENTRY(hardsigmoid)
+ELEM_ENTRY(tanh)
+ELEM_ENTRY(hardswish)
+ELEM_ENTRY(hardshrink)
+ELEM_ENTRY(softshrink)
+ELEM_ENTRY(tanhshrink)
+ELEM_ENTRY(softplus)
+ELEM_ENTRY(softsign)
+ELEM_ENTRY(logsigmoid)
+ELEM_ENTRY(threshold)
+ELEM_ENTRY(identity)
+
 void act_k_softmax(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
                    const float *p)
 {
     (void)p;
-    if (channels == 3 && !act_kernels_generic())
-        act_fast_softmax3(y, x, n_img, plane, SM_SOFTMAX);
-    else
-        g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMAX);
+    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMAX);
 }
 
 void act_k_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
                        size_t plane, const float *p)
 {
     (void)p;
-    if (channels == 3 && !act_kernels_generic())
-        act_fast_softmax3(y, x, n_img, plane, SM_LOG);
-    else
-        g_softmax_mode(y, x, n_img, channels, plane, SM_LOG);
+    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_LOG);
 }
 
 void act_k_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
                    const float *p)
 {
     (void)p;
-    if (channels == 3 && !act_kernels_generic())
-        act_fast_softmax3(y, x, n_img, plane, SM_SOFTMIN);
-    else
-        g_softmax_mode(y, x, n_img, channels, plane, SM_SOFTMIN);
+    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMIN);
 }

@@ -120,6 +120,15 @@ static double cancel_floor(const struct act_fn *fn, float x)
 
 static int verbose;
 
+/* Every kernel implementation this build and CPU can run; tests loop over them. */
+static const char *const isas[] = {"avx512f", "avx2", "default", "generic"};
+#define N_ISAS (sizeof isas / sizeof isas[0])
+
+static int use_isa(size_t k)
+{
+    return act_kernels_use(isas[k]) == 0;
+}
+
 /* Compare one golden row; returns the number of bad elements (also CHECKed). */
 static int check_row(const struct golden *g, int row, const struct act_fn *fn, const char *path)
 {
@@ -174,9 +183,10 @@ static void test_golden(const struct golden *g)
 {
     int covered[64] = {0};
     CHECK(act_count() <= 64);
-    for (int gen = 0; gen <= 1; gen++) {
-        act_kernels_set_generic(gen);
-        const char *path = gen ? "generic" : act_kernels_isa();
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        const char *path = isas[ik];
         for (int r = 0; r < g->n_rows; r++) {
             struct act_fn fn;
             struct ca_err err;
@@ -200,8 +210,9 @@ static void test_golden(const struct golden *g)
 /* NaN in: NaN out for every row but softshrink, which PyTorch maps to 0. */
 static void test_nan(void)
 {
-    for (int gen = 0; gen <= 1; gen++) {
-        act_kernels_set_generic(gen);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
         for (size_t i = 0; i < act_count(); i++) {
             const struct act_desc *d = act_at(i);
             struct act_fn fn = {d, {0}};
@@ -217,7 +228,7 @@ static void test_nan(void)
             int want_nan = strcmp(d->name, "softshrink") != 0;
             for (int k = 1; k < 12; k += 4)
                 CHECK_MSG(want_nan ? isnan(y[k]) : y[k] == 0.0f, "%s(NaN) = %g [%s]", d->name,
-                          (double)y[k], gen ? "generic" : "fast");
+                          (double)y[k], isas[ik]);
         }
     }
     act_kernels_set_generic(0);
@@ -228,8 +239,9 @@ static void test_in_place(const struct golden *g)
 {
     size_t n = g->n, plane = g->shape[2] * g->shape[3];
     float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
-    for (int gen = 0; gen <= 1; gen++) {
-        act_kernels_set_generic(gen);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
         for (size_t i = 0; i < act_count(); i++) {
             const struct act_desc *d = act_at(i);
             struct act_fn fn = {d, {0}};
@@ -244,14 +256,14 @@ static void test_in_place(const struct golden *g)
                 d->chan(b, b, g->shape[0], g->shape[1], plane, fn.p);
             }
             CHECK_MSG(memcmp(a, b, n * sizeof *a) == 0, "%s: in place differs [%s]", d->name,
-                      gen ? "generic" : "fast");
+                      isas[ik]);
             /* Odd lengths and offsets: the scalar tail must agree with the vector body. */
             if (d->elem) {
                 d->elem(b, g->data + 3, 1001, fn.p);
                 for (size_t k = 0; k < 1001; k++)
                     if (memcmp(&b[k], &a[k + 3], sizeof *b) != 0) {
                         CHECK_MSG(0, "%s: element %zu depends on its position [%s]", d->name,
-                                  k + 3, gen ? "generic" : "fast");
+                                  k + 3, isas[ik]);
                         break;
                     }
             }
@@ -610,8 +622,9 @@ static void test_lut(void)
         for (int c = 0; c < 3; c++)
             for (int b = 0; b < 256; b++)
                 bytes[(img * 3 + c) * 256 + b] = (uint8_t)(img ? 255 - b : b);
-    for (int gen = 0; gen <= 1; gen++) {
-        act_kernels_set_generic(gen);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
         for (int norm = 0; norm <= 1; norm++) {
             for (size_t i = 0; i <= act_count(); i++) {
                 struct act_chain ch;
@@ -644,7 +657,7 @@ static void test_lut(void)
                         }
                 CHECK_MSG(same, "lut != full path for %s (normalize %d, %s)",
                           i < act_count() ? act_at(i)->name : "chain", norm,
-                          gen ? "generic" : "fast");
+                          isas[ik]);
             }
         }
     }
