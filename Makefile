@@ -26,7 +26,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan bench install clean
+.PHONY: all test check asan bench bench-kernels install clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -55,6 +55,14 @@ asan:
 
 bench: $(BIN)
 	tools/bench.py ./$(BIN)
+
+# Activation kernel throughput; compare with /usr/bin/python3 tools/bench_kernels_torch.py.
+$(BUILD)/tools/bench_kernels: tools/bench_kernels.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
+bench-kernels: $(BUILD)/tools/bench_kernels
+	$(BUILD)/tools/bench_kernels
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,0 +1,330 @@
+/* act_fast_body.h - the fast kernels, included by act_fast.c once per instruction set.
+ *
+ * Not a normal header: act_fast.c defines, before each inclusion,
+ *   FN(name)          name with the instruction set's suffix (static names stay apart),
+ *   MADD(a, b, c)     a * b + c, as one fused multiply-add where the ISA has FMA,
+ *   STREAM_COPY(d, s, n)  copy n floats (a multiple of 16; d 64-byte aligned) from
+ *                     the L1 buffer s with non-temporal stores, or 0 to never stream,
+ *   ISA_NAME          "avx512f", "avx2", "default",
+ * and a `#pragma GCC target` for the instruction set around the inclusion.
+ *
+ * Same formulas and operation order as the generic kernels (act_kernels.c, after
+ * ATen), but exp, log1p, tanh and erf are inline range reductions plus polynomials
+ * (coefficients from tools/fit_kernel_coeffs.py) without branches or libm calls, so
+ * that GCC vectorizes every loop. Selects are ternaries on values both computed.
+ */
+
+/* exp(x), within about 1 ulp; NaN in, NaN out; exact 0 below -104, inf above 89.
+ * n = round(x / ln 2) by the 1.5 * 2^23 trick (no rint call, vectorizes on SSE2),
+ * r = x - n ln 2 in two parts (Cody-Waite), e^r = 1 + r + r^2 q(r), and 2^n applied
+ * as two factors so results in the subnormal range and near overflow come out right. */
+static inline float FN(fast_exp)(float x)
+{
+    const float magic = 12582912.0f;
+    x = x < -104.0f ? -104.0f : x;
+    x = x > 89.0f ? 89.0f : x;
+    float t = MADD(x, 1.44269502f, magic);
+    float n = t - magic;
+    int32_t ni = (int32_t)(f2u(t) - f2u(magic));
+    float r = MADD(n, -0.693359375f, x);
+    r = MADD(n, 2.12194440e-4f, r);
+    float q = 0.00138141774f;
+    q = MADD(q, r, 0.0083689196f);
+    q = MADD(q, r, 0.0416684076f);
+    q = MADD(q, r, 0.166665196f);
+    q = MADD(q, r, 0.49999994f);
+    float e = 1.0f + MADD(r * r, q, r);
+    int32_t n1 = ni >> 1, n2 = ni - n1;
+    float s1 = u2f((uint32_t)(n1 + 127) << 23);
+    float s2 = u2f((uint32_t)(n2 + 127) << 23);
+    return e * s1 * s2;
+}
+
+/* log(w) for finite normal w > 0: w = m 2^e with m in [sqrt(1/2), sqrt(2)),
+ * log(m) = f - f^2/2 + f^3 P(f) with f = m - 1 (the Cephes arrangement). */
+static inline float FN(fast_log_pos)(float w)
+{
+    uint32_t u = f2u(w);
+    int32_t e = (int32_t)(u >> 23) - 127;
+    float m = u2f((u & 0x007fffffu) | 0x3f800000u);
+    int32_t big = m > 1.41421356f;
+    m = big ? m * 0.5f : m;
+    e = e + big;
+    float f = m - 1.0f;
+    float z = f * f;
+    float pp = -0.0763442963f;
+    pp = MADD(pp, f, 0.127615497f);
+    pp = MADD(pp, f, -0.131601945f);
+    pp = MADD(pp, f, 0.142017618f);
+    pp = MADD(pp, f, -0.166233569f);
+    pp = MADD(pp, f, 0.200012267f);
+    pp = MADD(pp, f, -0.250008225f);
+    pp = MADD(pp, f, 0.333333313f);
+    float ef = (float)e;
+    float y = f * z * pp;
+    y = MADD(ef, -2.12194440e-4f, y);
+    y = MADD(-0.5f, z, y);
+    return MADD(ef, 0.693359375f, f + y);
+}
+
+/* log1p(u) for u >= 0 (what exp returns): log(1 + u) of the rounded sum, plus the
+ * first-order correction for the rounding of 1 + u. inf and NaN pass through. */
+static inline float FN(fast_log1p)(float u)
+{
+    float w = 1.0f + u;
+    float c = (u - (w - 1.0f)) / w;
+    float r = FN(fast_log_pos)(w) + c;
+    return u <= FLT_MAX ? r : u;
+}
+
+/* tanh(x): odd polynomial below 0.625, 1 - 2 / (e^2|x| + 1) above; sign of x. */
+static inline float FN(fast_tanh)(float x)
+{
+    float a = fabsf(x);
+    float z = a * a;
+    float pp = -0.00570499059f;
+    pp = MADD(pp, z, 0.0206390899f);
+    pp = MADD(pp, z, -0.0537397154f);
+    pp = MADD(pp, z, 0.133314416f);
+    pp = MADD(pp, z, -0.333332807f);
+    float small = MADD(a * z, pp, a);
+    float big = 1.0f - 2.0f / (FN(fast_exp)(a + a) + 1.0f);
+    return with_sign_of(a < 0.625f ? small : big, x);
+}
+
+/* erf(x) to about 1e-7 absolute, which is what GELU's 1 + erf(x) can use:
+ * x P(x^2) below 2, Q(|x| - 2.96) up to 3.92, 1 beyond (erf rounds to 1 there). */
+static inline float FN(fast_erf)(float x)
+{
+    float a = fabsf(x);
+    float z = a * a;
+    float ps = -2.70889231e-08f;
+    ps = MADD(ps, z, 7.90855097e-07f);
+    ps = MADD(ps, z, -1.13812966e-05f);
+    ps = MADD(ps, z, 0.000110848188f);
+    ps = MADD(ps, z, -0.000837396597f);
+    ps = MADD(ps, z, 0.00520391623f);
+    ps = MADD(ps, z, -0.0268521179f);
+    ps = MADD(ps, z, 0.112832464f);
+    ps = MADD(ps, z, -0.376125425f);
+    ps = MADD(ps, z, 1.12837911f);
+    float t = a - 2.96f;
+    float qb = 2.63409347e-05f;
+    qb = MADD(qb, t, -2.17700126e-05f);
+    qb = MADD(qb, t, -0.00014385728f);
+    qb = MADD(qb, t, 0.000459644536f);
+    qb = MADD(qb, t, -0.00085097109f);
+    qb = MADD(qb, t, 0.00119731808f);
+    qb = MADD(qb, t, -0.00126689742f);
+    qb = MADD(qb, t, 0.000975063886f);
+    qb = MADD(qb, t, -0.000523106777f);
+    qb = MADD(qb, t, 0.000176668967f);
+    qb = MADD(qb, t, 0.999971628f);
+    float r = a < 2.0f ? a * ps : qb;
+    r = a >= 3.92f ? 1.0f : r;
+    r = r > 1.0f ? 1.0f : r;
+    return with_sign_of(r, x);
+}
+
+/* ---- Element-wise loops ---- */
+
+/* Above this many floats (8 MB, past L2) the output goes out through an L1 buffer and
+ * non-temporal stores: a result that large will not be read from cache anyway, and
+ * streaming saves the read-for-ownership of every output line (a third of the memory
+ * traffic of y = f(x)). Results are the same bits either way. */
+#define STREAM_MIN ((size_t)1 << 21)
+#define STREAM_BLOCK 1024
+
+static void FN(run)(act_elem_fn k, float *y, const float *x, size_t n, const float *p)
+{
+#if STREAM_COPY_AVAILABLE
+    if (n >= STREAM_MIN) {
+        _Alignas(64) float buf[STREAM_BLOCK];
+        size_t head = (64 - ((uintptr_t)y & 63)) % 64 / sizeof(float), i;
+        if (((uintptr_t)y & 3) == 0) {
+            k(y, x, head, p);
+            for (i = head; i + STREAM_BLOCK <= n; i += STREAM_BLOCK) {
+                k(buf, x + i, STREAM_BLOCK, p);
+                STREAM_COPY(y + i, buf, STREAM_BLOCK);
+            }
+            STREAM_FENCE();
+            k(y + i, x + i, n - i, p);
+            return;
+        }
+    }
+#endif
+    k(y, x, n, p);
+}
+
+/* One direct loop per kernel (d_), and the table entry (k_) that runs it. SETUP copies
+ * parameters into locals first: y may alias p as far as the compiler knows, and a
+ * reload per element would stop vectorization. */
+#define FAST_ELEM(name, setup, expr)                                                   \
+    static void FN(d_##name)(float *y, const float *x, size_t n, const float *p)       \
+    {                                                                                  \
+        setup;                                                                         \
+        (void)p;                                                                       \
+        for (size_t i = 0; i < n; i++) {                                               \
+            const float v = x[i];                                                      \
+            y[i] = (expr);                                                             \
+        }                                                                              \
+    }                                                                                  \
+    static void FN(k_##name)(float *y, const float *x, size_t n, const float *p)       \
+    {                                                                                  \
+        FN(run)(FN(d_##name), y, x, n, p);                                             \
+    }
+
+FAST_ELEM(relu, NO_SETUP, v < 0.0f ? 0.0f : v)
+FAST_ELEM(hardtanh, const float lo = p[0]; const float hi = p[1],
+          (v < lo ? lo : v) > hi ? hi : (v < lo ? lo : v))
+FAST_ELEM(relu6, NO_SETUP, (v < 0.0f ? 0.0f : v) > 6.0f ? 6.0f : (v < 0.0f ? 0.0f : v))
+FAST_ELEM(leaky_relu, const float s = p[0], v > 0.0f ? v : v * s)
+FAST_ELEM(rrelu, const float s = (float)(((double)p[0] + (double)p[1]) / 2.0),
+          v > 0.0f ? v : v * s)
+FAST_ELEM(elu, const float neg = p[0] * 1.0f,
+          v > 0.0f ? v : (FN(fast_exp)(v) - 1.0f) * neg)
+FAST_ELEM(selu, const float neg = K_SELU_ALPHA * K_SELU_SCALE,
+          v > 0.0f ? v * K_SELU_SCALE : (FN(fast_exp)(v) - 1.0f) * neg)
+FAST_ELEM(celu, const float neg = p[0] * 1.0f; const float is = (float)(1.0 / (double)p[0]),
+          v > 0.0f ? v : (FN(fast_exp)(v * is) - 1.0f) * neg)
+FAST_ELEM(gelu_erf, NO_SETUP, v * 0.5f * (1.0f + FN(fast_erf)(v * K_SQRT1_2)))
+FAST_ELEM(gelu_tanh, NO_SETUP,
+          0.5f * v * (1.0f + FN(fast_tanh)(K_BETA * MADD(K_KAPPA, v * v * v, v))))
+FAST_ELEM(silu, NO_SETUP, v / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(mish, NO_SETUP, v * FN(fast_tanh)(FN(fast_log1p)(FN(fast_exp)(v))))
+FAST_ELEM(sigmoid, NO_SETUP, 1.0f / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(hardsigmoid, NO_SETUP, clamp6(v + 3.0f) / 6.0f)
+FAST_ELEM(tanh, NO_SETUP, FN(fast_tanh)(v))
+FAST_ELEM(hardswish, NO_SETUP, v * clamp6(v + 3.0f) / 6.0f)
+FAST_ELEM(hardshrink, const float l = p[0], (v >= -l && v <= l) ? 0.0f : v)
+FAST_ELEM(softshrink, const float l = p[0], v > l ? v - l : (v < -l ? v + l : 0.0f))
+FAST_ELEM(tanhshrink, NO_SETUP, v - FN(fast_tanh)(v))
+FAST_ELEM(softplus, const float beta = p[0]; const float th = p[1],
+          v * beta > th ? v : FN(fast_log1p)(FN(fast_exp)(v * beta)) / beta)
+FAST_ELEM(softsign, NO_SETUP, v / (fabsf(v) + 1.0f))
+FAST_ELEM(logsigmoid, NO_SETUP,
+          (v < 0.0f ? v : 0.0f) - FN(fast_log1p)(FN(fast_exp)(-fabsf(v))))
+FAST_ELEM(threshold, const float th = p[0]; const float val = p[1], v <= th ? val : v)
+FAST_ELEM(identity, NO_SETUP, v)
+
+static void FN(k_gelu)(float *y, const float *x, size_t n, const float *p)
+{
+    if (p[0] != 0.0f)
+        FN(k_gelu_tanh)(y, x, n, p);
+    else
+        FN(k_gelu_erf)(y, x, n, p);
+}
+
+static void FN(k_identity_or_nothing)(float *y, const float *x, size_t n, const float *p)
+{
+    if (y != x)
+        FN(k_identity)(y, x, n, p);
+}
+
+/* ---- Softmax family over 3 channels ---- */
+
+/* Pixels are processed across the plane (contiguous per channel), so the loops
+ * vectorize over pixels. Blocks go through local buffers: the compiler then needs no
+ * run-time alias checks between the six channel pointers (y may equal x). Other
+ * channel counts use the generic kernel. */
+#define SM_BLOCK 256
+
+static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
+                        size_t plane, int mode)
+{
+    _Alignas(64) float a[3][SM_BLOCK];
+    _Alignas(64) float o[3][SM_BLOCK];
+    const float sign = mode == 2 ? -1.0f : 1.0f;
+    int stream = 0;
+
+    (void)stream;
+    if (channels != 3) {
+        act_impl_generic.softmax(y, x, n_img, channels, plane, mode);
+        return;
+    }
+#if STREAM_COPY_AVAILABLE
+    stream = n_img * 3 * plane >= STREAM_MIN && ((uintptr_t)y & 63) == 0 && plane % 16 == 0;
+#endif
+    for (size_t img = 0; img < n_img; img++) {
+        const float *xi = x + img * 3 * plane;
+        float *yi = y + img * 3 * plane;
+        for (size_t px0 = 0; px0 < plane; px0 += SM_BLOCK) {
+            size_t len = plane - px0 < SM_BLOCK ? plane - px0 : SM_BLOCK;
+            for (int c = 0; c < 3; c++)
+                memcpy(a[c], xi + (size_t)c * plane + px0, len * sizeof(float));
+            if (mode == 1) {
+                for (size_t i = 0; i < len; i++) {
+                    float v0 = a[0][i], v1 = a[1][i], v2 = a[2][i];
+                    float m = v0;
+                    m = (v1 > m || v1 != v1) ? v1 : m;
+                    m = (v2 > m || v2 != v2) ? v2 : m;
+                    float s = 0.0f + FN(fast_exp)(v0 - m);
+                    s = s + FN(fast_exp)(v1 - m);
+                    s = s + FN(fast_exp)(v2 - m);
+                    /* s is in [1, 3] unless the pixel holds NaN or inf. */
+                    float ls = s <= FLT_MAX ? FN(fast_log_pos)(s) : s;
+                    o[0][i] = (v0 - m) - ls;
+                    o[1][i] = (v1 - m) - ls;
+                    o[2][i] = (v2 - m) - ls;
+                }
+            } else {
+                for (size_t i = 0; i < len; i++) {
+                    float v0 = sign * a[0][i], v1 = sign * a[1][i], v2 = sign * a[2][i];
+                    float m = v0;
+                    m = (v1 > m || v1 != v1) ? v1 : m;
+                    m = (v2 > m || v2 != v2) ? v2 : m;
+                    float e0 = FN(fast_exp)(v0 - m), e1 = FN(fast_exp)(v1 - m);
+                    float e2 = FN(fast_exp)(v2 - m);
+                    float s = 0.0f + e0;
+                    s = s + e1;
+                    s = s + e2;
+                    o[0][i] = e0 / s;
+                    o[1][i] = e1 / s;
+                    o[2][i] = e2 / s;
+                }
+            }
+            for (int c = 0; c < 3; c++) {
+                float *dst = yi + (size_t)c * plane + px0;
+#if STREAM_COPY_AVAILABLE
+                if (stream && len % 16 == 0) {
+                    STREAM_COPY(dst, o[c], len);
+                    continue;
+                }
+#endif
+                memcpy(dst, o[c], len * sizeof(float));
+            }
+        }
+    }
+#if STREAM_COPY_AVAILABLE
+    if (stream)
+        STREAM_FENCE();
+#endif
+}
+
+static const struct act_impl FN(impl) = {
+    .isa = ISA_NAME,
+    .relu = FN(k_relu),
+    .hardtanh = FN(k_hardtanh),
+    .relu6 = FN(k_relu6),
+    .leaky_relu = FN(k_leaky_relu),
+    .rrelu = FN(k_rrelu),
+    .elu = FN(k_elu),
+    .selu = FN(k_selu),
+    .celu = FN(k_celu),
+    .gelu = FN(k_gelu),
+    .silu = FN(k_silu),
+    .mish = FN(k_mish),
+    .sigmoid = FN(k_sigmoid),
+    .hardsigmoid = FN(k_hardsigmoid),
+    .tanh = FN(k_tanh),
+    .hardswish = FN(k_hardswish),
+    .hardshrink = FN(k_hardshrink),
+    .softshrink = FN(k_softshrink),
+    .tanhshrink = FN(k_tanhshrink),
+    .softplus = FN(k_softplus),
+    .softsign = FN(k_softsign),
+    .logsigmoid = FN(k_logsigmoid),
+    .threshold = FN(k_threshold),
+    .identity = FN(k_identity_or_nothing),
+    .softmax = FN(softmax),
+};

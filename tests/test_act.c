@@ -1,0 +1,689 @@
+/* test_act.c - act_table against PyTorch goldens, spec parsing, ToTensor, chains.
+ *
+ * Golden data: tests/golden/kernels.{txt,f32} from tools/gen_golden_kernels.py
+ * (PyTorch 1.13 CPU float32, one thread). Every table row must have a golden row.
+ * Both kernel paths (fast and generic) are checked.
+ *
+ * Accuracy bound, per output element with PyTorch value r and ours y:
+ *   - NaN where PyTorch gives NaN (and only there); the same infinity where it gives one;
+ *   - otherwise |y - r| <= max(4 ulp(r), 1e-7 if |r| < 1e-6, cancellation floor).
+ * The cancellation floor is non-zero only for rows whose PyTorch formula subtracts
+ * two O(1) rounded values, so that PyTorch's own result carries an absolute error of a
+ * few ulp of that intermediate; matching it more tightly would mean matching its
+ * libm bit for bit. These rows and floors are:
+ *   elu, selu, celu (x <= 0): (exp(x) - 1) * negcoef -> 4 * 2^-24 * |negcoef|
+ *   gelu (both):  x/2 * (1 + erf|tanh(...)) -> 4 * 2^-24 * |x|
+ *   tanhshrink:   x - tanh(x)               -> 4 ulp(x)
+ *   log_softmax:  (x - max) - log(sum)      -> 4 * 2^-23 (log(sum) < 1.1)
+ */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "act.h"
+#include "act_kernels.h"
+#include "check.h"
+
+/* ---- Golden data ---- */
+
+#define MAX_GOLDEN 128
+
+struct golden {
+    size_t n;           /* inputs per block */
+    size_t shape[4];    /* N C H W */
+    float *data;        /* whole kernels.f32 */
+    size_t n_data;
+    int n_rows;
+    char spec[MAX_GOLDEN][128];
+    size_t offset[MAX_GOLDEN];
+};
+
+static int load_golden(struct golden *g)
+{
+    char path[4096];
+    const char *root = check_env("CA_ROOT", ".");
+    FILE *f;
+    char line[512];
+
+    memset(g, 0, sizeof *g);
+    snprintf(path, sizeof path, "%s/tests/golden/kernels.txt", root);
+    f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return -1;
+    }
+    while (fgets(line, sizeof line, f)) {
+        size_t off;
+        int at;
+        line[strcspn(line, "\n")] = '\0';
+        if (line[0] == '#' || line[0] == '\0')
+            continue;
+        if (sscanf(line, "shape %zu %zu %zu %zu", &g->shape[0], &g->shape[1], &g->shape[2],
+                   &g->shape[3]) == 4)
+            continue;
+        if (strncmp(line, "inputs", 6) == 0)
+            continue;
+        if (sscanf(line, "row %zu %n", &off, &at) == 1 && g->n_rows < MAX_GOLDEN) {
+            g->offset[g->n_rows] = off;
+            snprintf(g->spec[g->n_rows], sizeof g->spec[0], "%s", line + at);
+            g->n_rows++;
+        }
+    }
+    fclose(f);
+    g->n = g->shape[0] * g->shape[1] * g->shape[2] * g->shape[3];
+
+    snprintf(path, sizeof path, "%s/tests/golden/kernels.f32", root);
+    f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return -1;
+    }
+    g->n_data = g->n * (size_t)(g->n_rows + 1);
+    g->data = malloc(g->n_data * sizeof *g->data);
+    if (!g->data || fread(g->data, sizeof *g->data, g->n_data, f) != g->n_data) {
+        fprintf(stderr, "short read of %s\n", path);
+        fclose(f);
+        return -1;
+    }
+    fclose(f);
+    /* The file is little-endian; so is every machine we build on. */
+    for (int i = 0; i < g->n_rows; i++)
+        if (g->offset[i] + g->n > g->n_data)
+            return -1;
+    return g->n > 0 && g->n_rows > 0 ? 0 : -1;
+}
+
+static double ulp(float v)
+{
+    v = fabsf(v);
+    if (v >= 3.4028234e38f)
+        return (double)v - (double)nextafterf(v, 0.0f);
+    return (double)nextafterf(v, INFINITY) - (double)v;
+}
+
+/* The cancellation floor documented at the top. */
+static double cancel_floor(const struct act_fn *fn, float x)
+{
+    const char *name = fn->desc->name;
+    if (strcmp(name, "elu") == 0 || strcmp(name, "celu") == 0)
+        return x <= 0.0f ? 4.0 * 0x1p-24 * fabs((double)fn->p[0]) : 0.0;
+    if (strcmp(name, "selu") == 0)
+        return x <= 0.0f ? 4.0 * 0x1p-24 * 1.7581 : 0.0;
+    if (strcmp(name, "gelu") == 0)
+        return 4.0 * 0x1p-24 * fabs((double)x);
+    if (strcmp(name, "tanhshrink") == 0)
+        return 4.0 * ulp(x);
+    if (strcmp(name, "log_softmax") == 0)
+        return 4.0 * 0x1p-23;
+    return 0.0;
+}
+
+static int verbose;
+
+/* Every kernel implementation this build and CPU can run; tests loop over them. */
+static const char *const isas[] = {"avx512f", "avx2", "default", "generic"};
+#define N_ISAS (sizeof isas / sizeof isas[0])
+
+static int use_isa(size_t k)
+{
+    return act_kernels_use(isas[k]) == 0;
+}
+
+/* Compare one golden row; returns the number of bad elements (also CHECKed). */
+static int check_row(const struct golden *g, int row, const struct act_fn *fn, const char *path)
+{
+    const float *x = g->data, *ref = g->data + g->offset[row];
+    size_t n = g->n, plane = g->shape[2] * g->shape[3];
+    float *y = malloc(n * sizeof *y);
+    int bad = 0;
+    double worst = 0.0;
+
+    if (fn->desc->elem)
+        fn->desc->elem(y, x, n, fn->p);
+    else
+        fn->desc->chan(y, x, g->shape[0], g->shape[1], plane, fn->p);
+    for (size_t i = 0; i < n; i++) {
+        float r = ref[i], v = y[i];
+        int ok;
+        double err = 0.0;
+        /* For channel-wise rows the input that matters is the pixel's; use this one. */
+        if (isnan(r)) {
+            ok = isnan(v);
+        } else if (isinf(r)) {
+            ok = v == r;
+        } else {
+            double tol = 4.0 * ulp(r);
+            if (fabsf(r) < 1e-6f && tol < 1e-7)
+                tol = 1e-7;
+            double fl = cancel_floor(fn, x[i]);
+            if (fl > tol)
+                tol = fl;
+            err = fabs((double)v - (double)r);
+            ok = err <= tol;
+            if (err / ulp(r) > worst && !(fabsf(r) < 1e-6f))
+                worst = err / ulp(r);
+        }
+        if (!ok) {
+            if (bad < 5)
+                fprintf(stderr, "  %s [%s] x=%.9g: got %.9g, PyTorch %.9g (%.1f ulp)\n",
+                        g->spec[row], path, (double)x[i], (double)v, (double)r,
+                        isfinite(r) && isfinite(v) ? fabs((double)v - r) / ulp(r) : -1.0);
+            bad++;
+        }
+    }
+    CHECK_MSG(bad == 0, "%s [%s]: %d of %zu outputs off PyTorch", g->spec[row], path, bad, n);
+    if (verbose)
+        printf("  %-40s %-8s worst %.2f ulp (|r| >= 1e-6), %d bad\n", g->spec[row], path,
+               worst, bad);
+    free(y);
+    return bad;
+}
+
+static void test_golden(const struct golden *g)
+{
+    int covered[64] = {0};
+    CHECK(act_count() <= 64);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        const char *path = isas[ik];
+        for (int r = 0; r < g->n_rows; r++) {
+            struct act_fn fn;
+            struct ca_err err;
+            ca_err_clear(&err);
+            enum ca_status st = act_parse(g->spec[r], &fn, &err);
+            CHECK_MSG(st == CA_OK, "golden spec '%s' does not parse: %s", g->spec[r], err.msg);
+            if (st != CA_OK)
+                continue;
+            for (size_t i = 0; i < act_count(); i++)
+                if (act_at(i) == fn.desc)
+                    covered[i] = 1;
+            check_row(g, r, &fn, path);
+        }
+    }
+    act_kernels_set_generic(0);
+    for (size_t i = 0; i < act_count(); i++)
+        CHECK_MSG(covered[i], "row '%s' has no golden data: add it to "
+                  "tools/gen_golden_kernels.py", act_at(i)->name);
+}
+
+/* NaN in: NaN out for every row but softshrink, which PyTorch maps to 0. */
+static void test_nan(void)
+{
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        for (size_t i = 0; i < act_count(); i++) {
+            const struct act_desc *d = act_at(i);
+            struct act_fn fn = {d, {0}};
+            float x[3 * 4], y[3 * 4];
+            for (int k = 0; k < d->n_params; k++)
+                fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
+            for (int k = 0; k < 12; k++)
+                x[k] = k % 4 == 1 ? NAN : 0.25f * (float)k;
+            if (d->elem)
+                d->elem(y, x, 12, fn.p);
+            else
+                d->chan(y, x, 1, 3, 4, fn.p);
+            int want_nan = strcmp(d->name, "softshrink") != 0;
+            for (int k = 1; k < 12; k += 4)
+                CHECK_MSG(want_nan ? isnan(y[k]) : y[k] == 0.0f, "%s(NaN) = %g [%s]", d->name,
+                          (double)y[k], isas[ik]);
+        }
+    }
+    act_kernels_set_generic(0);
+}
+
+/* y == x gives the same bits as y != x, for every row, on the golden inputs. */
+static void test_in_place(const struct golden *g)
+{
+    size_t n = g->n, plane = g->shape[2] * g->shape[3];
+    float *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        for (size_t i = 0; i < act_count(); i++) {
+            const struct act_desc *d = act_at(i);
+            struct act_fn fn = {d, {0}};
+            for (int k = 0; k < d->n_params; k++)
+                fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
+            memcpy(b, g->data, n * sizeof *b);
+            if (d->elem) {
+                d->elem(a, g->data, n, fn.p);
+                d->elem(b, b, n, fn.p);
+            } else {
+                d->chan(a, g->data, g->shape[0], g->shape[1], plane, fn.p);
+                d->chan(b, b, g->shape[0], g->shape[1], plane, fn.p);
+            }
+            CHECK_MSG(memcmp(a, b, n * sizeof *a) == 0, "%s: in place differs [%s]", d->name,
+                      isas[ik]);
+            /* Odd lengths and offsets: the scalar tail must agree with the vector body. */
+            if (d->elem) {
+                d->elem(b, g->data + 3, 1001, fn.p);
+                for (size_t k = 0; k < 1001; k++)
+                    if (memcmp(&b[k], &a[k + 3], sizeof *b) != 0) {
+                        CHECK_MSG(0, "%s: element %zu depends on its position [%s]", d->name,
+                                  k + 3, isas[ik]);
+                        break;
+                    }
+            }
+        }
+    }
+    act_kernels_set_generic(0);
+    free(a);
+    free(b);
+}
+
+/* ---- Table and lookup ---- */
+
+static void test_table(void)
+{
+    CHECK(act_count() >= 27);
+    CHECK(act_at(act_count()) == NULL);
+    for (size_t i = 0; i < act_count(); i++) {
+        const struct act_desc *d = act_at(i);
+        CHECK_MSG((d->elem != NULL) != (d->chan != NULL), "%s: exactly one kernel", d->name);
+        CHECK_MSG(d->formula && d->formula[0], "%s: formula", d->name);
+        CHECK_MSG(d->n_params >= 0 && d->n_params <= ACT_MAX_PARAMS, "%s", d->name);
+        CHECK(act_find(d->name) == d);
+        CHECK(act_find(d->torch_module) == d);
+        for (size_t j = 0; j < i; j++) {
+            CHECK_MSG(strcmp(act_at(j)->name, d->name) != 0, "duplicate %s", d->name);
+            CHECK_MSG(strcmp(act_at(j)->torch_module, d->torch_module) != 0, "duplicate %s",
+                      d->torch_module);
+        }
+    }
+    CHECK(act_find("RELU") == NULL);
+    CHECK(act_find("") == NULL);
+    CHECK(act_find("relu ") == NULL);
+    static const char *const required[] = {
+        "relu", "relu6", "leaky_relu", "rrelu", "elu", "selu", "celu", "gelu", "silu",
+        "mish", "sigmoid", "hardsigmoid", "tanh", "hardtanh", "hardswish", "hardshrink",
+        "softshrink", "tanhshrink", "softplus", "softsign", "logsigmoid", "threshold",
+        "prelu", "identity", "softmax", "log_softmax", "softmin"};
+    for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
+        CHECK_MSG(act_find(required[i]) != NULL, "missing row %s", required[i]);
+}
+
+/* ---- Parsing ---- */
+
+static struct act_fn parse_ok(const char *spec)
+{
+    struct act_fn fn;
+    struct ca_err err;
+    memset(&fn, 0, sizeof fn);
+    ca_err_clear(&err);
+    enum ca_status st = act_parse(spec, &fn, &err);
+    CHECK_MSG(st == CA_OK, "'%s' should parse: %s", spec, err.msg);
+    return fn;
+}
+
+static void parse_bad(const char *spec, const char *want1, const char *want2)
+{
+    struct act_fn fn;
+    struct ca_err err;
+    ca_err_clear(&err);
+    enum ca_status st = act_parse(spec, &fn, &err);
+    CHECK_MSG(st == CA_ERR_USAGE, "'%s' should fail", spec);
+    CHECK_MSG(err.code == CA_ERR_USAGE, "'%s': err.code", spec);
+    CHECK_MSG(strstr(err.msg, want1) != NULL, "'%s': message '%s' lacks '%s'", spec, err.msg,
+              want1);
+    if (want2)
+        CHECK_MSG(strstr(err.msg, want2) != NULL, "'%s': message '%s' lacks '%s'", spec,
+                  err.msg, want2);
+    CHECK_MSG(strchr(err.msg, '\n') == NULL, "'%s': message is one line", spec);
+}
+
+static void test_parse(void)
+{
+    struct act_fn fn;
+
+    fn = parse_ok("relu");
+    CHECK(fn.desc == act_find("relu"));
+    fn = parse_ok("relu()");
+    CHECK(fn.desc == act_find("relu"));
+    fn = parse_ok("  relu ( )  ");
+    CHECK(fn.desc == act_find("relu"));
+    fn = parse_ok("ReLU");
+    CHECK(fn.desc == act_find("relu"));
+    fn = parse_ok("leaky_relu");
+    CHECK(fn.p[0] == 0.01f);
+    fn = parse_ok("LeakyReLU(negative_slope=0.2)");
+    CHECK(fn.desc == act_find("leaky_relu") && fn.p[0] == 0.2f);
+    fn = parse_ok("leaky_relu(0.2)");
+    CHECK(fn.p[0] == 0.2f);
+    fn = parse_ok("hardtanh(-2, 2)");
+    CHECK(fn.p[0] == -2.0f && fn.p[1] == 2.0f);
+    fn = parse_ok("hardtanh(max_val=3, min_val=-2)");
+    CHECK(fn.p[0] == -2.0f && fn.p[1] == 3.0f);
+    fn = parse_ok("hardtanh(-2, max_val=3)");
+    CHECK(fn.p[0] == -2.0f && fn.p[1] == 3.0f);
+    fn = parse_ok("hardtanh(max_val=3)");
+    CHECK(fn.p[0] == -1.0f && fn.p[1] == 3.0f);
+    fn = parse_ok("gelu");
+    CHECK(fn.p[0] == 0.0f);
+    fn = parse_ok("gelu(approximate='tanh')");
+    CHECK(fn.p[0] == 1.0f);
+    fn = parse_ok("gelu(approximate=\"tanh\")");
+    CHECK(fn.p[0] == 1.0f);
+    fn = parse_ok("gelu(approximate=tanh)");
+    CHECK(fn.p[0] == 1.0f);
+    fn = parse_ok("GELU('none')");
+    CHECK(fn.desc == act_find("gelu") && fn.p[0] == 0.0f);
+    fn = parse_ok("rrelu");
+    CHECK(fn.p[0] == 0.125f && fn.p[1] == 1.0f / 3.0f);
+    fn = parse_ok("softplus(beta=2, threshold=5)");
+    CHECK(fn.p[0] == 2.0f && fn.p[1] == 5.0f);
+    fn = parse_ok("threshold(0.5, -1)");
+    CHECK(fn.p[0] == 0.5f && fn.p[1] == -1.0f);
+    fn = parse_ok("Threshold(threshold=1e-1,value=2.5e1)");
+    CHECK(fn.p[0] == 0.1f && fn.p[1] == 25.0f);
+    fn = parse_ok("prelu");
+    CHECK(fn.p[0] == 0.25f);
+    fn = parse_ok("Softmax");
+    CHECK(fn.desc == act_find("softmax"));
+
+    parse_bad("foo", "unknown activation 'foo'", "log_softmax");
+    parse_bad("relu7", "unknown activation", "relu6");
+    parse_bad("", "expected an activation name", "relu");
+    parse_bad("(1)", "expected an activation name", "relu");
+    parse_bad("leaky_relu(slope=1)", "unknown parameter 'slope'", "negative_slope");
+    parse_bad("softplus(betta=1)", "unknown parameter", "beta, threshold");
+    parse_bad("relu(inplace=1)", "takes no parameters", NULL);
+    parse_bad("relu(1)", "takes no parameters", NULL);
+    parse_bad("leaky_relu(abc)", "bad number 'abc'", "negative_slope");
+    parse_bad("leaky_relu(negative_slope=)", "bad number", NULL);
+    parse_bad("leaky_relu(0.1", "missing ')'", NULL);
+    parse_bad("leaky_relu(0.1,", "empty argument", NULL);
+    parse_bad("leaky_relu(0.1) x", "trailing", NULL);
+    parse_bad("leaky_relu x", "trailing", NULL);
+    parse_bad("leaky_relu(0.1x)", "unexpected 'x)'", NULL);
+    parse_bad("hardtanh(1 2)", "unexpected", NULL);
+    parse_bad("hardtanh(1, 2, 3)", "too many values", "min_val, max_val");
+    parse_bad("hardtanh(min_val=1, 2)", "positional value after a keyword", NULL);
+    parse_bad("hardtanh(1, min_val=2)", "min_val given twice", NULL);
+    parse_bad("leaky_relu(,)", "empty argument", NULL);
+    parse_bad("gelu(approximate='fast')", "one of 'none', 'tanh'", "fast");
+    parse_bad("gelu(approximate='tanh)", "unterminated", "'none', 'tanh'");
+    parse_bad("gelu(approximate=1)", "one of 'none', 'tanh'", NULL);
+    parse_bad("threshold", "missing required parameter 'threshold'", "threshold, value");
+    parse_bad("threshold(0.5)", "missing required parameter 'value'", NULL);
+    parse_bad("rrelu(0.5, 0.1)", "lower", "upper");
+    parse_bad("hardtanh(2, 1)", "min_val", "max_val");
+    parse_bad("softshrink(-1)", "lambd must be >= 0", NULL);
+    parse_bad("celu(alpha=0)", "alpha must not be 0", NULL);
+    parse_bad("softplus(beta=0)", "beta must not be 0", NULL);
+    parse_bad("leaky_relu(nan)", "finite", NULL);
+    parse_bad("leaky_relu(inf)", "finite", NULL);
+    parse_bad("leaky_relu(1e39)", "finite", NULL);
+}
+
+static void test_format(void)
+{
+    char buf[256];
+    struct act_fn fn;
+
+    fn = parse_ok("relu");
+    CHECK(strcmp(act_format(&fn, buf, sizeof buf), "relu") == 0);
+    fn = parse_ok("leaky_relu(0.2)");
+    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "leaky_relu(negative_slope=0.2)") == 0,
+              "%s", buf);
+    fn = parse_ok("GELU(approximate='tanh')");
+    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "gelu(approximate='tanh')") == 0, "%s",
+              buf);
+    fn = parse_ok("hardtanh");
+    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "hardtanh(min_val=-1, max_val=1)") == 0,
+              "%s", buf);
+    fn = parse_ok("rrelu");
+    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "rrelu(lower=0.125, upper=0.33333334)")
+              == 0, "%s", buf);
+
+    /* parse(format(x)) == x for every row, at defaults and at other values. */
+    for (size_t i = 0; i < act_count(); i++) {
+        const struct act_desc *d = act_at(i);
+        for (int variant = 0; variant < 2; variant++) {
+            struct act_fn a = {d, {0}}, b;
+            struct ca_err err;
+            for (int k = 0; k < d->n_params; k++) {
+                float v = isnan(d->params[k].def) ? 0.5f * (float)(k + 1) : d->params[k].def;
+                if (variant && !d->params[k].choices)
+                    v = v * 1.5f + 0.1f * (float)(k + 1) + 1e-3f;
+                if (variant && d->params[k].choices)
+                    v = 1.0f;
+                a.p[k] = v;
+            }
+            act_format(&a, buf, sizeof buf);
+            ca_err_clear(&err);
+            memset(&b, 0, sizeof b);
+            CHECK_MSG(act_parse(buf, &b, &err) == CA_OK, "'%s' does not parse: %s", buf,
+                      err.msg);
+            CHECK_MSG(b.desc == a.desc && memcmp(a.p, b.p, sizeof a.p) == 0,
+                      "round trip of '%s'", buf);
+        }
+    }
+
+    /* A short buffer is still terminated. */
+    fn = parse_ok("softplus");
+    act_format(&fn, buf, 5);
+    CHECK(strlen(buf) == 4);
+    memset(buf, 'x', sizeof buf);
+    act_format(&fn, buf, 1);
+    CHECK(buf[0] == '\0');
+}
+
+/* ---- ToTensor, Normalize, chains ---- */
+
+static void test_normalize_parse(void)
+{
+    struct act_chain ch;
+    struct ca_err err;
+
+    memset(&ch, 0, sizeof ch);
+    CHECK(act_parse_normalize("0.5,0.25", &ch, &err) == CA_OK);
+    CHECK(ch.normalize == 1);
+    for (int c = 0; c < 3; c++)
+        CHECK(ch.mean[c] == 0.5f && ch.std[c] == 0.25f);
+    memset(&ch, 0, sizeof ch);
+    CHECK(act_parse_normalize("0.4914, 0.4822, 0.4465, 0.2470, 0.2435, 0.2616", &ch, &err)
+          == CA_OK);
+    CHECK(ch.mean[1] == 0.4822f && ch.std[2] == 0.2616f);
+
+    static const char *const bad[] = {"", "1", "1,0", "0,0,0,1,1,0", "1,2,3", "a,b",
+                                      "0.5,0.5x", "1,2,3,4,5,6,7", "nan,1", "1,inf", "1,,2"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        memset(&ch, 0, sizeof ch);
+        ca_err_clear(&err);
+        CHECK_MSG(act_parse_normalize(bad[i], &ch, &err) == CA_ERR_USAGE &&
+                  err.msg[0] != '\0', "--normalize '%s' should fail", bad[i]);
+    }
+    ca_err_clear(&err);
+    act_parse_normalize("1,0", &ch, &err);
+    CHECK_MSG(strstr(err.msg, "std") != NULL, "%s", err.msg);
+}
+
+static void test_to_tensor(void)
+{
+    struct act_chain ch;
+    uint8_t bytes[3 * 256];
+    float y[3 * 256];
+    int exact = 1;
+
+    memset(&ch, 0, sizeof ch);
+    for (int c = 0; c < 3; c++)
+        for (int b = 0; b < 256; b++)
+            bytes[c * 256 + b] = (uint8_t)b;
+    act_to_tensor(&ch, y, bytes, 1, 256);
+    for (int c = 0; c < 3; c++)
+        for (int b = 0; b < 256; b++) {
+            volatile float fb = (float)b, d = 255.0f;
+            float want = fb / d;
+            if (memcmp(&want, &y[c * 256 + b], sizeof want) != 0)
+                exact = 0;
+        }
+    CHECK_MSG(exact, "ToTensor is not (float)b / 255.0f bit for bit");
+    /* And it is not the multiply by 1/255, which differs for some bytes. */
+    int differs = 0;
+    for (int b = 0; b < 256; b++) {
+        volatile float fb = (float)b, r = 1.0f / 255.0f;
+        if (fb * r != y[b])
+            differs++;
+    }
+    CHECK(differs > 0);
+
+    struct ca_err err;
+    CHECK(act_parse_normalize("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616", &ch, &err) == CA_OK);
+    act_to_tensor(&ch, y, bytes, 1, 256);
+    exact = 1;
+    for (int c = 0; c < 3; c++)
+        for (int b = 0; b < 256; b++) {
+            volatile float fb = (float)b, d = 255.0f, m = ch.mean[c], s = ch.std[c];
+            float t = fb / d;
+            volatile float u = t - m;
+            float want = u / s;
+            if (memcmp(&want, &y[c * 256 + b], sizeof want) != 0)
+                exact = 0;
+        }
+    CHECK_MSG(exact, "Normalize is not (x - mean) / std in float32");
+    /* Spot values from torchvision: ToTensor()(255) == 1, Normalize at 0 byte. */
+    CHECK(y[255] == (1.0f - 0.4914f) / 0.2470f);
+
+    /* Several images, planes in NCHW order. */
+    memset(&ch, 0, sizeof ch);
+    uint8_t two[2 * 3 * 4];
+    float out[2 * 3 * 4];
+    for (int i = 0; i < 24; i++)
+        two[i] = (uint8_t)(i * 10);
+    act_to_tensor(&ch, out, two, 2, 4);
+    for (int i = 0; i < 24; i++)
+        CHECK(out[i] == (float)(i * 10) / 255.0f);
+}
+
+static void set_chain(struct act_chain *ch, const char *const *specs, int n)
+{
+    ch->n = n;
+    for (int i = 0; i < n; i++)
+        ch->fn[i] = parse_ok(specs[i]);
+}
+
+static void test_chain(void)
+{
+    struct act_chain ch;
+    float x[3 * 8], a[3 * 8], b[3 * 8];
+
+    memset(&ch, 0, sizeof ch);
+    for (int i = 0; i < 24; i++)
+        x[i] = -2.0f + 0.2f * (float)i;
+
+    /* Order matters: threshold then relu differs from relu then threshold. */
+    static const char *const order1[] = {"threshold(0.5, -1)", "relu"};
+    static const char *const order2[] = {"relu", "threshold(0.5, -1)"};
+    set_chain(&ch, order1, 2);
+    memcpy(a, x, sizeof x);
+    act_chain_apply(&ch, a, 1, 8);
+    for (int i = 0; i < 24; i++)
+        CHECK(a[i] == (x[i] <= 0.5f ? 0.0f : x[i]));
+    set_chain(&ch, order2, 2);
+    memcpy(b, x, sizeof x);
+    act_chain_apply(&ch, b, 1, 8);
+    for (int i = 0; i < 24; i++)
+        CHECK(b[i] == (x[i] <= 0.5f ? -1.0f : x[i]));
+
+    /* A channel-wise step in a chain: sums to 1 over the channels of each pixel. */
+    static const char *const sm[] = {"tanh", "softmax"};
+    set_chain(&ch, sm, 2);
+    CHECK(!act_chain_is_elementwise(&ch));
+    memcpy(a, x, sizeof x);
+    act_chain_apply(&ch, a, 1, 8);
+    for (int px = 0; px < 8; px++)
+        CHECK_NEAR(a[px] + a[8 + px] + a[16 + px], 1.0, 1e-6);
+
+    ch.n = 0;
+    CHECK(act_chain_is_elementwise(&ch));
+    memcpy(a, x, sizeof x);
+    act_chain_apply(&ch, a, 1, 8);
+    CHECK(memcmp(a, x, sizeof x) == 0);
+    static const char *const el[] = {"relu", "sigmoid", "gelu('tanh')"};
+    set_chain(&ch, el, 3);
+    CHECK(act_chain_is_elementwise(&ch));
+    static const char *const mixed[] = {"relu", "log_softmax"};
+    set_chain(&ch, mixed, 2);
+    CHECK(!act_chain_is_elementwise(&ch));
+}
+
+/* act_chain_lut equals ToTensor(+Normalize) + act_chain_apply, bit for bit, for every
+ * element-wise row alone and in a chain, with and without Normalize, on both paths. */
+static void test_lut(void)
+{
+    uint8_t bytes[2 * 3 * 256];
+    float full[2 * 3 * 256], lut[ACT_CHANNELS][256];
+    struct ca_err err;
+
+    for (int img = 0; img < 2; img++)
+        for (int c = 0; c < 3; c++)
+            for (int b = 0; b < 256; b++)
+                bytes[(img * 3 + c) * 256 + b] = (uint8_t)(img ? 255 - b : b);
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        for (int norm = 0; norm <= 1; norm++) {
+            for (size_t i = 0; i <= act_count(); i++) {
+                struct act_chain ch;
+                memset(&ch, 0, sizeof ch);
+                if (norm)
+                    act_parse_normalize("0.5,0.5,0.5,0.01,0.2,3", &ch, &err);
+                if (i < act_count()) {
+                    const struct act_desc *d = act_at(i);
+                    if (!d->elem)
+                        continue;
+                    ch.n = 1;
+                    ch.fn[0].desc = d;
+                    for (int k = 0; k < d->n_params; k++)
+                        ch.fn[0].p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
+                } else {
+                    static const char *const multi[] = {"gelu", "softplus(2, 5)", "elu"};
+                    set_chain(&ch, multi, 3);
+                }
+                act_to_tensor(&ch, full, bytes, 2, 256);
+                act_chain_apply(&ch, full, 2, 256);
+                act_chain_lut(&ch, lut);
+                int same = 1;
+                for (int img = 0; img < 2; img++)
+                    for (int c = 0; c < 3; c++)
+                        for (int b = 0; b < 256; b++) {
+                            float v = full[(img * 3 + c) * 256 + b];
+                            float w = lut[c][bytes[(img * 3 + c) * 256 + b]];
+                            if (memcmp(&v, &w, sizeof v) != 0)
+                                same = 0;
+                        }
+                CHECK_MSG(same, "lut != full path for %s (normalize %d, %s)",
+                          i < act_count() ? act_at(i)->name : "chain", norm,
+                          isas[ik]);
+            }
+        }
+    }
+    act_kernels_set_generic(0);
+}
+
+int main(void)
+{
+    struct golden g;
+    verbose = getenv("ACT_TEST_VERBOSE") != NULL;
+
+    test_table();
+    test_parse();
+    test_format();
+    test_normalize_parse();
+    test_to_tensor();
+    test_chain();
+    test_lut();
+    test_nan();
+    if (load_golden(&g) == 0) {
+        CHECK(g.n >= 10000);
+        test_golden(&g);
+        test_in_place(&g);
+        free(g.data);
+    } else {
+        CHECK_MSG(0, "golden data missing or malformed (tests/golden/kernels.*)");
+    }
+    return check_summary("test_act");
+}
