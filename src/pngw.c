@@ -22,12 +22,13 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
                                          int quality);
 
 #define STB_IMAGE_WRITE_STATIC
-#define STBI_WRITE_NO_STDIO /* we write files ourselves, atomically */
 #define STBIW_ZLIB_COMPRESS pngw_zlib_compress
 /* zlib's crc32 is much faster than stb's byte-at-a-time table. */
 #define STBIW_CRC32(buf, len) ((unsigned int)crc32(0L, (buf), (uInt)(len)))
 #define STB_IMAGE_WRITE_IMPLEMENTATION
-/* Static stb leaves its BMP/TGA/HDR/JPG writers unused; nothing else warns. */
+/* Static stb leaves its file and BMP/TGA/HDR/JPG writers unused (we write files
+ * atomically ourselves); nothing else warns. STBI_WRITE_NO_STDIO is not used because
+ * this header version then declares stbi_write_hdr_to_func without defining it. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
 #include <stb_image_write.h>
@@ -71,26 +72,38 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
     const struct pngw_zset *zs = pngw_cur_zset;
     unsigned char *buf = NULL;
     z_stream strm;
-    uLong bound;
-    int ok = 0, inited = 0;
+    size_t cap;
+    int ok = 0, inited = 0, zr;
 
     (void)quality;
     memset(&strm, 0, sizeof strm); /* zalloc/zfree/opaque NULL: zlib's malloc/free */
     if (deflateInit2(&strm, zs->level, Z_DEFLATED, 15, zs->mem, zs->strategy) != Z_OK)
         goto out;
     inited = 1;
-    bound = deflateBound(&strm, (uLong)data_len);
-    if (bound > INT_MAX)
-        goto out;
-    buf = malloc(bound);
+    /* deflateBound is normally enough for one Z_FINISH call, but zlib before 1.3
+     * underestimates level 0 with memLevel 9 for tiny inputs, so grow if needed. */
+    cap = deflateBound(&strm, (uLong)data_len) + 64;
+    buf = malloc(cap);
     if (!buf)
         goto out;
     strm.next_in = data;
     strm.avail_in = (uInt)data_len;
     strm.next_out = buf;
-    strm.avail_out = (uInt)bound;
-    /* deflateBound guarantees one Z_FINISH call completes; anything else is an error. */
-    if (deflate(&strm, Z_FINISH) != Z_STREAM_END)
+    strm.avail_out = (uInt)cap;
+    while ((zr = deflate(&strm, Z_FINISH)) != Z_STREAM_END) {
+        unsigned char *bigger;
+        /* Z_OK or Z_BUF_ERROR with a full buffer mean "more room"; anything else fails. */
+        if ((zr != Z_OK && zr != Z_BUF_ERROR) || strm.avail_out != 0 || cap > INT_MAX / 2)
+            goto out;
+        bigger = realloc(buf, cap * 2);
+        if (!bigger)
+            goto out;
+        buf = bigger;
+        strm.next_out = buf + cap;
+        strm.avail_out = (uInt)cap;
+        cap *= 2;
+    }
+    if (strm.total_out > INT_MAX)
         goto out;
     *out_len = (int)strm.total_out;
     ok = 1;
