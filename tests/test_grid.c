@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "check.h"
 #include "grid.h"
 
@@ -514,6 +516,140 @@ static void test_pair(void)
     CHECK(memcmp(out0[1][W], b[1][0], 3 * W) == 0);
 }
 
+/* ---- Goldens: layout and quantization against PyTorch on the real test set ---- */
+
+/* The grid half of tests/golden/grids.txt (tools/gen_golden_grids.py), without any
+ * activation code: input grids must hash to torch's (float path and byte path), and
+ * torch's own tables laid out by grid_render_lut must hash to torch's output grids. */
+
+static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+static int hex_nibble(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Split line (modified in place) at tabs into at most max fields; returns the count. */
+static int split_tabs(char *line, char **f, int max)
+{
+    int n = 0;
+    line[strcspn(line, "\n")] = '\0';
+    while (n < max) {
+        f[n++] = line;
+        line = strchr(line, '\t');
+        if (!line)
+            break;
+        *line++ = '\0';
+    }
+    return n;
+}
+
+/* Batch k (64 images, 16 for the last) of the CIFAR-10 test set as [n][3][32][32]. */
+static size_t read_batch(FILE *f, int k, uint8_t *px)
+{
+    uint8_t rec[3073];
+    size_t n = 0;
+    if (fseek(f, (long)k * 64 * 3073, SEEK_SET) != 0)
+        return 0;
+    while (n < 64 && fread(rec, 1, sizeof rec, f) == sizeof rec)
+        memcpy(px + n++ * IMG, rec + 1, IMG);
+    return n;
+}
+
+static void test_goldens(void)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin",
+             check_env("CA_SHARED", "../shared"));
+    FILE *data = fopen(path, "rb");
+    if (!data) {
+        printf("skipped the golden grids: no %s\n", path);
+        return;
+    }
+    snprintf(path, sizeof path, "%s/tests/golden/grids.txt", check_env("CA_ROOT", "."));
+    FILE *g = fopen(path, "r");
+    CHECK_MSG(g != NULL, "cannot open %s", path);
+    if (!g) {
+        fclose(data);
+        return;
+    }
+
+    uint8_t *px[157] = { 0 };
+    size_t n[157] = { 0 };
+    uint8_t *rgb = malloc((size_t)3 * 274 * 274);
+    float *x = malloc((size_t)64 * IMG * sizeof *x);
+    int n_input = 0, n_lut = 0;
+    char *buf = malloc(8192), hex[65];
+
+    while (fgets(buf, 8192, g)) {
+        char *f[12];
+        if (buf[0] == '#' || buf[0] == '\n')
+            continue;
+        int nf = split_tabs(buf, f, 12);
+        int lut_row = nf == 6 && !strcmp(f[0], "lut") && !strcmp(f[2], "-");
+        int input_row = nf == 7 && !strcmp(f[0], "input");
+        if (!lut_row && !input_row)
+            continue; /* normalized tables and full grids need act: test_fidelity.c */
+        struct grid_opts o;
+        grid_opts_default(&o);
+        o.style = !strcmp(f[1], "tb") ? GRID_TENSORBOARD : GRID_TORCHVISION;
+        int k = input_row ? atoi(f[2]) : 0;
+        if (k < 0 || k > 156)
+            continue;
+        if (!px[k]) {
+            px[k] = malloc((size_t)64 * IMG);
+            n[k] = read_batch(data, k, px[k]);
+        }
+        int w, h;
+        grid_size(&o, n[k], &w, &h);
+
+        if (input_row) {
+            CHECK_MSG(n[k] == (size_t)atoi(f[3]) && w == atoi(f[4]) && h == atoi(f[5]),
+                      "input %s %d: %zu images %dx%d", f[1], k, n[k], w, h);
+            /* Float path, through ToTensor's b/255... */
+            for (size_t i = 0; i < n[k] * IMG; i++)
+                x[i] = (float)px[k][i] / 255.0f;
+            grid_render(&o, x, n[k], rgb);
+            sha256_hex(rgb, (size_t)3 * w * h, hex);
+            CHECK_MSG(!strcmp(hex, f[6]), "input %s batch %d (float path)", f[1], k);
+            /* ...and the byte path. */
+            grid_render_lut(&o, px[k], n[k], NULL, rgb);
+            sha256_hex(rgb, (size_t)3 * w * h, hex);
+            CHECK_MSG(!strcmp(hex, f[6]), "input %s batch %d (lut path)", f[1], k);
+            n_input++;
+        } else {
+            uint8_t lut[3][256];
+            int ok = strlen(f[5]) == 1536;
+            for (int i = 0; ok && i < 768; i++) {
+                int hi = hex_nibble(f[5][2 * i]), lo = hex_nibble(f[5][2 * i + 1]);
+                ok = hi >= 0 && lo >= 0;
+                lut[i / 256][i % 256] = (uint8_t)(hi * 16 + lo);
+            }
+            CHECK_MSG(ok, "bad table for %s %s", f[1], f[3]);
+            grid_render_lut(&o, px[0], n[0], (const uint8_t(*)[256])lut, rgb);
+            sha256_hex(rgb, (size_t)3 * w * h, hex);
+            CHECK_MSG(!strcmp(hex, f[4]), "table %s %s: grid differs from torch's", f[1], f[3]);
+            n_lut++;
+        }
+    }
+    CHECK_EQ_INT(n_input, 4);
+    CHECK_MSG(n_lut >= 60, "only %d un-normalized tables", n_lut);
+    for (int k = 0; k < 157; k++)
+        free(px[k]);
+    free(buf);
+    free(x);
+    free(rgb);
+    fclose(g);
+    fclose(data);
+}
+
 int main(void)
 {
     test_defaults();
@@ -527,5 +663,6 @@ int main(void)
     test_lut_matches_float();
     test_scale();
     test_pair();
+    test_goldens();
     return check_summary("test_grid");
 }
