@@ -9,6 +9,8 @@
 
 #include "ca.h"
 
+#define PNGW_DEFAULT_LEVEL 1
+
 /* Encode rgb ([h][w][3]) at zlib level 0..9 into a malloc'd buffer the caller frees.
  * CA_ERR_NOMEM or CA_ERR_USAGE (bad size/level) on failure. Thread-safe (uses ca_write_atomic). */
 enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,

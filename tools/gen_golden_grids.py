@@ -1,0 +1,286 @@
+#!/usr/bin/python3
+"""Fidelity goldens for the grids: what torchvision / TensorBoard write for CIFAR-10.
+
+    /usr/bin/python3 tools/gen_golden_grids.py [DATA_DIR [OUT_DIR]]
+    (defaults: ../shared and tests/golden, relative to the repository root)
+
+Reads DATA_DIR/cifar-10-batches-bin/test_batch.bin (the real test set, read-only, never
+copied), runs the PyTorch lesson pipeline on it - ToTensor (bytes/255 in float32),
+optionally Normalize, a torch.nn activation module, then the grid writer of each style -
+and writes golden data that lets tests/test_fidelity.c check, WITHOUT torch, that our
+pipeline gives the same pixels. Needs PyTorch 1.13 + torchvision 0.14 (+ PIL, numpy);
+CI never runs this, the outputs are committed.
+
+Batches are DataLoader(batch_size=64, shuffle=False): batch k is images 64k..64k+63,
+so batch 0 has 64 images (274x274 torchvision grid, 256x256 TensorBoard) and batch 156,
+the last, has 16 (274x70 / 256x64).
+
+Styles (the `style` field):
+  tv  torchvision.utils.save_image(batch) with its defaults: make_grid(nrow=8,
+      padding=2, pad_value=0), then grid.mul(255).add_(0.5).clamp_(0,255).to(uint8).
+  tb  SummaryWriter.add_images(tag, batch) (dataformats NCHW): tensorboard is not
+      installed here, so the conversion is reimplemented from torch 1.13's
+      torch/utils/tensorboard/summary.py image(): the batch goes through
+      torch/utils/tensorboard/_utils.py make_grid (ncols=8, no padding, black canvas;
+      that file is loaded and called directly from the installed torch), then
+      (x * 255).clip(0, 255).astype(np.uint8) in float32. NOTE: torch 1.13 itself
+      omits the clip (pytorch/pytorch#90419, fixed in 2.0), which makes out-of-range
+      values wrap around in a platform-dependent way; we follow the clipped, defined
+      behaviour that src/grid.h specifies. In-range values are identical either way.
+
+Pixels everywhere below are 8-bit RGB, row-major [h][w][3] (what src/grid.h renders).
+
+Output: OUT_DIR/grids.txt, a tab-separated text file, one record per line, '#' lines
+are comments. Fields:
+
+  input  STYLE  BATCH  N  W  H  SHA256
+      (a) The input grid of batch BATCH (N images, grid W x H) in STYLE: the SHA-256
+      (hex) of the exact reference pixels. Batches 0 and 156, both styles.
+
+  lut  STYLE  NORMALIZE  SPEC  SHA256  HEX
+      (b) An element-wise activation SPEC (an `--fn` string our CLI accepts, e.g.
+      "leaky_relu(negative_slope=0.2)", "gelu(approximate='tanh')"), after ToTensor and
+      NORMALIZE ("-" for none, else the `--normalize` string: "0.5,0.5" or
+      "M1,M2,M3,S1,S2,S3"). Each output pixel depends only on its channel and input
+      byte, so HEX (1536 hex digits) is PyTorch's quantized table lut[3][256] in that
+      order (lut[c][b] = output byte for input byte b in channel c, c = R,G,B), as
+      src/grid.h's grid_render_lut takes it. SHA256 is the hash of PyTorch's full
+      output grid for batch 0; the script asserts that laying out batch 0's bytes
+      mapped through HEX reproduces that grid exactly (and batch 156's too), so
+      grid_render_lut(style opts, batch 0 bytes, 64, lut) must hash to SHA256.
+
+  full  STYLE  NORMALIZE  SPEC  BATCH  N  W  H  FILE  SHA256
+      (c) Channel-wise activations (softmax, log_softmax, softmin over dim=1) cannot be
+      tabulated: FILE (in OUT_DIR) is a PNG of PyTorch's full output grid of batch
+      BATCH, W x H RGB, whose decoded pixels hash to SHA256.
+
+The fidelity test should require input grids to match exactly and, per output grid,
+at most 0.01% of values differing, none by more than 1 level, from the reference
+(the lut entries reconstruct the reference grid with grid_render_lut; full entries
+decode FILE with stb_image).
+
+Also prints, for the record, how long torchvision takes to write the whole test set's
+input and sigmoid output grids with save_image (314 PNGs) and their total size.
+"""
+import hashlib
+import importlib.util
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torchvision
+import torchvision.transforms as T
+import torchvision.utils as vutils
+from PIL import Image
+from torch import nn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCH = 64
+BATCHES = (0, 156)
+
+# (spec string our CLI accepts, torch module). Defaults first, then a few variants.
+ELEMENTWISE = [
+    ("relu", nn.ReLU()),
+    ("relu6", nn.ReLU6()),
+    ("leaky_relu", nn.LeakyReLU()),
+    ("leaky_relu(negative_slope=0.2)", nn.LeakyReLU(0.2)),
+    ("rrelu", nn.RReLU(1.0 / 8, 1.0 / 3).eval()),
+    ("elu", nn.ELU()),
+    ("elu(alpha=0.5)", nn.ELU(0.5)),
+    ("selu", nn.SELU()),
+    ("celu", nn.CELU()),
+    ("celu(alpha=2)", nn.CELU(2.0)),
+    ("gelu", nn.GELU()),
+    ("gelu(approximate='tanh')", nn.GELU(approximate="tanh")),
+    ("silu", nn.SiLU()),
+    ("mish", nn.Mish()),
+    ("sigmoid", nn.Sigmoid()),
+    ("hardsigmoid", nn.Hardsigmoid()),
+    ("tanh", nn.Tanh()),
+    ("hardtanh", nn.Hardtanh()),
+    ("hardtanh(min_val=-0.5, max_val=0.5)", nn.Hardtanh(-0.5, 0.5)),
+    ("hardswish", nn.Hardswish()),
+    ("hardshrink", nn.Hardshrink()),
+    ("hardshrink(lambd=0.25)", nn.Hardshrink(0.25)),
+    ("softshrink", nn.Softshrink()),
+    ("softshrink(lambd=0.25)", nn.Softshrink(0.25)),
+    ("tanhshrink", nn.Tanhshrink()),
+    ("softplus", nn.Softplus()),
+    ("softplus(beta=2, threshold=1)", nn.Softplus(2.0, 1.0)),
+    ("softsign", nn.Softsign()),
+    ("logsigmoid", nn.LogSigmoid()),
+    ("threshold(threshold=0.5, value=-1)", nn.Threshold(0.5, -1.0)),
+    ("threshold(threshold=0.2, value=0.9)", nn.Threshold(0.2, 0.9)),
+    ("prelu", nn.PReLU(init=0.25)),
+    ("prelu(init=-0.5)", nn.PReLU(init=-0.5)),
+    ("identity", nn.Identity()),
+]
+CHANNELWISE = [
+    ("softmax", nn.Softmax(dim=1)),
+    ("log_softmax", nn.LogSoftmax(dim=1)),
+    ("softmin", nn.Softmin(dim=1)),
+]
+# --normalize strings, and the torchvision transform each stands for.
+NORMALIZE = [
+    ("-", None),
+    ("0.5,0.5", ((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))),
+    ("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616",
+     ((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616))),
+]
+
+
+def load_tb_utils():
+    """torch/utils/tensorboard/_utils.py, loaded as a plain file: importing the package
+    would import tensorboard, which is not installed."""
+    path = os.path.join(os.path.dirname(torch.__file__), "utils", "tensorboard", "_utils.py")
+    spec = importlib.util.spec_from_file_location("tb_utils", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+TB = load_tb_utils()
+
+
+def to_tensor(px):
+    """ToTensor on [n][3][32][32] bytes: the same float32 division torchvision does."""
+    return torch.from_numpy(px).to(dtype=torch.get_default_dtype()).div(255)
+
+
+def grid_tv(y):
+    """save_image's pixels: [h][w][3] uint8."""
+    g = vutils.make_grid(y)
+    return g.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+
+
+def grid_tb(y):
+    """add_images' pixels (summary.image with the clip of torch >= 2.0): [h][w][3]."""
+    hwc = TB.convert_to_HWC(y.detach().numpy(), "NCHW")
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (hwc.astype(np.float32) * 255).clip(0, 255).astype(np.uint8)
+
+
+GRID = {"tv": grid_tv, "tb": grid_tb}
+
+
+def layout_bytes(style, mapped):
+    """Lay out already-quantized bytes [n][3][32][32] the way STYLE does (pad 0)."""
+    t = torch.from_numpy(np.ascontiguousarray(mapped))
+    if style == "tv":
+        return vutils.make_grid(t).permute(1, 2, 0).numpy()
+    return TB.convert_to_HWC(np.ascontiguousarray(mapped), "NCHW")
+
+
+def sha(a):
+    return hashlib.sha256(np.ascontiguousarray(a, dtype=np.uint8).tobytes()).hexdigest()
+
+
+def normalize(x, norm):
+    if norm is None:
+        return x
+    return T.Normalize(norm[0], norm[1])(x)
+
+
+def lut_for(style, fn, norm):
+    """PyTorch's quantized output byte for each (channel, input byte): run the module on
+    one 'image' holding every byte value, then read the grid back per channel."""
+    b = np.arange(256, dtype=np.uint8)
+    img = np.broadcast_to(b.reshape(1, 1, 16, 16), (1, 3, 16, 16)).copy()
+    y = fn(normalize(to_tensor(img), norm))
+    # A one-image grid is the image itself in both styles: [16][16][3].
+    g = GRID[style](y)
+    return np.stack([g[:, :, c].reshape(256) for c in range(3)])
+
+
+def main():
+    data = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared")
+    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "tests", "golden")
+    torch.set_num_threads(1)
+    raw = np.fromfile(os.path.join(data, "cifar-10-batches-bin", "test_batch.bin"),
+                      dtype=np.uint8).reshape(-1, 3073)
+    px = np.ascontiguousarray(raw[:, 1:].reshape(-1, 3, 32, 32))
+    batches = {k: px[k * BATCH:(k + 1) * BATCH] for k in BATCHES}
+    assert len(batches[156]) == 16
+    os.makedirs(out, exist_ok=True)
+    lines = [
+        "# cifar-act grid goldens from PyTorch %s / torchvision %s; see"
+        % (torch.__version__, torchvision.__version__),
+        "# tools/gen_golden_grids.py for the format. Fields are tab-separated.",
+    ]
+
+    with torch.no_grad():
+        # (a) input grids.
+        for style in ("tv", "tb"):
+            for k in BATCHES:
+                g = GRID[style](to_tensor(batches[k]))
+                # The input grid is the bytes themselves, laid out.
+                assert np.array_equal(g, layout_bytes(style, batches[k]))
+                lines.append("\t".join(["input", style, str(k), str(len(batches[k])),
+                                        str(g.shape[1]), str(g.shape[0]), sha(g)]))
+
+        # (b) element-wise activations as tables, checked against the full grids.
+        n_lut = 0
+        for norm_name, norm in NORMALIZE:
+            for spec, fn in ELEMENTWISE:
+                for style in ("tv", "tb"):
+                    lut = lut_for(style, fn, norm)
+                    ref0 = None
+                    for k in BATCHES:
+                        x = batches[k]
+                        ref = GRID[style](fn(normalize(to_tensor(x), norm)))
+                        mapped = np.stack([lut[c][x[:, c]] for c in range(3)], axis=1)
+                        # Padding is pad_value 0 quantized, i.e. 0: what layout_bytes uses.
+                        got = layout_bytes(style, mapped)
+                        bad = np.count_nonzero(got != ref)
+                        assert bad == 0, "%s %s %s batch %d: table differs in %d values" % (
+                            style, norm_name, spec, k, bad)
+                        if k == 0:
+                            ref0 = ref
+                    lines.append("\t".join(["lut", style, norm_name, spec, sha(ref0),
+                                            lut.astype(np.uint8).tobytes().hex()]))
+                    n_lut += 1
+
+        # (c) channel-wise activations: full grids of batch 0.
+        n_full = 0
+        for norm_name, norm in NORMALIZE:
+            for spec, fn in CHANNELWISE:
+                for style in ("tv", "tb"):
+                    k = 0
+                    g = GRID[style](fn(normalize(to_tensor(batches[k]), norm)))
+                    tag = {"-": "n0", "0.5,0.5": "n1"}.get(norm_name, "n2")
+                    name = "grids_%s_%s_%s.png" % (style, spec, tag)
+                    Image.fromarray(g).save(os.path.join(out, name), optimize=True)
+                    back = np.asarray(Image.open(os.path.join(out, name)).convert("RGB"))
+                    assert np.array_equal(back, g)
+                    lines.append("\t".join(["full", style, norm_name, spec, str(k),
+                                            str(len(batches[k])), str(g.shape[1]),
+                                            str(g.shape[0]), name, sha(g)]))
+                    n_full += 1
+
+    with open(os.path.join(out, "grids.txt"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    total = sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out)
+                if n.startswith("grids"))
+    print("wrote %s: %d input hashes, %d tables, %d full grids; grids* total %d bytes"
+          % (os.path.join(out, "grids.txt"), 2 * len(BATCHES), n_lut, n_full, total))
+
+    # For the record: torchvision writing the whole test set, input + sigmoid output.
+    with tempfile.TemporaryDirectory() as tmp, torch.no_grad():
+        t0 = time.time()
+        size = 0
+        for k in range(math.ceil(len(px) / BATCH)):
+            x = to_tensor(px[k * BATCH:(k + 1) * BATCH])
+            for name, t in (("input", x), ("output", torch.sigmoid(x))):
+                p = os.path.join(tmp, "%s_%04d.png" % (name, k))
+                vutils.save_image(t, p)
+                size += os.path.getsize(p)
+        print("torchvision save_image, whole test set, input + sigmoid output: "
+              "%.2f s, %d bytes in %d PNGs" % (time.time() - t0, size, 2 * (k + 1)))
+
+
+if __name__ == "__main__":
+    main()

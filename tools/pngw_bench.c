@@ -1,0 +1,126 @@
+/* pngw_bench.c - PNG size and speed of zlib settings on the real grids.
+ *
+ * Renders the whole CIFAR-10 test set as the CLI does for `--fn sigmoid`: 157 batches
+ * of 64 (the last has 16), input and output torchvision grids (314 PNGs of 274x274 and
+ * 274x70), then encodes all of them with each candidate setting and prints total bytes,
+ * the ratio to PIL's total (pass it as argv[2]) and throughput in raw RGB MB/s.
+ *
+ *   cc -O2 -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Isrc -I/usr/include/stb \
+ *      tools/pngw_bench.c src/grid.c src/ca.c -lz -lm -o build/pngw_bench
+ *   build/pngw_bench ../shared/cifar-10-batches-bin/test_batch.bin 36794428
+ *
+ * Not part of the library or `make test`: it #includes src/pngw.c to reach the
+ * file-local pngw_encode_zset. The sigmoid here is 1/(1+expf(-x)), close enough
+ * to torch's for measuring compression.
+ */
+#include "../src/pngw.c"
+
+#include <math.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "grid.h"
+
+#define N_IMG 10000
+#define BATCH 64
+#define REC 3073
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = argc > 1 ? argv[1] : "../shared/cifar-10-batches-bin/test_batch.bin";
+    double pil = argc > 2 ? atof(argv[2]) : 0;
+    static uint8_t rec[N_IMG * REC];
+    static uint8_t px[N_IMG * 3072];
+    uint8_t lut[3][256];
+    struct grid_opts o;
+    int n_grids = 0;
+    uint8_t *grids[2 * (N_IMG / BATCH + 1)];
+    int gw[2 * (N_IMG / BATCH + 1)], gh[2 * (N_IMG / BATCH + 1)];
+    double raw = 0;
+    FILE *f = fopen(path, "rb");
+
+    if (!f || fread(rec, 1, sizeof rec, f) != sizeof rec) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    fclose(f);
+    for (int i = 0; i < N_IMG; i++)
+        memcpy(px + (size_t)i * 3072, rec + (size_t)i * REC + 1, 3072);
+    for (int b = 0; b < 256; b++) {
+        float x = (float)b / 255.0f;
+        float y = 1.0f / (1.0f + expf(-x));
+        for (int c = 0; c < 3; c++)
+            lut[c][b] = grid_quantize(GRID_TORCHVISION, y);
+    }
+    grid_opts_default(&o);
+    for (int k = 0; k < N_IMG; k += BATCH) {
+        size_t n = N_IMG - k < BATCH ? N_IMG - k : BATCH;
+        for (int pass = 0; pass < 2; pass++) {
+            int w, h;
+            grid_size(&o, n, &w, &h);
+            grids[n_grids] = malloc((size_t)3 * w * h);
+            grid_render_lut(&o, px + (size_t)k * 3072, n, pass ? (const uint8_t(*)[256])lut : NULL,
+                            grids[n_grids]);
+            gw[n_grids] = w;
+            gh[n_grids] = h;
+            raw += 3.0 * w * h;
+            n_grids++;
+        }
+    }
+    static const struct { const char *name; struct pngw_zset z; } cand[] = {
+        { "L0 store", { 0, Z_DEFAULT_STRATEGY, 9 } },
+        { "L1 rle m9", { 1, Z_RLE, 9 } },
+        { "L1 rle m8", { 1, Z_RLE, 8 } },
+        { "L2 rle m9", { 2, Z_RLE, 9 } },
+        { "L9 rle m9", { 9, Z_RLE, 9 } },
+        { "L1 filtered m9", { 1, Z_FILTERED, 9 } },
+        { "L1 default m8", { 1, Z_DEFAULT_STRATEGY, 8 } },
+        { "L1 default m9", { 1, Z_DEFAULT_STRATEGY, 9 } },
+        { "L2 default m9", { 2, Z_DEFAULT_STRATEGY, 9 } },
+        { "L3 default m9", { 3, Z_DEFAULT_STRATEGY, 9 } },
+        { "L4 default m9", { 4, Z_DEFAULT_STRATEGY, 9 } },
+        { "L5 default m9", { 5, Z_DEFAULT_STRATEGY, 9 } },
+        { "L6 default m8 (PIL)", { 6, Z_DEFAULT_STRATEGY, 8 } },
+        { "L6 default m9", { 6, Z_DEFAULT_STRATEGY, 9 } },
+        { "L7 default m9", { 7, Z_DEFAULT_STRATEGY, 9 } },
+        { "L8 default m9", { 8, Z_DEFAULT_STRATEGY, 9 } },
+        { "L9 default m9", { 9, Z_DEFAULT_STRATEGY, 9 } },
+        { "L9 filtered m9", { 9, Z_FILTERED, 9 } },
+    };
+    int only = argc > 3 ? atoi(argv[3]) : -1;
+    printf("%d grids, %.1f MB raw RGB\n", n_grids, raw / 1e6);
+    for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
+        double t0, best = 1e9, total = 0;
+        if (only >= 0 && (int)c != only)
+            continue;
+        for (int rep = 0; rep < 3; rep++) {
+            total = 0;
+            t0 = now();
+            for (int g = 0; g < n_grids; g++) {
+                unsigned char *png;
+                size_t len;
+                if (pngw_encode_zset(grids[g], gw[g], gh[g], &cand[c].z, &png, &len, NULL)) {
+                    fprintf(stderr, "encode failed\n");
+                    return 1;
+                }
+                total += len;
+                free(png);
+            }
+            double t = now() - t0;
+            if (t < best)
+                best = t;
+        }
+        printf("%-22s %10.0f bytes  %+6.2f%% vs PIL  %6.3f s  %6.1f MB/s\n", cand[c].name, total,
+               pil > 0 ? 100.0 * (total / pil - 1) : 0.0, best, raw / 1e6 / best);
+    }
+    for (int g = 0; g < n_grids; g++)
+        free(grids[g]);
+    return 0;
+}
