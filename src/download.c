@@ -74,7 +74,7 @@ static int dl_begin(struct dl *d, int *restart)
         d->is_http = strncasecmp(scheme, "http", 4) == 0;
     curl_easy_getinfo(d->c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
     if (!d->is_http) {
-        /* file://, ftp://: libcurl seeks itself and fails if it cannot. */
+        /* file://, ftp://: libcurl applies the range itself (seek, REST). */
         d->res->total = cl >= 0 ? r->offset + (uint64_t)cl : 0;
         return 0;
     }
@@ -167,7 +167,7 @@ enum ca_status download_run(const struct download_req *r, struct download_result
     struct dl d;
     CURL *c = NULL;
     CURLcode rc;
-    char ebuf[CURL_ERROR_SIZE] = "";
+    char ebuf[CURL_ERROR_SIZE] = "", range[32];
     enum ca_status st = CA_OK;
 
     memset(res, 0, sizeof *res);
@@ -201,7 +201,12 @@ enum ca_status download_run(const struct download_req *r, struct download_result
         SETOPT(CURLOPT_LOW_SPEED_TIME, r->low_speed_seconds);
     }
     SETOPT(CURLOPT_TCP_KEEPALIVE, 1L);
-    SETOPT(CURLOPT_RESUME_FROM_LARGE, (curl_off_t)r->offset);
+    if (r->offset > 0) {
+        /* CURLOPT_RANGE rather than RESUME_FROM: libcurl then hands us a 200 answer
+         * (a server ignoring Range) instead of failing, so we can start over. */
+        snprintf(range, sizeof range, "%" PRIu64 "-", r->offset);
+        SETOPT(CURLOPT_RANGE, range);
+    }
     SETOPT(CURLOPT_HEADERFUNCTION, dl_header);
     SETOPT(CURLOPT_HEADERDATA, &d);
     SETOPT(CURLOPT_WRITEFUNCTION, dl_write);

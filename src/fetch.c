@@ -492,6 +492,9 @@ static enum ca_status extract_file(struct fetch_ctx *c, const char *path,
     struct stat sb;
     size_t got;
 
+    /* Not bytes from the official URL: only a given SHA-256 is checked. */
+    c->sha256 = c->o->sha256;
+    c->size = 0;
     st = stream_reset(c, err);
     if (st != CA_OK)
         goto out;
@@ -769,6 +772,10 @@ finish:
     }
 out:
     if (c->part_fd >= 0) {
+        struct stat sb;
+        /* An empty .part we created helps no later run. */
+        if (st != CA_OK && fstat(c->part_fd, &sb) == 0 && sb.st_size == 0)
+            unlink(c->part);
         close(c->part_fd);
         c->part_fd = -1;
     }

@@ -65,8 +65,14 @@ static char *fx_path(const char *dir, const char *name)
 {
     static char bufs[8][4096];
     static int k;
-    char *b = bufs[k++ % 8];
-    snprintf(b, 4096, "%s/%s", dir, name);
+    char *b = bufs[k++ % 8], tmp[4096];
+    /* Through tmp: dir may be an earlier result of fx_path. */
+    int n = snprintf(tmp, sizeof tmp, "%s/%s", dir, name);
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        fprintf(stderr, "path too long: %s/%s\n", dir, name);
+        exit(2);
+    }
+    memcpy(b, tmp, (size_t)n + 1);
     return b;
 }
 
