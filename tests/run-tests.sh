@@ -10,7 +10,7 @@ export CA_ROOT=$PWD
 passed=0 failed=0 broken=""
 for t in "$CA_BUILD"/tests/test_* tests/cli_*.sh; do
     [ -e "$t" ] || continue
-    case "$t" in *.d) continue ;; esac
+    case "$t" in *.d|*.log) continue ;; esac
     name=$(basename "$t")
     log="$CA_BUILD/tests/$name.log"
     mkdir -p "$CA_BUILD/tests"
