@@ -26,7 +26,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan bench bench-kernels install clean
+.PHONY: all test check asan bench bench-kernels bench-extract fuzz install clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -63,6 +63,22 @@ $(BUILD)/tools/bench_kernels: tools/bench_kernels.c $(LIB)
 
 bench-kernels: $(BUILD)/tools/bench_kernels
 	$(BUILD)/tools/bench_kernels
+
+# libFuzzer target for the archive reader (needs clang): see tests/fuzz_archive.c.
+FUZZ_CC ?= clang
+fuzz: $(BUILD)/fuzz_archive
+$(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h src/ca.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
+	    -Isrc tests/fuzz_archive.c src/archive.c src/ca.c -o $@ \
+	    $(shell pkg-config --libs zlib libcrypto)
+
+# Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
+$(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+bench-extract: $(BUILD)/tools/bench_extract
+	tools/bench_extract.sh $(BUILD)/tools/bench_extract
 
 install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/bin

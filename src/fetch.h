@@ -4,10 +4,43 @@
  * Flow: download (libcurl, Range resume, retries) -> SHA-256 of the archive bytes ->
  * gzip inflate -> ustar/GNU tar reader -> the known members, written under temporary
  * names, MD5-verified, then renamed into DATA_DIR/<layout dir>/.
+ *
+ * Files under DATA_DIR:
+ *   cifar-10-batches-bin/  (CIFAR-100: cifar-100-binary/)  the extracted members;
+ *       test split: test_batch.bin + batches.meta.txt (CIFAR-100: test.bin +
+ *       coarse_label_names.txt + fine_label_names.txt); train split: also
+ *       data_batch_1..5.bin (CIFAR-100: train.bin).
+ *   <dir>/.<member>.verified  stamp written after a member verified: "md5 size mtime
+ *       ctime inode". When a member's stat still matches its stamp and the stamp's
+ *       MD5 is the expected one, the member is not hashed again (keeps repeat runs
+ *       fast; any rewrite, touch or copy changes ctime or inode and forces a re-hash).
+ *   cifar-10-binary.tar.gz.part  compressed bytes received so far; a later run (after
+ *       a network failure or a killed process) re-feeds it through the extractor and
+ *       asks the server only for the rest (HTTP Range). Removed after success.
+ *   cifar-10-binary.tar.gz  the verified archive when keep_archive is set; also the
+ *       place a user may put the archive by hand (used before any download).
+ *   .cifar-act.lock  flock(2) held while fetching: a second process waits, then finds
+ *       the data present. Never removed (removing it would race).
+ *
+ * Verification: members with a known MD5 (official table: test_batch.bin,
+ * data_batch_1..5.bin, test.bin, train.bin) are always checked; the class-name files
+ * have no official digest and are only required to be present. The archive's size and
+ * SHA-256 are checked when the bytes come from the official URL, and whenever sha256
+ * is given (for any URL or a local archive). A failure names the check with expected
+ * and actual values and removes everything this run wrote, the .part included; a
+ * user's archive file is never removed.
+ *
+ * Network: redirects followed; TLS always verified; proxies from libcurl's standard
+ * environment variables (http_proxy, https_proxy, no_proxy, all_proxy). Transient
+ * failures (connection refused/reset, timeouts, a stall below stall_bytes per second
+ * for stall_seconds, HTTP 5xx/408/429) are retried with exponential backoff, resuming
+ * each time; `retries` counts consecutive attempts that brought no new bytes. Other
+ * HTTP errors (4xx) fail at once naming the URL and status. The library never prints.
  */
 #ifndef FETCH_H
 #define FETCH_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "ca.h"
@@ -20,6 +53,12 @@ struct fetch_progress {
     double eta;      /* seconds, < 0 if unknown */
 };
 
+/* FOR TESTS ONLY: an expected MD5 for a member, by its file name ("test_batch.bin"). */
+struct fetch_md5 {
+    const char *member;
+    const char *md5;  /* lowercase hex */
+};
+
 struct fetch_opts {
     const char *data_dir;      /* directory that holds cifar-10-batches-bin/ etc. */
     enum cifar_kind kind;
@@ -29,18 +68,48 @@ struct fetch_opts {
     const char *archive;       /* local .tar.gz to extract instead of downloading */
     int offline;               /* never use the network */
     int keep_archive;          /* keep the verified .tar.gz beside the data */
-    /* Called from the fetching thread, at most a few times a second; may be NULL. */
+    /* Called from the fetching thread, at most a few times a second (plus once at the
+     * end of a transfer); may be NULL. */
     void (*progress)(const struct fetch_progress *p, void *ctx);
     void *progress_ctx;
+
+    /* Robustness knobs: fetch_opts_default() sets them, then applies the environment
+     * overrides named here (meant for tests of the CLI; the C tests set the fields). */
+    int retries;               /* consecutive attempts without new bytes: 5 */
+    long retry_base_ms;        /* wait base * 2^(k-1) ms (at most 60 s) before retry k:
+                                  1000; env CIFAR_ACT_RETRY_BASE_MS */
+    long stall_bytes;          /* slower than this many bytes/s ...: 1024 */
+    long stall_seconds;        /* ... for this long is a stall: 60; env
+                                  CIFAR_ACT_STALL_SECONDS */
+    /* If not NULL and *cancel becomes non-zero (a signal handler sets it), stop soon
+     * with CA_ERR_INTERRUPTED, keeping the .part for a later resume. */
+    const volatile sig_atomic_t *cancel;
+
+    /* FOR TESTS ONLY (the CLI never sets it): replaces the official MD5 table, so small
+     * fixture archives can be verified. Ends with member == NULL. Members it does not
+     * list are not digest-checked. */
+    const struct fetch_md5 *test_md5;
 };
 
+/* All zero/NULL, kind CIFAR_10, split CIFAR_TEST, and the knob defaults above. */
 void fetch_opts_default(struct fetch_opts *o);
 
 /* Return CA_OK once every file that (kind, split) needs is present and verified.
- * Files already present and verified: no network. Otherwise extracts --archive, or
- * downloads (unless offline: then CA_ERR_MISSING saying which file to put where).
+ * Files already present and verified: no network, no lock, nothing written (except a
+ * refreshed stamp). Otherwise, holding the lock: extracts `archive`, else
+ * DATA_DIR/<archive name> if present, else finishes a complete .part, else downloads
+ * (unless offline: then CA_ERR_MISSING saying which file to put where).
  * Errors: CA_ERR_NETWORK, CA_ERR_CHECKSUM (expected and actual values), CA_ERR_IO,
- * CA_ERR_FORMAT, CA_ERR_MISSING, each with a one-line message in err. */
+ * CA_ERR_FORMAT, CA_ERR_MISSING, CA_ERR_USAGE (bad options), CA_ERR_INTERRUPTED,
+ * each with a one-line message in err. */
 enum ca_status fetch_ensure(const struct fetch_opts *o, struct ca_err *err);
+
+/* Only check: CA_OK if every needed file is present and verified; CA_ERR_MISSING or
+ * CA_ERR_CHECKSUM (naming the file) otherwise. Never downloads or extracts. */
+enum ca_status fetch_verify(const struct fetch_opts *o, struct ca_err *err);
+
+/* The official URL and archive file name for a kind ("cifar-10-binary.tar.gz"). */
+const char *fetch_default_url(enum cifar_kind kind);
+const char *fetch_archive_name(enum cifar_kind kind);
 
 #endif

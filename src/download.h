@@ -1,0 +1,52 @@
+/* download.h - one libcurl transfer of a URL into a caller's sink, optionally resumed.
+ *
+ * Any URL libcurl handles (https, http, ftp, file, ...). Redirects are followed
+ * (http/https only, at most 10). TLS peers are always verified. Proxies come from
+ * libcurl's standard environment variables (http_proxy, https_proxy, no_proxy,
+ * all_proxy), which we leave enabled. No content decoding is requested, so a
+ * .tar.gz arrives byte for byte even from servers that label it Content-Encoding gzip.
+ *
+ * This module makes one attempt; retries, backoff and resume bookkeeping are the
+ * caller's (fetch.c), helped by download_result.transient.
+ */
+#ifndef DOWNLOAD_H
+#define DOWNLOAD_H
+
+#include <stdint.h>
+
+#include "ca.h"
+
+struct download_req {
+    const char *url;
+    uint64_t offset;        /* > 0: resume, asking for bytes offset.. (HTTP Range) */
+    long low_speed_bytes;   /* a transfer slower than this (bytes/s) ... */
+    long low_speed_seconds; /* ... for this long is stalled: a transient failure */
+    long connect_timeout;   /* seconds */
+    /* Receives the body in order, in pieces. restart is 1 on the first call when we
+     * asked to resume but the server sends the whole body from byte 0 (HTTP 200 to a
+     * Range request): the sink must drop what it had before taking buf. Return CA_OK
+     * to go on; any other status (with err filled) aborts the transfer, and
+     * download_run returns that status and message. */
+    enum ca_status (*sink)(void *ctx, const void *buf, size_t len, int restart,
+                           struct ca_err *err);
+    /* Called about ten times a second and more; non-zero stops the transfer with
+     * CA_ERR_INTERRUPTED. May be NULL. */
+    int (*tick)(void *ctx);
+    void *ctx;
+};
+
+struct download_result {
+    long status;       /* final HTTP status, 0 for other protocols or no response */
+    int transient;     /* failure worth retrying: connect/reset/timeout/stall, 5xx, 408, 429 */
+    int restarted;     /* the server ignored the Range request */
+    uint64_t received; /* body bytes handed to the sink in this attempt */
+    uint64_t total;    /* full resource size if the server said, else 0 */
+};
+
+/* Run one transfer. CA_OK when libcurl completed it. Failures: CA_ERR_NETWORK with
+ * the URL and curl's error or the HTTP status (transient says whether to retry), the
+ * sink's status, CA_ERR_INTERRUPTED from tick, CA_ERR_NOMEM. res is always filled. */
+enum ca_status download_run(const struct download_req *r, struct download_result *res,
+                            struct ca_err *err);
+
+#endif

@@ -1,0 +1,74 @@
+/* fuzz_archive.c - libFuzzer target for the .tar.gz extractor (src/archive.c).
+ *
+ * Build and run (clang needed; not part of `make test`):
+ *     tools/fuzz_archive.sh [SECONDS]      # builds build/fuzz_archive, seeds, runs
+ * or by hand:
+ *     make fuzz && build/fuzz_archive -max_total_time=300 build/fuzz-corpus
+ *
+ * Input: byte 0 picks the mode, the rest is the payload.
+ *   bit 0 set:   the payload is a raw tar; we gzip it (zlib, level 0) before feeding,
+ *                so the fuzzer reaches the tar reader instead of dying in inflate.
+ *   bit 0 clear: the payload is fed as it is (exercises inflate and the gzip trailer).
+ *   bits 1..7:   chunk size for archive_feed (1 + bits * 67), to cross every boundary.
+ * Members are digest-only (dest NULL), so nothing is written to disk; the expected
+ * MD5 of one of them is set so the mismatch path runs too.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <zlib.h>
+
+#include "archive.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static const struct archive_member m[3] = {
+        { "cifar-10-batches-bin/test_batch.bin", NULL, NULL },
+        { "cifar-10-batches-bin/batches.meta.txt", NULL, "d41d8cd98f00b204e9800998ecf8427e" },
+        { "cifar-10-batches-bin/data_batch_1.bin", NULL, NULL },
+    };
+    struct archive *a = NULL;
+    struct ca_err err;
+    unsigned char *gz = NULL;
+    const unsigned char *p;
+    size_t n, chunk;
+
+    if (size < 1 || size > (1u << 20))
+        return 0;
+    chunk = 1 + (size_t)(data[0] >> 1) * 67;
+    p = data + 1;
+    n = size - 1;
+    if (data[0] & 1) {
+        z_stream zs;
+        memset(&zs, 0, sizeof zs);
+        if (deflateInit2(&zs, 0, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return 0;
+        size_t cap = deflateBound(&zs, n) + 64;
+        gz = malloc(cap);
+        if (!gz) {
+            deflateEnd(&zs);
+            return 0;
+        }
+        zs.next_in = (unsigned char *)(uintptr_t)p;
+        zs.avail_in = (uInt)n;
+        zs.next_out = gz;
+        zs.avail_out = (uInt)cap;
+        deflate(&zs, Z_FINISH);
+        n = cap - zs.avail_out;
+        deflateEnd(&zs);
+        p = gz;
+    }
+    if (archive_new(&a, m, 3, &err) == CA_OK) {
+        enum ca_status st = CA_OK;
+        for (size_t pos = 0; pos < n && st == CA_OK; pos += chunk)
+            st = archive_feed(a, p + pos, n - pos < chunk ? n - pos : chunk, &err);
+        if (st == CA_OK && archive_finish(a, &err) == CA_OK)
+            archive_commit(a, &err);
+    }
+    archive_free(a);
+    free(gz);
+    return 0;
+}
