@@ -1,0 +1,262 @@
+/* test_fidelity.c - our pixels against PyTorch's, on the real CIFAR-10 test set.
+ *
+ * Goldens: tests/golden/grids.txt from tools/gen_golden_grids.py (format described
+ * there). Every record runs the whole job (run_job: loader, kernels, grid, PNG
+ * writer), decodes the PNG it wrote with stb_image, and compares:
+ *   input  - the input grid must equal torchvision/TensorBoard's pixels exactly;
+ *   lut    - element-wise functions: output grid within 1 level of PyTorch's, in at
+ *            most 0.01% of values; both through the lookup-table path and the float path;
+ *   full   - channel-wise functions (softmax family): the same bound against the
+ *            decoded reference PNG.
+ */
+#include <openssl/evp.h>
+#include <stb_image.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "act.h"
+#include "check.h"
+#include "cifar.h"
+#include "grid.h"
+#include "run.h"
+
+static char out_dir[256];
+static char golden_dir[512];
+static const char *data_dir;
+
+static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    EVP_Digest(p, n, md, &len, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++)
+        sprintf(hex + 2 * i, "%02x", md[i]);
+}
+
+static void opts_for(struct run_opts *o, const char *style, const char *norm, const char *spec)
+{
+    struct ca_err e;
+    run_opts_default(o);
+    o->data_dir = data_dir;
+    o->out_dir = out_dir;
+    o->max_batches = 1;
+    o->png_level = 1;
+    o->grid.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
+    if (strcmp(norm, "-") != 0 && act_parse_normalize(norm, &o->chain, &e) != CA_OK)
+        fprintf(stderr, "bad normalize %s: %s\n", norm, e.msg);
+    if (spec) {
+        if (act_parse(spec, &o->chain.fn[0], &e) != CA_OK)
+            fprintf(stderr, "bad spec %s: %s\n", spec, e.msg);
+        else
+            o->chain.n = 1;
+    }
+}
+
+/* Run the job; return the decoded PNG `name` (w*h*3 bytes, caller frees) or NULL. */
+static uint8_t *run_and_decode(const struct run_opts *o, const char *name, int *w, int *h)
+{
+    struct run_stats st;
+    struct ca_err e;
+    char path[600];
+    int comp;
+    if (run_job(o, &st, &e) != CA_OK) {
+        fprintf(stderr, "run_job: %s\n", e.msg);
+        return NULL;
+    }
+    snprintf(path, sizeof path, "%s/%s", out_dir, name);
+    return stbi_load(path, w, h, &comp, 3);
+}
+
+/* Values off by more than 1 level (must be none) and off at all (at most 0.01%). */
+static void compare(const char *what, const uint8_t *ours, const uint8_t *ref, size_t n)
+{
+    size_t off = 0, far = 0;
+    for (size_t i = 0; i < n; i++) {
+        int d = abs((int)ours[i] - (int)ref[i]);
+        off += d != 0;
+        far += d > 1;
+    }
+    CHECK_MSG(far == 0, "%s: %zu values differ by more than 1 level", what, far);
+    CHECK_MSG(off * 10000 <= n, "%s: %zu of %zu values differ (more than 0.01%%)", what, off, n);
+    if (off)
+        printf("%s: %zu of %zu values differ by 1 level\n", what, off, n);
+}
+
+static void check_input(const char *style, int batch, int n, int w, int h, const char *sha)
+{
+    char hex[65], what[128];
+    snprintf(what, sizeof what, "input %s batch %d", style, batch);
+    if (batch == 0) {
+        for (int force_float = 0; force_float < 2; force_float++) {
+            struct run_opts o;
+            int gw, gh;
+            opts_for(&o, style, "-", NULL);
+            o.force_float = force_float;
+            uint8_t *px = run_and_decode(&o, "input_0000.png", &gw, &gh);
+            CHECK_MSG(px && gw == w && gh == h, "%s: no PNG or wrong size", what);
+            if (!px)
+                continue;
+            sha256_hex(px, (size_t)w * h * 3, hex);
+            CHECK_MSG(strcmp(hex, sha) == 0, "%s (float path %d): pixels differ", what,
+                      force_float);
+            stbi_image_free(px);
+        }
+        return;
+    }
+    /* Later batches through the library: loader -> ToTensor -> grid. */
+    struct cifar_set *s = NULL;
+    struct ca_err e;
+    struct act_chain chain = {0};
+    struct grid_opts g;
+    size_t idx[64];
+    uint8_t bytes[64 * CIFAR_PIXELS];
+    float x[64 * CIFAR_PIXELS];
+    int labels[64], gw, gh;
+    grid_opts_default(&g);
+    g.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
+    grid_size(&g, (size_t)n, &gw, &gh);
+    CHECK_MSG(gw == w && gh == h, "%s: grid %dx%d, golden %dx%d", what, gw, gh, w, h);
+    if (cifar_open(&s, data_dir, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e) != CA_OK) {
+        CHECK_MSG(0, "%s", e.msg);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        idx[i] = (size_t)batch * 64 + (size_t)i;
+    CHECK_EQ_INT(cifar_read(s, idx, (size_t)n, bytes, labels, &e), CA_OK);
+    act_to_tensor(&chain, x, bytes, (size_t)n, CIFAR_PLANE);
+    uint8_t *rgb = malloc((size_t)gw * gh * 3);
+    grid_render(&g, x, (size_t)n, rgb);
+    sha256_hex(rgb, (size_t)gw * gh * 3, hex);
+    CHECK_MSG(strcmp(hex, sha) == 0, "%s: pixels differ", what);
+    free(rgb);
+    cifar_free(s);
+}
+
+/* The reference output grid of batch 0 from PyTorch's per-channel table. */
+static uint8_t *lut_reference(const char *style, const char *hex, const char *sha, int *w,
+                              int *h)
+{
+    static uint8_t bytes[64 * CIFAR_PIXELS];
+    static int have_bytes;
+    uint8_t lut[3][256];
+    struct grid_opts g;
+    char got[65];
+    if (!have_bytes) {
+        struct cifar_set *s = NULL;
+        struct ca_err e;
+        size_t idx[64];
+        int labels[64];
+        if (cifar_open(&s, data_dir, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e) != CA_OK)
+            return NULL;
+        for (int i = 0; i < 64; i++)
+            idx[i] = (size_t)i;
+        have_bytes = cifar_read(s, idx, 64, bytes, labels, &e) == CA_OK;
+        cifar_free(s);
+        if (!have_bytes)
+            return NULL;
+    }
+    if (strlen(hex) != 3 * 256 * 2)
+        return NULL;
+    for (int i = 0; i < 3 * 256; i++) {
+        unsigned v;
+        if (sscanf(hex + 2 * i, "%2x", &v) != 1)
+            return NULL;
+        lut[i / 256][i % 256] = (uint8_t)v;
+    }
+    grid_opts_default(&g);
+    g.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
+    grid_size(&g, 64, w, h);
+    uint8_t *rgb = malloc((size_t)*w * *h * 3);
+    grid_render_lut(&g, bytes, 64, (const uint8_t(*)[256])lut, rgb);
+    sha256_hex(rgb, (size_t)*w * *h * 3, got);
+    if (strcmp(got, sha) != 0) {
+        free(rgb);
+        return NULL;
+    }
+    return rgb;
+}
+
+static void check_output(const char *what, const char *style, const char *norm,
+                         const char *spec, const uint8_t *ref, int w, int h)
+{
+    char label[300];
+    for (int force_float = 0; force_float < 2; force_float++) {
+        struct run_opts o;
+        int gw, gh;
+        opts_for(&o, style, norm, spec);
+        o.force_float = force_float;
+        uint8_t *px = run_and_decode(&o, "output_0000.png", &gw, &gh);
+        snprintf(label, sizeof label, "%s%s", what, force_float ? " (float path)" : "");
+        CHECK_MSG(px && gw == w && gh == h, "%s: no PNG or wrong size", label);
+        if (px)
+            compare(label, px, ref, (size_t)w * h * 3);
+        stbi_image_free(px);
+    }
+}
+
+int main(void)
+{
+    char path[600], line[8192];
+    int records = 0;
+    data_dir = check_env("CA_SHARED", "../shared");
+    snprintf(golden_dir, sizeof golden_dir, "%s/tests/golden", check_env("CA_ROOT", "."));
+    snprintf(out_dir, sizeof out_dir, "%s/test_fidelity.XXXXXX", check_env("TMPDIR", "/tmp"));
+    if (!mkdtemp(out_dir))
+        return 2;
+    snprintf(path, sizeof path, "%s/grids.txt", golden_dir);
+    FILE *f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    while (f && fgets(line, sizeof line, f)) {
+        char *field[12];
+        int n = 0;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        for (char *p = line, *t; n < 12 && (t = strsep(&p, "\t")) != NULL;)
+            field[n++] = t;
+        records++;
+        if (strcmp(field[0], "input") == 0 && n >= 7) {
+            check_input(field[1], atoi(field[2]), atoi(field[3]), atoi(field[4]),
+                        atoi(field[5]), field[6]);
+        } else if (strcmp(field[0], "lut") == 0 && n >= 6) {
+            char what[300];
+            int w, h;
+            snprintf(what, sizeof what, "lut %s %s %s", field[1], field[2], field[3]);
+            uint8_t *ref = lut_reference(field[1], field[5], field[4], &w, &h);
+            CHECK_MSG(ref != NULL, "%s: golden table does not reproduce its grid", what);
+            if (ref)
+                check_output(what, field[1], field[2], field[3], ref, w, h);
+            free(ref);
+        } else if (strcmp(field[0], "full") == 0 && n >= 10) {
+            char what[300];
+            int w, h, comp;
+            snprintf(what, sizeof what, "full %s %s %s", field[1], field[2], field[3]);
+            snprintf(path, sizeof path, "%s/%s", golden_dir, field[8]);
+            uint8_t *ref = stbi_load(path, &w, &h, &comp, 3);
+            char hex[65] = "";
+            if (ref)
+                sha256_hex(ref, (size_t)w * h * 3, hex);
+            CHECK_MSG(ref && strcmp(hex, field[9]) == 0, "%s: bad golden %s", what, path);
+            if (ref)
+                check_output(what, field[1], field[2], field[3], ref, w, h);
+            stbi_image_free(ref);
+        } else {
+            CHECK_MSG(0, "unknown golden record '%s'", field[0]);
+        }
+    }
+    if (f)
+        fclose(f);
+    /* Every table row must have a golden entry with default parameters. */
+    for (size_t i = 0; i < act_count(); i++) {
+        const struct act_desc *d = act_at(i);
+        char cmd[700];
+        snprintf(cmd, sizeof cmd, "grep -q -P '^(lut|full)\\ttv\\t-\\t%s(\\t|\\()' '%s/grids.txt'",
+                 d->name, golden_dir);
+        CHECK_MSG(system(cmd) == 0, "no fidelity golden for '%s'", d->name);
+    }
+    CHECK_MSG(records >= 200, "only %d golden records", records);
+    snprintf(path, sizeof path, "rm -rf '%s'", out_dir);
+    if (system(path) != 0)
+        fprintf(stderr, "could not remove %s\n", out_dir);
+    return check_summary("test_fidelity");
+}
