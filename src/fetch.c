@@ -264,12 +264,21 @@ static int stamp_matches(const char *stamp, const struct stat *sb, const char *m
     return ok;
 }
 
-/* Best effort: a read-only data directory just means hashing again next time. */
+/* Best effort: a read-only data directory just means hashing again next time.
+ * "Read-only" by its mode bits too: root may write anywhere, but a directory with no
+ * write bit (a shared, read-only copy of the data) is not ours to add files to. */
 static void stamp_write(const char *stamp, const char *path, const char *md5)
 {
-    struct stat sb;
-    char line[256];
+    struct stat sb, db;
+    char line[256], dir[FETCH_PATH];
+    char *slash;
 
+    snprintf(dir, sizeof dir, "%s", stamp);
+    slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (stat(slash ? dir : ".", &db) != 0 || !(db.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
+        return;
     if (stat(path, &sb) != 0)
         return;
     stamp_line(line, sizeof line, &sb, md5);
