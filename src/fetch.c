@@ -660,7 +660,7 @@ static enum ca_status offline_missing(struct fetch_ctx *c, const char *why,
     return ca_fail(err, CA_ERR_MISSING,
                    "%s; offline, so not downloading: put %s (from %s) into %s/, "
                    "or use --archive FILE",
-                   why, c->ds->archive, c->ds->url, c->o->data_dir);
+                   why, c->ds->archive, c->url, c->o->data_dir);
 }
 
 static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_err *err)
