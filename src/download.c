@@ -106,8 +106,12 @@ static size_t dl_write(char *p, size_t sz, size_t nm, void *ud)
     size_t len = sz * nm;
     int restart = 0;
 
-    if (!d->started && dl_begin(d, &restart) != 0)
-        return 0; /* CURLE_WRITE_ERROR; download_run reports why */
+    if (!d->started) {
+        if (dl_begin(d, &restart) != 0)
+            return 0; /* CURLE_WRITE_ERROR; download_run reports why */
+        if (d->r->total && d->res->total)
+            *d->r->total = d->res->total;
+    }
     d->sink_st = d->r->sink(d->r->ctx, p, len, restart, d->err);
     if (d->sink_st != CA_OK)
         return 0;
@@ -186,7 +190,9 @@ enum ca_status download_run(const struct download_req *r, struct download_result
 
     SETOPT(CURLOPT_URL, r->url);
     SETOPT(CURLOPT_ERRORBUFFER, ebuf);
-    SETOPT(CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for DNS timeouts: we may be a thread */
+    /* CURLOPT_NOSIGNAL stays 0: libcurl then keeps SIGPIPE from killing us when a
+     * peer resets a TLS connection. Debian's libcurl resolves names in a thread, so
+     * no SIGALRM is involved either way. */
     SETOPT(CURLOPT_FOLLOWLOCATION, 1L);
     SETOPT(CURLOPT_MAXREDIRS, 10L);
     SETOPT(CURLOPT_PROTOCOLS_STR, "http,https,ftp,ftps,file");

@@ -33,6 +33,9 @@ struct download_req {
      * CA_ERR_INTERRUPTED. May be NULL. */
     int (*tick)(void *ctx);
     void *ctx;
+    /* If not NULL, set to the full resource size as soon as a response tells it
+     * (before the first sink call), so progress can show a total and an ETA. */
+    uint64_t *total;
 };
 
 struct download_result {

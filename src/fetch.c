@@ -669,7 +669,7 @@ static enum ca_status offline_missing(struct fetch_ctx *c, const char *why,
     return ca_fail(err, CA_ERR_MISSING,
                    "%s; offline, so not downloading: put %s (from %s) into %s/, "
                    "or use --archive FILE",
-                   why, c->ds->archive, c->ds->url, c->o->data_dir);
+                   why, c->ds->archive, c->url, c->o->data_dir);
 }
 
 static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_err *err)
@@ -707,13 +707,12 @@ static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_e
     req.sink = dl_sink;
     req.tick = dl_tick;
     req.ctx = c;
+    req.total = c->size ? NULL : &c->total; /* the official size is known already */
+    c->total = c->size;
     for (;;) {
         req.offset = c->bytes;
-        c->total = c->size;
         progress_start(c);
         st = download_run(&req, &res, err);
-        if (!c->total && res.total)
-            c->total = res.total;
         if (st == CA_OK) {
             progress_maybe(c, 1);
             if (!archive_stream_done(c->ar)) {
@@ -803,10 +802,16 @@ static void sweep_temps(struct fetch_ctx *c)
     if (!d)
         return;
     while ((e = readdir(d)) != NULL) {
+        /* Stamps are written through temporaries too: ".<member>.verified.tmp.*". */
+        const char *n = e->d_name[0] == '.' ? e->d_name + 1 : e->d_name;
         for (int i = 0; i < c->ds->n_files; i++) {
             const char *f = c->ds->files[i].name;
             size_t fl = strlen(f);
-            if (strncmp(e->d_name, f, fl) == 0 && strncmp(e->d_name + fl, ".tmp.", 5) == 0) {
+            if (strncmp(n, f, fl) != 0)
+                continue;
+            if (n != e->d_name && strncmp(n + fl, ".verified", 9) == 0)
+                fl += 9;
+            if (strncmp(n + fl, ".tmp.", 5) == 0) {
                 char p[FETCH_PATH];
                 if (path_join(p, sizeof p, c->dir, e->d_name) == 0)
                     unlink(p);
@@ -822,10 +827,15 @@ static enum ca_status lock_take(struct fetch_ctx *c, int *fd, struct ca_err *err
     *fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (*fd < 0)
         return ca_fail(err, CA_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
-    while (flock(*fd, LOCK_EX) != 0) {
-        if (errno == EINTR && !cancel_requested(c))
-            continue;
+    /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
+     * and would not notice the cancel flag while another process downloads. */
+    while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
+        if (e == EWOULDBLOCK || e == EINTR) {
+            if (!nap_ms(c, 100))
+                continue;
+            e = EINTR;
+        }
         close(*fd);
         *fd = -1;
         if (e == EINTR)

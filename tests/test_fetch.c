@@ -588,6 +588,9 @@ static void test_cancel(void)
     o.progress_ctx = &g;
     CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_INTERRUPTED);
     CHECK(fx_size(part_of(data)) > 0);
+    CHECK(g.calls >= 1);
+    CHECK_EQ_INT(g.last_total, arch_size); /* known from the response, mid-transfer */
+    CHECK(g.last_done > 0 && g.last_done < (uint64_t)arch_size);
     CHECK_EQ_INT(fx_count(fx_path(data, "cifar-10-batches-bin"), ""), 0);
     fx_server_stop(&s);
 }
@@ -622,6 +625,10 @@ static void test_killed_resume(void)
     CHECK_MSG(part >= 120000 && part < arch_size, "part %lld", part);
     CHECK(!fx_exists(fx_path(data, "cifar-10-batches-bin/test_batch.bin")));
     fx_server_stop(&s);
+    /* Leftovers of dead processes, as if killed mid-rename or mid-stamp: swept. */
+    fx_write(fx_path(data, "cifar-10-batches-bin/test_batch.bin.tmp.99999.0"), "x", 1);
+    fx_write(fx_path(data, "cifar-10-batches-bin/.data_batch_2.bin.verified.tmp.9.1"), "x",
+             1);
 
     CHECK(fx_server_start(&s, arch, dir, "") == 0);
     opts(&o, data, s.url);
