@@ -31,7 +31,17 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
  * this header version then declares stbi_write_hdr_to_func without defining it. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-function"
+#if defined(__GNUC__) && !defined(__clang__)
+/* stb's per-row filter trials (5 filters x every byte, then sums of |byte|) are ~40%
+ * of encoding time, and GCC's -O2 cost model leaves those loops scalar; vectorizing
+ * them halves filtering time with the same output bytes. (clang vectorizes at -O2.) */
+#pragma GCC push_options
+#pragma GCC optimize("tree-vectorize")
 #include <stb_image_write.h>
+#pragma GCC pop_options
+#else
+#include <stb_image_write.h>
+#endif
 #pragma GCC diagnostic pop
 
 /* ---- Levels ---- */
@@ -45,15 +55,15 @@ struct pngw_zset {
 
 static const struct pngw_zset pngw_levels[10] = {
     [0] = { 0, Z_DEFAULT_STRATEGY, 9 },
-    [1] = { 1, Z_RLE, 9 },
-    [2] = { 2, Z_RLE, 9 },
-    [3] = { 1, Z_DEFAULT_STRATEGY, 9 },
-    [4] = { 2, Z_DEFAULT_STRATEGY, 9 },
-    [5] = { 3, Z_DEFAULT_STRATEGY, 9 },
-    [6] = { 5, Z_DEFAULT_STRATEGY, 9 },
-    [7] = { 6, Z_DEFAULT_STRATEGY, 9 },
-    [8] = { 8, Z_DEFAULT_STRATEGY, 9 },
-    [9] = { 9, Z_DEFAULT_STRATEGY, 9 },
+    [1] = { 1, Z_RLE, 9 }, /* Z_RLE ignores the level: 1..5 are the same encoder */
+    [2] = { 1, Z_RLE, 9 },
+    [3] = { 1, Z_RLE, 9 },
+    [4] = { 1, Z_RLE, 9 },
+    [5] = { 1, Z_RLE, 9 },
+    [6] = { 6, Z_FILTERED, 9 },
+    [7] = { 7, Z_FILTERED, 9 },
+    [8] = { 8, Z_FILTERED, 9 },
+    [9] = { 9, Z_FILTERED, 9 },
 };
 
 /* The settings of the encode running on this thread, read by pngw_zlib_compress

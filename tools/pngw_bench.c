@@ -3,7 +3,8 @@
  * Renders the whole CIFAR-10 test set as the CLI does for `--fn sigmoid`: 157 batches
  * of 64 (the last has 16), input and output torchvision grids (314 PNGs of 274x274 and
  * 274x70), then encodes all of them with each candidate setting and prints total bytes,
- * the ratio to PIL's total (pass it as argv[2]) and throughput in raw RGB MB/s.
+ * the ratio to PIL's total (pass it as argv[2]) and throughput in raw RGB MB/s (best
+ * of REPS runs). Optional argv[3] picks one candidate by index, argv[4] sets REPS.
  *
  *   cc -O2 -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Isrc -I/usr/include/stb \
  *      tools/pngw_bench.c src/grid.c src/ca.c -lz -lm -o build/pngw_bench
@@ -76,31 +77,51 @@ int main(int argc, char **argv)
     }
     static const struct { const char *name; struct pngw_zset z; } cand[] = {
         { "L0 store", { 0, Z_DEFAULT_STRATEGY, 9 } },
+        { "L1 huffman m9", { 1, Z_HUFFMAN_ONLY, 9 } },
         { "L1 rle m9", { 1, Z_RLE, 9 } },
         { "L1 rle m8", { 1, Z_RLE, 8 } },
-        { "L2 rle m9", { 2, Z_RLE, 9 } },
-        { "L9 rle m9", { 9, Z_RLE, 9 } },
-        { "L1 filtered m9", { 1, Z_FILTERED, 9 } },
-        { "L1 default m8", { 1, Z_DEFAULT_STRATEGY, 8 } },
+        { "L1 rle m6", { 1, Z_RLE, 6 } },
         { "L1 default m9", { 1, Z_DEFAULT_STRATEGY, 9 } },
         { "L2 default m9", { 2, Z_DEFAULT_STRATEGY, 9 } },
         { "L3 default m9", { 3, Z_DEFAULT_STRATEGY, 9 } },
         { "L4 default m9", { 4, Z_DEFAULT_STRATEGY, 9 } },
+        { "L4 filtered m9", { 4, Z_FILTERED, 9 } },
         { "L5 default m9", { 5, Z_DEFAULT_STRATEGY, 9 } },
+        { "L5 filtered m9", { 5, Z_FILTERED, 9 } },
         { "L6 default m8 (PIL)", { 6, Z_DEFAULT_STRATEGY, 8 } },
         { "L6 default m9", { 6, Z_DEFAULT_STRATEGY, 9 } },
-        { "L7 default m9", { 7, Z_DEFAULT_STRATEGY, 9 } },
-        { "L8 default m9", { 8, Z_DEFAULT_STRATEGY, 9 } },
+        { "L6 filtered m9", { 6, Z_FILTERED, 9 } },
+        { "L7 filtered m9", { 7, Z_FILTERED, 9 } },
+        { "L8 filtered m9", { 8, Z_FILTERED, 9 } },
         { "L9 default m9", { 9, Z_DEFAULT_STRATEGY, 9 } },
         { "L9 filtered m9", { 9, Z_FILTERED, 9 } },
     };
     int only = argc > 3 ? atoi(argv[3]) : -1;
+    int reps = argc > 4 ? atoi(argv[4]) : 3;
     printf("%d grids, %.1f MB raw RGB\n", n_grids, raw / 1e6);
+    {
+        /* grid_render_lut itself, for scale: all 314 grids again, best of 5. */
+        double best = 1e9;
+        for (int rep = 0; rep < 5; rep++) {
+            double t0 = now();
+            int g = 0;
+            for (int k = 0; k < N_IMG; k += BATCH, g += 2) {
+                size_t n = N_IMG - k < BATCH ? N_IMG - k : BATCH;
+                grid_render_lut(&o, px + (size_t)k * 3072, n, NULL, grids[g]);
+                grid_render_lut(&o, px + (size_t)k * 3072, n, (const uint8_t(*)[256])lut,
+                                grids[g + 1]);
+            }
+            if (now() - t0 < best)
+                best = now() - t0;
+        }
+        printf("grid_render_lut: %.4f s for %d grids (%.0f MB/s)\n", best, n_grids,
+               raw / 1e6 / best);
+    }
     for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
         double t0, best = 1e9, total = 0;
         if (only >= 0 && (int)c != only)
             continue;
-        for (int rep = 0; rep < 3; rep++) {
+        for (int rep = 0; rep < reps; rep++) {
             total = 0;
             t0 = now();
             for (int g = 0; g < n_grids; g++) {
