@@ -373,8 +373,9 @@ int main(int argc, char **argv)
             break;
         case 'q': quiet = 1; break;
         case 'h':
-            printf("%s      --png-level N      zlib level 0..9 (default %d)\n%s", cli_usage_a,
-                   PNGW_DEFAULT_LEVEL, cli_usage_b);
+            printf("%s      --png-level N      0 stored, 1-5 fast (zlib Z_RLE), 6-9 smaller and\n"
+                   "                         slower (default %d)\n%s",
+                   cli_usage_a, PNGW_DEFAULT_LEVEL, cli_usage_b);
             return 0;
         case 'V': printf("cifar-act %s\n", CLI_VERSION); return 0;
         default:
@@ -404,6 +405,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "cifar-act: --out: %s\n", err.msg);
         return 1;
     }
+    /* Ctrl-C: finish the file being written (or keep the download's .part) and stop. */
+    signal(SIGINT, cli_on_signal);
+    signal(SIGTERM, cli_on_signal);
+    fo.cancel = &cli_cancel;
+    ro.cancel = &cli_cancel;
     if (!no_verify) {
         fo.data_dir = ro.data_dir;
         fo.kind = ro.kind;
@@ -414,7 +420,7 @@ int main(int argc, char **argv)
             if (fo.progress)
                 fputc('\n', stderr);
             cli_error(err.msg);
-            return ca_exit_code(err.code);
+            return err.code == CA_ERR_INTERRUPTED ? 130 : ca_exit_code(err.code);
         }
         if (download_only) {
             if (!quiet)
@@ -423,9 +429,6 @@ int main(int argc, char **argv)
         }
     }
 
-    signal(SIGINT, cli_on_signal);
-    signal(SIGTERM, cli_on_signal);
-    ro.cancel = &cli_cancel;
     if (!quiet && isatty(STDERR_FILENO))
         ro.progress = cli_run_progress;
     if (run_job(&ro, &stats, &err) != CA_OK) {
