@@ -54,6 +54,15 @@ expect_true "no .part" -- test ! -e "$D/cifar-10-binary.tar.gz.part"
 expect_exit 0 "present: offline fine" -- "$CA_BIN" --download-only --data "$D" --offline --quiet
 expect_true "no second request" -- test "$(wc -l <"$TMP/ok.log")" -eq 1
 
+# The main job on the downloaded data: same pixels as on the shared copy.
+expect_exit 0 "job on downloaded data" -- "$CA_BIN" --data "$D" --out "$TMP/job1" -n 2 --quiet
+"$CA_BIN" --data "$SHARED" --no-verify --out "$TMP/job0" -n 2 --quiet
+expect_true "job output identical" -- cmp -s "$TMP/job1/output_0001.png" "$TMP/job0/output_0001.png"
+# Data missing: the main job downloads first (from --url), then runs.
+expect_exit 0 "job downloads when missing" -- "$CA_BIN" --data "$TMP/d9" --url "$URL" \
+    --sha256 "$SHA" --out "$TMP/job9" -n 1 --quiet
+expect_true "job after download" -- test -s "$TMP/job9/output_0000.png" -a -s "$TMP/d9/$BATCH"
+
 expect_exit 1 "offline, nothing there" -- "$CA_BIN" --download-only --data "$TMP/d2" --offline
 expect_grep "offline says what to put where" "cifar-10-binary.tar.gz" "$TMP/err"
 expect_grep "offline mentions --archive" "--archive" "$TMP/err"
