@@ -2,7 +2,7 @@
  *
  * Golden data: tests/golden/kernels.{txt,f32} from tools/gen_golden_kernels.py
  * (PyTorch 1.13 CPU float32, one thread). Every table row must have a golden row.
- * Both kernel paths (fast and generic) are checked.
+ * Every kernel implementation the CPU can run (avx512f, avx2, default, generic) is checked.
  *
  * Accuracy bound, per output element with PyTorch value r and ours y:
  *   - NaN where PyTorch gives NaN (and only there); the same infinity where it gives one;
