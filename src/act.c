@@ -394,9 +394,11 @@ char *act_format(const struct act_fn *fn, char *buf, size_t size)
         char num[32];
         const char *sep = i ? ", " : "(";
         if (pa->choices) {
-            int c = (int)fn->p[i];
+            int c = 0, k = (int)fn->p[i];
+            while (pa->choices[c] && c < k)
+                c++;
             len += (size_t)snprintf(buf + len, size - len, "%s%s='%s'", sep, pa->name,
-                                    pa->choices[c]);
+                                    pa->choices[c] ? pa->choices[c] : "?");
         } else {
             format_float(fn->p[i], num, sizeof num);
             len += (size_t)snprintf(buf + len, size - len, "%s%s=%s", sep, pa->name, num);

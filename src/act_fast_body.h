@@ -224,17 +224,39 @@ static void FN(k_identity_or_nothing)(float *y, const float *x, size_t n, const 
 /* ---- Softmax family over 3 channels ---- */
 
 /* Pixels are processed across the plane (contiguous per channel), so the loops
- * vectorize over pixels. Blocks go through local buffers: the compiler then needs no
- * run-time alias checks between the six channel pointers (y may equal x). Other
- * channel counts use the generic kernel. */
+ * vectorize over pixels. Results go through a local block buffer before they are
+ * stored: y may equal x, and with a local destination the compiler needs no run-time
+ * alias checks between the channel pointers. Other channel counts use the generic
+ * kernel. */
 #define SM_BLOCK 256
+
+/* Softmax of sign * x over three channels for len pixels, into o. sign is a literal
+ * at both call sites, so the multiply folds away. The maximum need not propagate NaN
+ * as ATen's does: a NaN anywhere in the pixel makes the sum, and so every output, NaN
+ * all the same. */
+static inline void FN(softmax_block)(float o[3][SM_BLOCK], const float *x0, const float *x1,
+                                     const float *x2, size_t len, const float sign)
+{
+    for (size_t i = 0; i < len; i++) {
+        float v0 = sign * x0[i], v1 = sign * x1[i], v2 = sign * x2[i];
+        float m = v0;
+        m = v1 > m ? v1 : m;
+        m = v2 > m ? v2 : m;
+        float e0 = FN(fast_exp)(v0 - m), e1 = FN(fast_exp)(v1 - m);
+        float e2 = FN(fast_exp)(v2 - m);
+        float s = 0.0f + e0;
+        s = s + e1;
+        s = s + e2;
+        o[0][i] = e0 / s;
+        o[1][i] = e1 / s;
+        o[2][i] = e2 / s;
+    }
+}
 
 static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
                         size_t plane, int mode)
 {
-    _Alignas(64) float a[3][SM_BLOCK];
     _Alignas(64) float o[3][SM_BLOCK];
-    const float sign = mode == 2 ? -1.0f : 1.0f;
     int stream = 0;
 
     (void)stream;
@@ -250,14 +272,13 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
         float *yi = y + img * 3 * plane;
         for (size_t px0 = 0; px0 < plane; px0 += SM_BLOCK) {
             size_t len = plane - px0 < SM_BLOCK ? plane - px0 : SM_BLOCK;
-            for (int c = 0; c < 3; c++)
-                memcpy(a[c], xi + (size_t)c * plane + px0, len * sizeof(float));
+            const float *x0 = xi + px0, *x1 = x0 + plane, *x2 = x1 + plane;
             if (mode == 1) {
                 for (size_t i = 0; i < len; i++) {
-                    float v0 = a[0][i], v1 = a[1][i], v2 = a[2][i];
+                    float v0 = x0[i], v1 = x1[i], v2 = x2[i];
                     float m = v0;
-                    m = (v1 > m || v1 != v1) ? v1 : m;
-                    m = (v2 > m || v2 != v2) ? v2 : m;
+                    m = v1 > m ? v1 : m;
+                    m = v2 > m ? v2 : m;
                     float s = 0.0f + FN(fast_exp)(v0 - m);
                     s = s + FN(fast_exp)(v1 - m);
                     s = s + FN(fast_exp)(v2 - m);
@@ -267,21 +288,10 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
                     o[1][i] = (v1 - m) - ls;
                     o[2][i] = (v2 - m) - ls;
                 }
+            } else if (mode == 2) {
+                FN(softmax_block)(o, x0, x1, x2, len, -1.0f);
             } else {
-                for (size_t i = 0; i < len; i++) {
-                    float v0 = sign * a[0][i], v1 = sign * a[1][i], v2 = sign * a[2][i];
-                    float m = v0;
-                    m = (v1 > m || v1 != v1) ? v1 : m;
-                    m = (v2 > m || v2 != v2) ? v2 : m;
-                    float e0 = FN(fast_exp)(v0 - m), e1 = FN(fast_exp)(v1 - m);
-                    float e2 = FN(fast_exp)(v2 - m);
-                    float s = 0.0f + e0;
-                    s = s + e1;
-                    s = s + e2;
-                    o[0][i] = e0 / s;
-                    o[1][i] = e1 / s;
-                    o[2][i] = e2 / s;
-                }
+                FN(softmax_block)(o, x0, x1, x2, len, 1.0f);
             }
             for (int c = 0; c < 3; c++) {
                 float *dst = yi + (size_t)c * plane + px0;

@@ -2,7 +2,7 @@
  *
  * Golden data: tests/golden/kernels.{txt,f32} from tools/gen_golden_kernels.py
  * (PyTorch 1.13 CPU float32, one thread). Every table row must have a golden row.
- * Both kernel paths (fast and generic) are checked.
+ * Every kernel implementation the CPU can run (avx512f, avx2, default, generic) is checked.
  *
  * Accuracy bound, per output element with PyTorch value r and ours y:
  *   - NaN where PyTorch gives NaN (and only there); the same infinity where it gives one;
@@ -119,6 +119,7 @@ static double cancel_floor(const struct act_fn *fn, float x)
 }
 
 static int verbose;
+static struct act_fn parse_ok(const char *spec);
 
 /* Every kernel implementation this build and CPU can run; tests loop over them. */
 static const char *const isas[] = {"avx512f", "avx2", "default", "generic"};
@@ -272,6 +273,55 @@ static void test_in_place(const struct golden *g)
     act_kernels_set_generic(0);
     free(a);
     free(b);
+}
+
+/* Large arrays (2^21 floats and up) take the fast kernels' streaming path: it must give
+ * the same bits as small calls, aligned or not, in place or not. */
+static void test_large(const struct golden *g)
+{
+    size_t n = ((size_t)1 << 21) + 4099, plane = 1024, n_img = n / (3 * plane) + 1;
+    size_t total = n_img * 3 * plane;
+    float *x = malloc((total + 16) * sizeof *x), *y = malloc((total + 16) * sizeof *y);
+    float *ref = malloc(total * sizeof *ref);
+    static const char *const specs[] = {"relu", "sigmoid", "gelu", "identity", "softplus",
+                                        "softmax", "log_softmax", "softmin"};
+    for (size_t i = 0; i < total + 16; i++)
+        x[i] = g->data[i % g->n];
+    for (size_t ik = 0; ik < N_ISAS; ik++) {
+        if (!use_isa(ik))
+            continue;
+        for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+            struct act_fn fn = parse_ok(specs[s]);
+            for (int shift = 0; shift <= 1; shift++) {
+                float *xs = x + shift, *ys = y + shift;
+                if (fn.desc->elem) {
+                    for (size_t i = 0; i < n; i += 4096)
+                        fn.desc->elem(ref + i, xs + i, n - i < 4096 ? n - i : 4096, fn.p);
+                    fn.desc->elem(ys, xs, n, fn.p);
+                    CHECK_MSG(memcmp(ys, ref, n * sizeof *ref) == 0,
+                              "%s: large call differs (shift %d) [%s]", specs[s], shift,
+                              isas[ik]);
+                    memcpy(ys, xs, n * sizeof *ys);
+                    fn.desc->elem(ys, ys, n, fn.p);
+                    CHECK_MSG(memcmp(ys, ref, n * sizeof *ref) == 0,
+                              "%s: large in-place call differs (shift %d) [%s]", specs[s],
+                              shift, isas[ik]);
+                } else {
+                    for (size_t i = 0; i < n_img; i++)
+                        fn.desc->chan(ref + i * 3 * plane, xs + i * 3 * plane, 1, 3, plane,
+                                      fn.p);
+                    fn.desc->chan(ys, xs, n_img, 3, plane, fn.p);
+                    CHECK_MSG(memcmp(ys, ref, total * sizeof *ref) == 0,
+                              "%s: large call differs (shift %d) [%s]", specs[s], shift,
+                              isas[ik]);
+                }
+            }
+        }
+    }
+    act_kernels_set_generic(0);
+    free(x);
+    free(y);
+    free(ref);
 }
 
 /* ---- Table and lookup ---- */
@@ -681,6 +731,7 @@ int main(void)
         CHECK(g.n >= 10000);
         test_golden(&g);
         test_in_place(&g);
+        test_large(&g);
         free(g.data);
     } else {
         CHECK_MSG(0, "golden data missing or malformed (tests/golden/kernels.*)");
