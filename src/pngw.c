@@ -202,6 +202,75 @@ static void pngw_filter_rows(uint8_t *data, size_t row_bytes, size_t h, uint8_t 
 
 /* ---- Deflate ---- */
 
+/* Each thread keeps its deflate stream and filter scratch between images and resets
+ * the stream (deflateReset) instead of building a new one: deflateInit2 at memLevel 9
+ * allocates ~400 KB and deflateEnd frees it again, which for a 274x274 grid cost
+ * page faults and clearing worth ~5% of the encode. The cache is dropped by the
+ * pthread key's destructor when the thread exits (the main thread's at exit). */
+struct pngw_zcache {
+    z_stream strm;
+    struct pngw_zset zs; /* the settings strm was initialised with */
+    int inited;          /* strm needs deflateEnd */
+    uint8_t *scratch;    /* pngw_filter_rows scratch, scratch_cap bytes */
+    size_t scratch_cap;
+};
+
+static pthread_key_t pngw_zkey;
+static int pngw_zkey_ok; /* pthread_key_create succeeded: caches are kept */
+
+static void pngw_zcache_free(void *p)
+{
+    struct pngw_zcache *c = p;
+
+    if (!c)
+        return;
+    if (c->inited)
+        deflateEnd(&c->strm);
+    free(c->scratch);
+    free(c);
+}
+
+/* This thread's cache with a stream reset for zs and at least `scratch` bytes of
+ * scratch; NULL if out of memory. *owned says the caller must pngw_zcache_free it
+ * (no pthread key: nothing is kept). */
+static struct pngw_zcache *pngw_zcache_get(const struct pngw_zset *zs, size_t scratch,
+                                           int *owned)
+{
+    struct pngw_zcache *c = pngw_zkey_ok ? pthread_getspecific(pngw_zkey) : NULL;
+
+    *owned = 0;
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c)
+            return NULL;
+        if (!pngw_zkey_ok || pthread_setspecific(pngw_zkey, c) != 0)
+            *owned = 1;
+    }
+    if (c->scratch_cap < scratch) {
+        uint8_t *bigger = realloc(c->scratch, scratch);
+        if (!bigger)
+            goto fail;
+        c->scratch = bigger;
+        c->scratch_cap = scratch;
+    }
+    if (c->inited && c->zs.level == zs->level && c->zs.strategy == zs->strategy &&
+        c->zs.mem == zs->mem && deflateReset(&c->strm) == Z_OK)
+        return c;
+    if (c->inited)
+        deflateEnd(&c->strm);
+    c->inited = 0;
+    memset(&c->strm, 0, sizeof c->strm); /* zalloc/zfree/opaque NULL: malloc/free */
+    if (deflateInit2(&c->strm, zs->level, Z_DEFLATED, 15, zs->mem, zs->strategy) != Z_OK)
+        goto fail;
+    c->inited = 1;
+    c->zs = *zs;
+    return c;
+fail:
+    if (*owned)
+        pngw_zcache_free(c);
+    return NULL;
+}
+
 /* stb's STBIW_ZLIB_COMPRESS hook: filter the rows stb copied (pngw_filter_rows), then
  * deflate data_len bytes into a malloc'd zlib stream (stb frees it with STBIW_FREE ==
  * free). `quality` is stb's global level, which we ignore in favour of pngw_cur.
@@ -212,55 +281,53 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
 {
     const struct pngw_zset *zs = pngw_cur.zs;
     size_t rb = pngw_cur.row_bytes;
-    unsigned char *buf = NULL, *scratch = NULL;
-    z_stream strm;
+    struct pngw_zcache *c;
+    unsigned char *buf = NULL;
+    z_stream *strm;
     size_t cap;
-    int ok = 0, inited = 0, zr;
+    int ok = 0, owned = 0, zr;
 
     (void)quality;
     /* stb hands us exactly h rows of 1 + rb bytes; anything else is a bug. */
     if (!zs || rb == 0 || data_len < 0 || (size_t)data_len % (rb + 1) != 0)
         return NULL;
-    scratch = malloc(PNGW_N_FILTERS * rb);
-    if (!scratch)
+    c = pngw_zcache_get(zs, PNGW_N_FILTERS * rb, &owned);
+    if (!c)
         return NULL;
-    pngw_filter_rows(data, rb, (size_t)data_len / (rb + 1), scratch);
-    free(scratch);
+    strm = &c->strm;
+    pngw_filter_rows(data, rb, (size_t)data_len / (rb + 1), c->scratch);
 
-    memset(&strm, 0, sizeof strm); /* zalloc/zfree/opaque NULL: zlib's malloc/free */
-    if (deflateInit2(&strm, zs->level, Z_DEFLATED, 15, zs->mem, zs->strategy) != Z_OK)
-        goto out;
-    inited = 1;
     /* deflateBound is normally enough for one Z_FINISH call, but zlib before 1.3
      * underestimates level 0 with memLevel 9 for tiny inputs, so grow if needed. */
-    cap = deflateBound(&strm, (uLong)data_len) + 64;
+    cap = deflateBound(strm, (uLong)data_len) + 64;
     buf = malloc(cap);
     if (!buf)
         goto out;
-    strm.next_in = data;
-    strm.avail_in = (uInt)data_len;
-    strm.next_out = buf;
-    strm.avail_out = (uInt)cap;
-    while ((zr = deflate(&strm, Z_FINISH)) != Z_STREAM_END) {
+    strm->next_in = data;
+    strm->avail_in = (uInt)data_len;
+    strm->next_out = buf;
+    strm->avail_out = (uInt)cap;
+    while ((zr = deflate(strm, Z_FINISH)) != Z_STREAM_END) {
         unsigned char *bigger;
         /* Z_OK or Z_BUF_ERROR with a full buffer mean "more room"; anything else fails. */
-        if ((zr != Z_OK && zr != Z_BUF_ERROR) || strm.avail_out != 0 || cap > INT_MAX / 2)
+        if ((zr != Z_OK && zr != Z_BUF_ERROR) || strm->avail_out != 0 || cap > INT_MAX / 2)
             goto out;
         bigger = realloc(buf, cap * 2);
         if (!bigger)
             goto out;
         buf = bigger;
-        strm.next_out = buf + cap;
-        strm.avail_out = (uInt)cap;
+        strm->next_out = buf + cap;
+        strm->avail_out = (uInt)cap;
         cap *= 2;
     }
-    if (strm.total_out > INT_MAX)
+    if (strm->total_out > INT_MAX)
         goto out;
-    *out_len = (int)strm.total_out;
+    *out_len = (int)strm->total_out;
     ok = 1;
 out:
-    if (inited)
-        deflateEnd(&strm);
+    /* A failed stream is reset (or rebuilt) by the next pngw_zcache_get. */
+    if (owned)
+        pngw_zcache_free(c);
     if (!ok) {
         free(buf);
         buf = NULL;
@@ -276,6 +343,7 @@ static pthread_once_t pngw_once = PTHREAD_ONCE_INIT;
 static void pngw_init_stb(void)
 {
     stbi_write_force_png_filter = PNGW_NONE;
+    pngw_zkey_ok = pthread_key_create(&pngw_zkey, pngw_zcache_free) == 0;
 }
 
 /* pngw_encode with explicit zlib settings (tools/pngw_bench.c calls it to compare
