@@ -31,8 +31,15 @@
 static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int *out_len,
                                          int quality);
 
+static void pngw_stb_free(void *p);
+
 #define STB_IMAGE_WRITE_STATIC
 #define STBIW_ZLIB_COMPRESS pngw_zlib_compress
+/* stb frees the zlib stream our hook returns with STBIW_FREE; pngw_stb_free keeps it
+ * when it is this thread's reusable buffer (see pngw_zcache). */
+#define STBIW_MALLOC(sz) malloc(sz)
+#define STBIW_REALLOC(p, sz) realloc(p, sz)
+#define STBIW_FREE(p) pngw_stb_free(p)
 /* zlib's crc32 is much faster than stb's byte-at-a-time table. */
 #define STBIW_CRC32(buf, len) ((unsigned int)crc32(0L, (buf), (uInt)(len)))
 #define STB_IMAGE_WRITE_IMPLEMENTATION
@@ -92,127 +99,165 @@ enum { PNGW_NONE, PNGW_SUB, PNGW_UP, PNGW_AVG, PNGW_PAETH, PNGW_N_FILTERS };
 
 /* The filter loops below are written for GCC's vectorizer (no branches that depend on
  * data, restrict pointers, narrow types); -O2's cost model leaves some of them scalar,
- * so they ask for -O3. Per-row sums are 32-bit: a chunk of 2^24 bytes sums to at most
- * 2^31, and chunks add up in 64 bits, so no width overflows. */
+ * so they ask for -O3. On x86-64 GCC also builds an AVX2 copy of the two hot ones and
+ * picks it at load time where the CPU has AVX2 (target_clones; the default copy is
+ * plain SSE2, so the binary runs on any x86-64). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define PNGW_HOT __attribute__((optimize("O3")))
 #else
 #define PNGW_HOT
 #endif
-#define PNGW_CHUNK ((size_t)1 << 24)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#define PNGW_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define PNGW_CLONES
+#endif
 
-/* Sum of |(signed char)p[i]|, the heuristic's estimate of how well a row compresses. */
-PNGW_HOT static uint64_t pngw_cost(const uint8_t *restrict p, size_t n)
+/* |(signed char)v|, computed as min(v, 256 - v) in bytes so that it vectorizes. */
+static inline uint8_t pngw_mag(uint8_t v)
 {
-    uint64_t total = 0;
-    for (size_t c = 0; c < n; c += PNGW_CHUNK) {
-        size_t end = n - c < PNGW_CHUNK ? n : c + PNGW_CHUNK;
-        uint32_t s = 0;
-        for (size_t i = c; i < end; i++)
-            s += (uint32_t)abs((int8_t)p[i]);
-        total += s;
+    uint8_t neg = (uint8_t)-v;
+    return v < neg ? v : neg;
+}
+
+/* Paeth's predictor with p = a + b - c expanded, in 16 bits so that eight or sixteen
+ * lanes fit a vector: pa = |p - a| = |b - c|, pb = |a - c|, pc = |a + b - 2c|. */
+static inline uint8_t pngw_paeth_pred(int16_t a, int16_t b, int16_t c)
+{
+    int16_t pa = (int16_t)abs(b - c), pb = (int16_t)abs(a - c);
+    int16_t pc = (int16_t)abs(a + b - 2 * c);
+    return (uint8_t)((pa <= pb && pa <= pc) ? a : pb <= pc ? b : c);
+}
+
+/* The heuristic's estimate of how well a row compresses under each filter:
+ * cost[f] = sum of |(signed char)filtered byte| for row z with previous row up, in one
+ * pass without storing the filtered bytes. Bytes before the first pixel count as 0 (PNG
+ * spec). The inner sums are 16-bit over chunks of 256 bytes (at most 256 * 128 = 2^15),
+ * which vectorizes with half the widening work of 32-bit sums; chunks add up in 64
+ * bits. */
+#define PNGW_CHUNK ((size_t)256)
+PNGW_HOT PNGW_CLONES static void pngw_costs(const uint8_t *restrict z,
+                                            const uint8_t *restrict up, size_t n,
+                                            uint64_t cost[PNGW_N_FILTERS])
+{
+    for (int f = 0; f < PNGW_N_FILTERS; f++)
+        cost[f] = 0;
+    for (size_t i = 0; i < PNGW_BPP && i < n; i++) { /* a = c = 0 */
+        cost[PNGW_NONE] += pngw_mag(z[i]);
+        cost[PNGW_SUB] += pngw_mag(z[i]);
+        cost[PNGW_UP] += pngw_mag((uint8_t)(z[i] - up[i]));
+        cost[PNGW_AVG] += pngw_mag((uint8_t)(z[i] - (up[i] >> 1)));
+        cost[PNGW_PAETH] += pngw_mag((uint8_t)(z[i] - up[i]));
     }
-    return total;
-}
-
-/* Each filter writes n filtered bytes of row z (previous row up) to out. Bytes before
- * the first pixel count as 0 (PNG spec); for the first row, up is a row of zeros. */
-PNGW_HOT static void pngw_sub(uint8_t *restrict out, const uint8_t *restrict z,
-                              const uint8_t *restrict up, size_t n)
-{
-    (void)up;
-    for (size_t i = 0; i < PNGW_BPP && i < n; i++)
-        out[i] = z[i];
-    for (size_t i = PNGW_BPP; i < n; i++)
-        out[i] = (uint8_t)(z[i] - z[i - PNGW_BPP]);
-}
-
-PNGW_HOT static void pngw_up(uint8_t *restrict out, const uint8_t *restrict z,
-                             const uint8_t *restrict up, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        out[i] = (uint8_t)(z[i] - up[i]);
-}
-
-PNGW_HOT static void pngw_avg(uint8_t *restrict out, const uint8_t *restrict z,
-                              const uint8_t *restrict up, size_t n)
-{
-    for (size_t i = 0; i < PNGW_BPP && i < n; i++)
-        out[i] = (uint8_t)(z[i] - (up[i] >> 1));
-    for (size_t i = PNGW_BPP; i < n; i++)
-        out[i] = (uint8_t)(z[i] - ((z[i - PNGW_BPP] + up[i]) >> 1));
-}
-
-/* Paeth's predictor with p = a + b - c expanded, in 16 bits so that eight or
- * sixteen lanes fit a vector: pa = |p - a| = |b - c|, pb = |a - c|, pc = |a + b - 2c|. */
-PNGW_HOT static void pngw_paeth(uint8_t *restrict out, const uint8_t *restrict z,
-                                const uint8_t *restrict up, size_t n)
-{
-    for (size_t i = 0; i < PNGW_BPP && i < n; i++)
-        out[i] = (uint8_t)(z[i] - up[i]); /* a = c = 0: the predictor is b */
-    for (size_t i = PNGW_BPP; i < n; i++) {
-        int16_t a = z[i - PNGW_BPP], b = up[i], c = up[i - PNGW_BPP];
-        int16_t pa = (int16_t)abs(b - c), pb = (int16_t)abs(a - c);
-        int16_t pc = (int16_t)abs(a + b - 2 * c);
-        int16_t pred = (pa <= pb && pa <= pc) ? a : pb <= pc ? b : c;
-        out[i] = (uint8_t)(z[i] - pred);
+    for (size_t c0 = PNGW_BPP; c0 < n; c0 += PNGW_CHUNK) {
+        size_t end = n - c0 < PNGW_CHUNK ? n : c0 + PNGW_CHUNK;
+        uint16_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0;
+        for (size_t i = c0; i < end; i++) {
+            uint8_t x = z[i], a = z[i - PNGW_BPP], b = up[i], c = up[i - PNGW_BPP];
+            s0 = (uint16_t)(s0 + pngw_mag(x));
+            s1 = (uint16_t)(s1 + pngw_mag((uint8_t)(x - a)));
+            s2 = (uint16_t)(s2 + pngw_mag((uint8_t)(x - b)));
+            s3 = (uint16_t)(s3 + pngw_mag((uint8_t)(x - ((a + b) >> 1))));
+            s4 = (uint16_t)(s4 + pngw_mag((uint8_t)(x - pngw_paeth_pred(a, b, c))));
+        }
+        cost[PNGW_NONE] += s0;
+        cost[PNGW_SUB] += s1;
+        cost[PNGW_UP] += s2;
+        cost[PNGW_AVG] += s3;
+        cost[PNGW_PAETH] += s4;
     }
 }
 
-typedef void pngw_filter_fn(uint8_t *restrict out, const uint8_t *restrict z,
-                            const uint8_t *restrict up, size_t n);
-static pngw_filter_fn *const pngw_filters[PNGW_N_FILTERS] = {
-    [PNGW_SUB] = pngw_sub, [PNGW_UP] = pngw_up, [PNGW_AVG] = pngw_avg,
-    [PNGW_PAETH] = pngw_paeth,
-};
+/* Write row z filtered with filter f (previous row up) to out: n bytes. */
+PNGW_HOT PNGW_CLONES static void pngw_filter(int f, uint8_t *restrict out,
+                                             const uint8_t *restrict z,
+                                             const uint8_t *restrict up, size_t n)
+{
+    size_t i, first = n < PNGW_BPP ? n : PNGW_BPP;
+
+    switch (f) {
+    case PNGW_SUB:
+        for (i = 0; i < first; i++)
+            out[i] = z[i];
+        for (i = PNGW_BPP; i < n; i++)
+            out[i] = (uint8_t)(z[i] - z[i - PNGW_BPP]);
+        break;
+    case PNGW_UP:
+        for (i = 0; i < n; i++)
+            out[i] = (uint8_t)(z[i] - up[i]);
+        break;
+    case PNGW_AVG:
+        for (i = 0; i < first; i++)
+            out[i] = (uint8_t)(z[i] - (up[i] >> 1));
+        for (i = PNGW_BPP; i < n; i++)
+            out[i] = (uint8_t)(z[i] - ((z[i - PNGW_BPP] + up[i]) >> 1));
+        break;
+    case PNGW_PAETH:
+        for (i = 0; i < first; i++)
+            out[i] = (uint8_t)(z[i] - up[i]); /* a = c = 0: the predictor is b */
+        for (i = PNGW_BPP; i < n; i++)
+            out[i] = (uint8_t)(z[i] - pngw_paeth_pred(z[i - PNGW_BPP], up[i],
+                                                      up[i - PNGW_BPP]));
+        break;
+    default:
+        memcpy(out, z, n);
+        break;
+    }
+}
 
 /* Filter rows in place: data holds h rows of [filter byte 0][row_bytes raw bytes] as
  * stb writes them with its filter forced to None. Each row gets the filter with the
- * lowest pngw_cost, ties to the lower type; this is stb's (and libpng's) heuristic
- * and, because the first row's "previous row" is zeros, also stb's first-row rule:
- * Up then equals None and Paeth equals Sub, so neither wins a tie. Rows go bottom-up
- * so that the previous row is still raw when a row is filtered. scratch holds
- * (PNGW_N_FILTERS - 1 + 1) * row_bytes bytes: four filtered candidates and a zero row. */
+ * lowest cost (pngw_costs), ties to the lower type; this is stb's (and libpng's)
+ * heuristic and, because the first row's "previous row" is zeros, also stb's first-row
+ * rule: Up then equals None and Paeth equals Sub, so neither wins a tie. Rows go
+ * bottom-up so that the previous row is still raw when a row is filtered. scratch
+ * holds 2 * row_bytes bytes: the filtered row and a row of zeros. */
 static void pngw_filter_rows(uint8_t *data, size_t row_bytes, size_t h, uint8_t *scratch)
 {
-    uint8_t *zero = scratch + (PNGW_N_FILTERS - 1) * row_bytes;
+    uint8_t *zero = scratch + row_bytes;
 
     memset(zero, 0, row_bytes);
     for (size_t y = h; y-- > 0;) {
         uint8_t *row = data + y * (row_bytes + 1);
         const uint8_t *up = y ? row - row_bytes : zero; /* raw bytes of row y - 1 */
-        uint64_t best_cost = pngw_cost(row + 1, row_bytes);
+        uint64_t cost[PNGW_N_FILTERS];
         int best = PNGW_NONE;
 
-        for (int f = PNGW_SUB; f < PNGW_N_FILTERS; f++) {
-            uint8_t *cand = scratch + (size_t)(f - 1) * row_bytes;
-            uint64_t cost;
-            pngw_filters[f](cand, row + 1, up, row_bytes);
-            cost = pngw_cost(cand, row_bytes);
-            if (cost < best_cost) {
-                best_cost = cost;
+        pngw_costs(row + 1, up, row_bytes, cost);
+        for (int f = PNGW_SUB; f < PNGW_N_FILTERS; f++)
+            if (cost[f] < cost[best])
                 best = f;
-            }
-        }
         row[0] = (uint8_t)best;
-        if (best != PNGW_NONE)
-            memcpy(row + 1, scratch + (size_t)(best - 1) * row_bytes, row_bytes);
+        if (best != PNGW_NONE) {
+            pngw_filter(best, scratch, row + 1, up, row_bytes);
+            memcpy(row + 1, scratch, row_bytes);
+        }
     }
 }
 
 /* ---- Deflate ---- */
 
-/* Each thread keeps its deflate stream and filter scratch between images and resets
- * the stream (deflateReset) instead of building a new one: deflateInit2 at memLevel 9
- * allocates ~400 KB and deflateEnd frees it again, which for a 274x274 grid cost
- * page faults and clearing worth ~5% of the encode. The cache is dropped by the
- * pthread key's destructor when the thread exits (the main thread's at exit). */
+/* Each thread keeps its deflate stream, filter scratch and deflate output buffer
+ * between images, and resets the stream (deflateReset) instead of building a new one:
+ * deflateInit2 at memLevel 9 allocates ~400 KB and deflateEnd frees it again, and a
+ * fresh ~230 KB output buffer per image comes from mmap (glibc's threshold is 128 KB);
+ * for a 274x274 grid the page faults and clearing cost ~10% of the encode. The output
+ * buffer is lent to stb, which copies it into the PNG and hands it back through
+ * STBIW_FREE (pngw_stb_free); the next encode on the thread may reuse it in any case,
+ * since stb is done with it when stbi_write_png_to_mem returns (on its out-of-memory
+ * path stb drops it without STBIW_FREE). Buffers over PNGW_KEEP_MAX are not kept, so one huge
+ * image does not pin its memory to the thread. The cache is dropped by the pthread
+ * key's destructor when the thread exits. */
+#define PNGW_KEEP_MAX ((size_t)8 << 20)
+
 struct pngw_zcache {
     z_stream strm;
     struct pngw_zset zs; /* the settings strm was initialised with */
     int inited;          /* strm needs deflateEnd */
     uint8_t *scratch;    /* pngw_filter_rows scratch, scratch_cap bytes */
     size_t scratch_cap;
+    unsigned char *out;  /* deflate output, out_cap bytes */
+    size_t out_cap;
 };
 
 static pthread_key_t pngw_zkey;
@@ -227,7 +272,17 @@ static void pngw_zcache_free(void *p)
     if (c->inited)
         deflateEnd(&c->strm);
     free(c->scratch);
+    free(c->out);
     free(c);
+}
+
+/* STBIW_FREE: free(p), unless p is this thread's kept deflate buffer. */
+static void pngw_stb_free(void *p)
+{
+    struct pngw_zcache *c = pngw_zkey_ok ? pthread_getspecific(pngw_zkey) : NULL;
+
+    if (!c || p != c->out)
+        free(p);
 }
 
 /* This thread's cache with a stream reset for zs and at least `scratch` bytes of
@@ -291,18 +346,32 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
     /* stb hands us exactly h rows of 1 + rb bytes; anything else is a bug. */
     if (!zs || rb == 0 || data_len < 0 || (size_t)data_len % (rb + 1) != 0)
         return NULL;
-    c = pngw_zcache_get(zs, PNGW_N_FILTERS * rb, &owned);
+    c = pngw_zcache_get(zs, 2 * rb, &owned);
     if (!c)
         return NULL;
     strm = &c->strm;
     pngw_filter_rows(data, rb, (size_t)data_len / (rb + 1), c->scratch);
 
     /* deflateBound is normally enough for one Z_FINISH call, but zlib before 1.3
-     * underestimates level 0 with memLevel 9 for tiny inputs, so grow if needed. */
+     * underestimates level 0 with memLevel 9 for tiny inputs, so grow if needed. Use
+     * the thread's buffer if the cache is kept (not owned) and the size is not too big. */
     cap = deflateBound(strm, (uLong)data_len) + 64;
-    buf = malloc(cap);
-    if (!buf)
-        goto out;
+    if (!owned && cap <= PNGW_KEEP_MAX) {
+        if (c->out_cap < cap) {
+            free(c->out);
+            c->out_cap = 0;
+            c->out = malloc(cap);
+            if (!c->out)
+                goto out;
+            c->out_cap = cap;
+        }
+        buf = c->out;
+        cap = c->out_cap;
+    } else {
+        buf = malloc(cap);
+        if (!buf)
+            goto out;
+    }
     strm->next_in = data;
     strm->avail_in = (uInt)data_len;
     strm->next_out = buf;
@@ -315,6 +384,10 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
         bigger = realloc(buf, cap * 2);
         if (!bigger)
             goto out;
+        if (buf == c->out) { /* the kept buffer moved (or grew) */
+            c->out = bigger;
+            c->out_cap = cap * 2;
+        }
         buf = bigger;
         strm->next_out = buf + cap;
         strm->avail_out = (uInt)cap;
@@ -326,12 +399,12 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
     ok = 1;
 out:
     /* A failed stream is reset (or rebuilt) by the next pngw_zcache_get. */
-    if (owned)
-        pngw_zcache_free(c);
-    if (!ok) {
+    if (!ok && buf != c->out)
         free(buf);
+    if (!ok)
         buf = NULL;
-    }
+    if (owned)
+        pngw_zcache_free(c); /* buf is never c->out here */
     return buf;
 }
 
