@@ -26,7 +26,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan bench bench-kernels bench-extract fuzz install clean
+.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz install clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -53,8 +53,16 @@ asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 
-bench: $(BIN)
-	tools/bench.py ./$(BIN)
+# End to end against the PyTorch lesson (when /usr/bin/python3 has torch), kernels
+# against torch one thread, extraction throughput: see BENCHMARKS.md.
+# The portable build: baseline x86-64 code generation, and the plain scalar kernels
+# forced at run time (CIFAR_ACT_GENERIC=1); the whole suite must pass there too.
+test-generic:
+	CIFAR_ACT_GENERIC=1 $(MAKE) BUILD=build-generic BIN=build-generic/cifar-act \
+	    CFLAGS="-O2 -g -march=x86-64" test
+
+bench: $(BIN) $(BUILD)/tools/bench_kernels $(BUILD)/tools/bench_extract
+	tools/bench.py ./$(BIN) --build $(BUILD)
 
 # Activation kernel throughput; compare with /usr/bin/python3 tools/bench_kernels_torch.py.
 $(BUILD)/tools/bench_kernels: tools/bench_kernels.c $(LIB)
@@ -85,6 +93,6 @@ install: $(BIN)
 	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cifar-act
 
 clean:
-	rm -rf build build-asan $(BIN)
+	rm -rf build build-asan build-generic $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)

@@ -51,6 +51,8 @@ def main():
     ap.add_argument("bin")
     ap.add_argument("--data", default=os.path.join(HERE, "..", "..", "shared"))
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--build", default="build", help="where make put tools/bench_*")
+    ap.add_argument("--skip-kernels", action="store_true")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="cifar-act-bench.")
     out = os.path.join(tmp, "out")
@@ -95,8 +97,55 @@ def main():
         else:
             print("\nPyTorch comparison skipped: /usr/bin/python3 cannot import torch and "
                   "torchvision (apt-get install python3-torch python3-torchvision)")
+        if not a.skip_kernels:
+            kernels(a.build)
+        extract = os.path.join(a.build, "tools", "bench_extract")
+        if os.access(extract, os.X_OK):
+            print("\nExtraction of a local archive through file:// (MB/s of compressed input):")
+            sys.stdout.flush()
+            subprocess.run([os.path.join(HERE, "bench_extract.sh"), extract], check=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def parse_kernel_table(text):
+    """{name: (small, large)} from bench_kernels / bench_kernels_torch.py output."""
+    rows = {}
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) >= 3 and not line.startswith("#") and f[0] != "function":
+            try:
+                rows[f[0]] = (float(f[1]), float(f[2]))
+            except ValueError:
+                pass
+    return rows
+
+
+def kernels(build):
+    """Ours vs PyTorch one thread, elements/ns, side by side."""
+    ours_bin = os.path.join(build, "tools", "bench_kernels")
+    if not os.access(ours_bin, os.X_OK):
+        print(f"\nkernel table skipped: {ours_bin} not built (make bench builds it)")
+        return
+    ours_out = subprocess.run([ours_bin], capture_output=True, text=True).stdout
+    ours = parse_kernel_table(ours_out)
+    torch = {}
+    if have_torch():
+        r = subprocess.run([TORCH_PY, os.path.join(HERE, "bench_kernels_torch.py")],
+                           capture_output=True, text=True)
+        torch = parse_kernel_table(r.stdout)
+    head = ours_out.splitlines()[0] if ours_out else ""
+    print(f"\nActivation kernels, one thread, elements/ns (median); {head.lstrip('# ')}")
+    if not torch:
+        print("(PyTorch columns empty: /usr/bin/python3 cannot import torch)")
+    print(f"{'function':14} {'ours 196608':>12} {'torch':>8} {'ratio':>6}   "
+          f"{'ours 30.72M':>12} {'torch':>8} {'ratio':>6}")
+    for name, (o1, o2) in ours.items():
+        t1, t2 = torch.get(name, (0, 0))
+        r1 = f"{o1 / t1:6.2f}" if t1 else "     -"
+        r2 = f"{o2 / t2:6.2f}" if t2 else "     -"
+        print(f"{name:14} {o1:12.3f} {t1:8.3f} {r1}   {o2:12.3f} {t2:8.3f} {r2}")
+    print("XNNPACK columns: not measured (libxnnpack-dev is not a dependency).")
 
 
 def torch_version():
