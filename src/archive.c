@@ -283,16 +283,6 @@ static void tar_parse_pax(struct archive *a)
     }
 }
 
-static void to_hex(const unsigned char *d, unsigned n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The current entry's data is complete. */
 static enum ca_status tar_entry_end(struct archive *a, struct ca_err *err)
 {
@@ -311,7 +301,7 @@ static enum ca_status tar_entry_end(struct archive *a, struct ca_err *err)
         }
         if (EVP_DigestFinal_ex(a->md, d, &dn) != 1 || dn != 16)
             return ar_fail(a, err, CA_ERR_NOMEM, "MD5 failed");
-        to_hex(d, dn, s->md5);
+        ca_hex(d, dn, s->md5);
         s->state = SLOT_DONE;
         if (s->m.md5 && strcasecmp(s->m.md5, s->md5) != 0)
             return ar_fail(a, err, CA_ERR_CHECKSUM,

@@ -30,6 +30,16 @@ int ca_exit_code(enum ca_status code)
     return code == CA_ERR_USAGE ? 2 : 1;
 }
 
+void ca_hex(const unsigned char *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
 /* ---- Files ---- */
 
 #include <errno.h>

@@ -39,6 +39,9 @@ void ca_err_clear(struct ca_err *err);
 /* Exit status the CLI uses for a status: 0 ok, 2 usage, 1 everything else. */
 int ca_exit_code(enum ca_status code);
 
+/* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated): digests in messages. */
+void ca_hex(const unsigned char *bytes, size_t n, char *out);
+
 /* ---- Files ---- */
 
 /* Write len bytes to path atomically: to a unique temporary name in the same

@@ -230,16 +230,6 @@ static void err_prefix(struct ca_err *err, const char *prefix)
 
 /* ---- Verifying what is on disk ---- */
 
-static void hex_of(const unsigned char *d, unsigned n, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (unsigned i = 0; i < n; i++) {
-        out[2 * i] = hex[d[i] >> 4];
-        out[2 * i + 1] = hex[d[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* The stamp line for a file in state sb with digest md5. */
 static void stamp_line(char *buf, size_t size, const struct stat *sb, const char *md5)
 {
@@ -322,7 +312,7 @@ static enum ca_status md5_file(const char *path, char *hex, struct ca_err *err)
         st = ca_fail(err, CA_ERR_NOMEM, "MD5 final failed");
         goto out;
     }
-    hex_of(d, dn, hex);
+    ca_hex(d, dn, hex);
 out:
     if (f)
         fclose(f);
@@ -476,7 +466,7 @@ static enum ca_status stream_finish(struct fetch_ctx *c, struct ca_err *err)
                        c->bytes, c->size);
     if (EVP_DigestFinal_ex(c->sha, d, &dn) != 1)
         return ca_fail(err, CA_ERR_NOMEM, "SHA-256 final failed");
-    hex_of(d, dn, hex);
+    ca_hex(d, dn, hex);
     if (c->sha256 && strcasecmp(hex, c->sha256) != 0)
         return ca_fail(err, CA_ERR_CHECKSUM, "archive SHA-256 %s, expected %s", hex,
                        c->sha256);

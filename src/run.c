@@ -118,41 +118,55 @@ static enum ca_status run_work_init(struct run_work *w, const struct run_ctx *c,
 
 /* ---- Statistics ---- */
 
+/* min/mean/max accumulated in double; NaN is left out of min and max (comparisons
+ * are false) but makes the mean NaN, as manifest.h documents. */
+struct run_acc {
+    double sum, min, max;
+};
+
+static void run_acc_init(struct run_acc *a)
+{
+    a->sum = 0;
+    a->min = INFINITY;
+    a->max = -INFINITY;
+}
+
+static void run_acc_add(struct run_acc *a, double v, double count)
+{
+    a->sum += v * count;
+    if (v < a->min)
+        a->min = v;
+    if (v > a->max)
+        a->max = v;
+}
+
+static void run_acc_done(const struct run_acc *a, size_t n, struct manifest_stats *s)
+{
+    s->min = a->min;
+    s->max = a->max;
+    s->mean = n ? a->sum / (double)n : NAN;
+}
+
 static void run_stats_floats(const float *x, size_t n, struct manifest_stats *s)
 {
-    double sum = 0, mn = INFINITY, mx = -INFINITY;
-    for (size_t i = 0; i < n; i++) {
-        double v = x[i];
-        sum += v;
-        if (v < mn)
-            mn = v;
-        if (v > mx)
-            mx = v;
-    }
-    s->min = mn;
-    s->max = mx;
-    s->mean = n ? sum / (double)n : NAN;
+    struct run_acc a;
+    run_acc_init(&a);
+    for (size_t i = 0; i < n; i++)
+        run_acc_add(&a, x[i], 1.0);
+    run_acc_done(&a, n, s);
 }
 
 /* The same statistics from a byte histogram and the float tables. */
 static void run_stats_lut(const size_t hist[ACT_CHANNELS][256], size_t n,
                           const float f[ACT_CHANNELS][256], struct manifest_stats *s)
 {
-    double sum = 0, mn = INFINITY, mx = -INFINITY;
+    struct run_acc a;
+    run_acc_init(&a);
     for (int c = 0; c < ACT_CHANNELS; c++)
-        for (int b = 0; b < 256; b++) {
-            if (!hist[c][b])
-                continue;
-            double v = f[c][b];
-            sum += v * (double)hist[c][b];
-            if (v < mn)
-                mn = v;
-            if (v > mx)
-                mx = v;
-        }
-    s->min = mn;
-    s->max = mx;
-    s->mean = n ? sum / (double)n : NAN;
+        for (int b = 0; b < 256; b++)
+            if (hist[c][b])
+                run_acc_add(&a, f[c][b], (double)hist[c][b]);
+    run_acc_done(&a, n, s);
 }
 
 /* ---- One batch ---- */
