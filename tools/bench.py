@@ -61,7 +61,9 @@ def main():
     # such as ../shared is hashed on every run).
     data = os.path.join(tmp, "data")
     shutil.copytree(os.path.join(a.data, "cifar-10-batches-bin"),
-                    os.path.join(data, "cifar-10-batches-bin"))
+                    os.path.join(data, "cifar-10-batches-bin"),
+                    copy_function=shutil.copyfile)  # not the source's read-only modes
+    os.chmod(os.path.join(data, "cifar-10-batches-bin"), 0o755)
     base = [a.bin, "--data", data, "--out", out, "--quiet"]
     run(base, out)
     try:
