@@ -232,7 +232,12 @@ static void cli_list(void)
 
 static void cli_run_progress(const struct run_progress *p, void *ctx)
 {
+    static double last = -1;
     (void)ctx;
+    /* A terminal needs no more than ten updates a second; the last one always shows. */
+    if (p->batches_done != p->batches_total && last >= 0 && p->seconds - last < 0.1)
+        return;
+    last = p->seconds;
     double rate = p->seconds > 0 ? (double)p->images_done / p->seconds : 0;
     fprintf(stderr, "\rbatch %zu/%zu  %zu images  %.0f images/s ", p->batches_done,
             p->batches_total, p->images_done, rate);
