@@ -245,9 +245,13 @@ static void cli_run_progress(const struct run_progress *p, void *ctx)
         fputc('\n', stderr);
 }
 
+/* Set once a progress line is on the terminal, so the next message starts a line. */
+static int cli_fetch_line;
+
 static void cli_fetch_progress(const struct fetch_progress *p, void *ctx)
 {
     (void)ctx;
+    cli_fetch_line = 1;
     double mb = (double)p->done / 1e6;
     if (p->total)
         fprintf(stderr, "\rdownload %.1f/%.1f MB %3.0f%%  %.2f MB/s  ETA %s%.0f s ", mb,
@@ -421,9 +425,10 @@ int main(int argc, char **argv)
         fo.split = ro.split;
         if (!quiet && isatty(STDERR_FILENO))
             fo.progress = cli_fetch_progress;
-        if (fetch_ensure(&fo, &err) != CA_OK) {
-            if (fo.progress)
-                fputc('\n', stderr);
+        enum ca_status fst = fetch_ensure(&fo, &err);
+        if (cli_fetch_line)
+            fputc('\n', stderr);
+        if (fst != CA_OK) {
             cli_error(err.msg);
             return err.code == CA_ERR_INTERRUPTED ? 130 : ca_exit_code(err.code);
         }
