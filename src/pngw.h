@@ -47,7 +47,6 @@
  * win: levels 10/12 give -1.76%/-1.94% at 12/8 MB/s against zlib 9's -0.88% at 5 MB/s.
  * That does not pay for a second encoder or a dependency, so zlib stays.
  *
-
  * Filter heuristics tuned for Z_RLE were measured and rejected (same data, level 1,
  * scratch program #including pngw.c; rows chosen first, then CPU of applying the
  * chosen filters + deflate, best of 9 runs interleaved so drift hits all alike; ±2% is
