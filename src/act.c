@@ -369,11 +369,15 @@ enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *er
     return CA_OK;
 }
 
-/* Shortest "%g" spelling that reads back as the same float. */
+/* Shortest "%g" spelling that reads back as the same float; plain digits rather
+ * than an exponent for everyday magnitudes ("20", not "2e+01"). */
 static void format_float(float v, char *buf, size_t size)
 {
+    int everyday = fabsf(v) >= 1e-4f && fabsf(v) < 1e9f;
     for (int prec = 1; prec <= 9; prec++) {
         snprintf(buf, size, "%.*g", prec, (double)v);
+        if (everyday && strchr(buf, 'e') && prec < 9)
+            continue;
         if (strtof(buf, NULL) == v)
             return;
     }
