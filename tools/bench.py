@@ -124,7 +124,7 @@ def parse_kernel_table(text):
 
 
 def kernels(build):
-    """Ours vs PyTorch one thread, elements/ns, side by side."""
+    """Ours vs PyTorch one thread vs XNNPACK one thread (when built), elements/ns."""
     ours_bin = os.path.join(build, "tools", "bench_kernels")
     if not os.access(ours_bin, os.X_OK):
         print(f"\nkernel table skipped: {ours_bin} not built (make bench builds it)")
@@ -136,18 +136,40 @@ def kernels(build):
         r = subprocess.run([TORCH_PY, os.path.join(HERE, "bench_kernels_torch.py")],
                            capture_output=True, text=True)
         torch = parse_kernel_table(r.stdout)
+    # Optional, built by make bench only where libxnnpack-dev is installed.
+    xnn_bin = os.path.join(build, "tools", "bench_kernels_xnnpack")
+    xnn, xnn_note = {}, ""
+    if os.access(xnn_bin, os.X_OK):
+        r = subprocess.run([xnn_bin], capture_output=True, text=True)
+        xnn = parse_kernel_table(r.stdout)
+        if r.returncode != 0:
+            xnn_note = f" ({xnn_bin} failed: {r.stderr.strip()})"
     head = ours_out.splitlines()[0] if ours_out else ""
     print(f"\nActivation kernels, one thread, elements/ns (median); {head.lstrip('# ')}")
     if not torch:
         print("(PyTorch columns empty: /usr/bin/python3 cannot import torch)")
-    print(f"{'function':14} {'ours 196608':>12} {'torch':>8} {'ratio':>6}   "
-          f"{'ours 30.72M':>12} {'torch':>8} {'ratio':>6}")
+
+    def cols(o, other, w):
+        """other's elements/ns and ours/other in a ratio column w wide; '-' if absent."""
+        if not other:
+            return f"{'-':>8} {'-':>{w}}"
+        return f"{other:8.3f} {o / other:{w}.2f}"
+
+    print(f"{'function':14} {'ours 196608':>12} {'torch':>8} {'ratio':>6} "
+          f"{'xnnpack':>8} {'ours/xnnpack':>12}   "
+          f"{'ours 30.72M':>12} {'torch':>8} {'ratio':>6} "
+          f"{'xnnpack':>8} {'ours/xnnpack':>12}")
     for name, (o1, o2) in ours.items():
         t1, t2 = torch.get(name, (0, 0))
-        r1 = f"{o1 / t1:6.2f}" if t1 else "     -"
-        r2 = f"{o2 / t2:6.2f}" if t2 else "     -"
-        print(f"{name:14} {o1:12.3f} {t1:8.3f} {r1}   {o2:12.3f} {t2:8.3f} {r2}")
-    print("XNNPACK columns: not measured (libxnnpack-dev is not a dependency).")
+        x1, x2 = xnn.get(name, (0, 0))
+        print(f"{name:14} {o1:12.3f} {cols(o1, t1, 6)} {cols(o1, x1, 12)}   "
+              f"{o2:12.3f} {cols(o2, t2, 6)} {cols(o2, x2, 12)}")
+    if xnn:
+        print(f"XNNPACK columns: measured by {xnn_bin} (Debian XNNPACK 0.0~git20220216, "
+              f"one thread); '-' where XNNPACK has no equivalent operator.{xnn_note}")
+    else:
+        print(f"XNNPACK columns: not measured{xnn_note or ' (' + xnn_bin + ' not built)'}; "
+              "to enable: apt-get install libxnnpack-dev libpthreadpool-dev, then make bench.")
 
 
 def torch_version():
