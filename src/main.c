@@ -293,7 +293,8 @@ int main(int argc, char **argv)
     if (env_data && *env_data)
         ro.data_dir = env_data;
 
-    while ((opt = getopt_long(argc, argv, "f:d:b:n:o:j:qhV", cli_options, NULL)) != -1) {
+    opterr = 0; /* our own one-line messages, below */
+    while ((opt = getopt_long(argc, argv, ":f:d:b:n:o:j:qhV", cli_options, NULL)) != -1) {
         int i;
         switch (opt) {
         case 'f':
@@ -387,9 +388,22 @@ int main(int argc, char **argv)
                    cli_usage_a, PNGW_DEFAULT_LEVEL, cli_usage_b);
             return 0;
         case 'V': printf("cifar-act %s\n", CLI_VERSION); return 0;
-        default:
-            fprintf(stderr, "cifar-act: see cifar-act --help\n");
+        case ':':
+            fprintf(stderr, "cifar-act: %s needs a value (see cifar-act --help)\n",
+                    argv[optind - 1]);
             return 2;
+        default: {
+            const char *arg = argv[optind - 1];
+            if (strncmp(arg, "--", 2) != 0)
+                fprintf(stderr, "cifar-act: unknown option '-%c' (see cifar-act --help)\n",
+                        optopt);
+            else if (optopt != 0) /* a known long option given a value it does not take */
+                fprintf(stderr, "cifar-act: %.*s takes no value (see cifar-act --help)\n",
+                        (int)strcspn(arg, "="), arg);
+            else
+                fprintf(stderr, "cifar-act: unknown option '%s' (see cifar-act --help)\n", arg);
+            return 2;
+        }
         }
     }
     if (optind < argc)

@@ -25,6 +25,12 @@ done
 expect_grep list-params 'negative_slope=0.01' "$TMP/out"
 
 expect_exit 2 unknown-option -- "$BIN" --frobnicate
+expect_grep unknown-option "^cifar-act: unknown option '--frobnicate'" "$TMP/err"
+expect_true unknown-option-one-line -- test "$(wc -l <"$TMP/err")" -eq 1
+expect_exit 2 unknown-short-option -- "$BIN" -z
+expect_grep unknown-short-option "unknown option '-z'" "$TMP/err"
+expect_exit 2 missing-value -- "$BIN" --batch
+expect_grep missing-value "^cifar-act: --batch needs a value" "$TMP/err"
 expect_exit 2 stray-argument -- "$BIN" extra
 expect_grep stray-argument "unexpected argument 'extra'" "$TMP/err"
 expect_exit 2 bad-batch -- "$BIN" --batch 0
