@@ -40,6 +40,39 @@ static inline float FN(fast_exp)(float x)
     return e * s1 * s2;
 }
 
+/* exp(x) for x <= 0 (or NaN), within about 1 ulp, for the kernels whose argument is
+ * never positive (ELU's negative side, sigmoid and SiLU of -|x|, softmax's x - max).
+ * One clamp and one scale factor: the magic number carries the exponent bias, so the
+ * low bits of t are n + 127 and shifting them up gives 2^n directly. Results below
+ * 2^-126 (x < -87.3, subnormal) flush to +0: the clamp at -88 gives n = -127 and a
+ * zero scale. Positive x gives garbage, which callers discard. */
+static inline float FN(fast_exp_neg)(float x)
+{
+    const float magic = 12583039.0f; /* 1.5 * 2^23 + 127 */
+    x = x < -88.0f ? -88.0f : x;
+    float t = MADD(x, 1.44269502f, magic);
+    float s = u2f(f2u(t) << 23);
+    float n = t - magic;
+    float r = MADD(n, -0.693359375f, x);
+    r = MADD(n, 2.12194440e-4f, r);
+    float q = 0.00138141774f;
+    q = MADD(q, r, 0.0083689196f);
+    q = MADD(q, r, 0.0416684076f);
+    q = MADD(q, r, 0.166665196f);
+    q = MADD(q, r, 0.49999994f);
+    float pr = MADD(r * r, q, r);
+    return MADD(pr, s, s);
+}
+
+/* num / (1 + e^-x) with e^-x computed as e = e^-|x| and reflected: for x > 0 this is
+ * ATen's num / (1 + e^-x) itself, for x <= 0 it is num e / (1 + e) (the same value,
+ * e^x / (1 + e^x)). The exp never overflows; NaN in, NaN out. sigmoid is num = 1. */
+static inline float FN(fast_over_1pexp_neg)(float x, float num)
+{
+    float e = FN(fast_exp_neg)(-fabsf(x));
+    return (x > 0.0f ? num : num * e) / (1.0f + e);
+}
+
 /* log(w) for finite normal w > 0: w = m 2^e with m in [sqrt(1/2), sqrt(2)),
  * log(m) = f - f^2/2 + f^3 P(f) with f = m - 1 (the Cephes arrangement). */
 static inline float FN(fast_log_pos)(float w)
@@ -182,17 +215,17 @@ FAST_ELEM(leaky_relu, const float s = p[0], v > 0.0f ? v : v * s)
 FAST_ELEM(rrelu, const float s = (float)(((double)p[0] + (double)p[1]) / 2.0),
           v > 0.0f ? v : v * s)
 FAST_ELEM(elu, const float neg = p[0] * 1.0f,
-          v > 0.0f ? v : (FN(fast_exp)(v) - 1.0f) * neg)
+          v > 0.0f ? v : (FN(fast_exp_neg)(v) - 1.0f) * neg)
 FAST_ELEM(selu, const float neg = K_SELU_ALPHA * K_SELU_SCALE,
-          v > 0.0f ? v * K_SELU_SCALE : (FN(fast_exp)(v) - 1.0f) * neg)
+          v > 0.0f ? v * K_SELU_SCALE : (FN(fast_exp_neg)(v) - 1.0f) * neg)
 FAST_ELEM(celu, const float neg = p[0] * 1.0f; const float is = (float)(1.0 / (double)p[0]),
-          v > 0.0f ? v : (FN(fast_exp)(v * is) - 1.0f) * neg)
+          v > 0.0f ? v : (FN(fast_exp_neg)(v * is) - 1.0f) * neg)
 FAST_ELEM(gelu_erf, NO_SETUP, v * 0.5f * (1.0f + FN(fast_erf)(v * K_SQRT1_2)))
 FAST_ELEM(gelu_tanh, NO_SETUP,
           0.5f * v * (1.0f + FN(fast_tanh)(K_BETA * MADD(K_KAPPA, v * v * v, v))))
-FAST_ELEM(silu, NO_SETUP, v / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(silu, NO_SETUP, FN(fast_over_1pexp_neg)(v, v))
 FAST_ELEM(mish, NO_SETUP, v * FN(fast_tanh)(FN(fast_log1p)(FN(fast_exp)(v))))
-FAST_ELEM(sigmoid, NO_SETUP, 1.0f / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(sigmoid, NO_SETUP, FN(fast_over_1pexp_neg)(v, 1.0f))
 FAST_ELEM(hardsigmoid, NO_SETUP, clamp6(v + 3.0f) / 6.0f)
 FAST_ELEM(tanh, NO_SETUP, FN(fast_tanh)(v))
 FAST_ELEM(hardswish, NO_SETUP, v * clamp6(v + 3.0f) / 6.0f)
@@ -242,8 +275,8 @@ static inline void FN(softmax_block)(float o[3][SM_BLOCK], const float *x0, cons
         float m = v0;
         m = v1 > m ? v1 : m;
         m = v2 > m ? v2 : m;
-        float e0 = FN(fast_exp)(v0 - m), e1 = FN(fast_exp)(v1 - m);
-        float e2 = FN(fast_exp)(v2 - m);
+        float e0 = FN(fast_exp_neg)(v0 - m), e1 = FN(fast_exp_neg)(v1 - m);
+        float e2 = FN(fast_exp_neg)(v2 - m);
         float s = 0.0f + e0;
         s = s + e1;
         s = s + e2;
@@ -279,9 +312,9 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
                     float m = v0;
                     m = v1 > m ? v1 : m;
                     m = v2 > m ? v2 : m;
-                    float s = 0.0f + FN(fast_exp)(v0 - m);
-                    s = s + FN(fast_exp)(v1 - m);
-                    s = s + FN(fast_exp)(v2 - m);
+                    float s = 0.0f + FN(fast_exp_neg)(v0 - m);
+                    s = s + FN(fast_exp_neg)(v1 - m);
+                    s = s + FN(fast_exp_neg)(v2 - m);
                     /* s is in [1, 3] unless the pixel holds NaN or inf. */
                     float ls = s <= FLT_MAX ? FN(fast_log_pos)(s) : s;
                     o[0][i] = (v0 - m) - ls;
