@@ -292,6 +292,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
 {
     _Alignas(64) float o[3][SM_BLOCK];
     int stream = 0;
+    size_t head = 0; /* pixels before y's first 64-byte boundary, when streaming */
 
     (void)stream;
     if (channels != 3) {
@@ -299,13 +300,19 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
         return;
     }
 #if STREAM_COPY_AVAILABLE
-    stream = n_img * 3 * plane >= STREAM_MIN && ((uintptr_t)y & 63) == 0 && plane % 16 == 0;
+    /* With plane % 16 == 0 every channel row of every image starts at the same offset
+     * within a 64-byte line, so a first block of `head` pixels puts all later block
+     * starts on a line boundary (y from malloc is usually 16 bytes past one). */
+    stream = n_img * 3 * plane >= STREAM_MIN && ((uintptr_t)y & 3) == 0 && plane % 16 == 0;
+    if (stream)
+        head = (64 - ((uintptr_t)y & 63)) % 64 / sizeof(float);
 #endif
     for (size_t img = 0; img < n_img; img++) {
         const float *xi = x + img * 3 * plane;
         float *yi = y + img * 3 * plane;
-        for (size_t px0 = 0; px0 < plane; px0 += SM_BLOCK) {
-            size_t len = plane - px0 < SM_BLOCK ? plane - px0 : SM_BLOCK;
+        for (size_t px0 = 0, len; px0 < plane; px0 += len) {
+            len = px0 == 0 && head ? head : SM_BLOCK;
+            len = plane - px0 < len ? plane - px0 : len;
             const float *x0 = xi + px0, *x1 = x0 + plane, *x2 = x1 + plane;
             if (mode == 1) {
                 for (size_t i = 0; i < len; i++) {
@@ -330,7 +337,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
             for (int c = 0; c < 3; c++) {
                 float *dst = yi + (size_t)c * plane + px0;
 #if STREAM_COPY_AVAILABLE
-                if (stream && len % 16 == 0) {
+                if (stream && len % 16 == 0 && ((uintptr_t)dst & 63) == 0) {
                     STREAM_COPY(dst, o[c], len);
                     continue;
                 }
