@@ -40,6 +40,39 @@ static inline float FN(fast_exp)(float x)
     return e * s1 * s2;
 }
 
+/* exp(x) for x <= 0 (or NaN), within about 1 ulp, for the kernels whose argument is
+ * never positive (ELU's negative side, sigmoid and SiLU of -|x|, softmax's x - max).
+ * One clamp and one scale factor: the magic number carries the exponent bias, so the
+ * low bits of t are n + 127 and shifting them up gives 2^n directly. Results below
+ * 2^-126 (x < -87.3, subnormal) flush to +0: the clamp at -88 gives n = -127 and a
+ * zero scale. Positive x gives garbage, which callers discard. */
+static inline float FN(fast_exp_neg)(float x)
+{
+    const float magic = 12583039.0f; /* 1.5 * 2^23 + 127 */
+    x = x < -88.0f ? -88.0f : x;
+    float t = MADD(x, 1.44269502f, magic);
+    float s = u2f(f2u(t) << 23);
+    float n = t - magic;
+    float r = MADD(n, -0.693359375f, x);
+    r = MADD(n, 2.12194440e-4f, r);
+    float q = 0.00138141774f;
+    q = MADD(q, r, 0.0083689196f);
+    q = MADD(q, r, 0.0416684076f);
+    q = MADD(q, r, 0.166665196f);
+    q = MADD(q, r, 0.49999994f);
+    float pr = MADD(r * r, q, r);
+    return MADD(pr, s, s);
+}
+
+/* num / (1 + e^-x) with e^-x computed as e = e^-|x| and reflected: for x > 0 this is
+ * ATen's num / (1 + e^-x) itself, for x <= 0 it is num e / (1 + e) (the same value,
+ * e^x / (1 + e^x)). The exp never overflows; NaN in, NaN out. sigmoid is num = 1. */
+static inline float FN(fast_over_1pexp_neg)(float x, float num)
+{
+    float e = FN(fast_exp_neg)(-fabsf(x));
+    return (x > 0.0f ? num : num * e) / (1.0f + e);
+}
+
 /* log(w) for finite normal w > 0: w = m 2^e with m in [sqrt(1/2), sqrt(2)),
  * log(m) = f - f^2/2 + f^3 P(f) with f = m - 1 (the Cephes arrangement). */
 static inline float FN(fast_log_pos)(float w)
@@ -92,36 +125,37 @@ static inline float FN(fast_tanh)(float x)
     return with_sign_of(a < 0.625f ? small : big, x);
 }
 
-/* erf(x) to about 1e-7 absolute, which is what GELU's 1 + erf(x) can use:
- * x P(x^2) below 2, Q(|x| - 2.96) up to 3.92, 1 beyond (erf rounds to 1 there). */
+/* erf(x) as x P(x^2) below 2, Q(|x| - 2.9) up to 3.8, 1 beyond (erfc(3.8) = 7.7e-8).
+ * Degrees 8 and 8 (tools/fit_kernel_coeffs.py), fits within 6e-8; in float, the
+ * alternating terms of P near 2 round to about 3.5e-7 absolute, and higher degrees do
+ * not reduce that. Enough for GELU's x/2 (1 + erf(x/sqrt 2)), whose bound has an
+ * absolute floor of 4 * 2^-24 |x| (tests/test_act.c): at most 0.78 of that bound
+ * against a double-precision reference over every third float in [-12, 12]. */
 static inline float FN(fast_erf)(float x)
 {
     float a = fabsf(x);
     float z = a * a;
-    float ps = -2.70889231e-08f;
-    ps = MADD(ps, z, 7.90855097e-07f);
-    ps = MADD(ps, z, -1.13812966e-05f);
-    ps = MADD(ps, z, 0.000110848188f);
-    ps = MADD(ps, z, -0.000837396597f);
-    ps = MADD(ps, z, 0.00520391623f);
-    ps = MADD(ps, z, -0.0268521179f);
-    ps = MADD(ps, z, 0.112832464f);
-    ps = MADD(ps, z, -0.376125425f);
-    ps = MADD(ps, z, 1.12837911f);
-    float t = a - 2.96f;
-    float qb = 2.63409347e-05f;
-    qb = MADD(qb, t, -2.17700126e-05f);
-    qb = MADD(qb, t, -0.00014385728f);
-    qb = MADD(qb, t, 0.000459644536f);
-    qb = MADD(qb, t, -0.00085097109f);
-    qb = MADD(qb, t, 0.00119731808f);
-    qb = MADD(qb, t, -0.00126689742f);
-    qb = MADD(qb, t, 0.000975063886f);
-    qb = MADD(qb, t, -0.000523106777f);
-    qb = MADD(qb, t, 0.000176668967f);
-    qb = MADD(qb, t, 0.999971628f);
+    float ps = 2.78575243e-07f;
+    ps = MADD(ps, z, -7.30472902e-06f);
+    ps = MADD(ps, z, 9.3120565e-05f);
+    ps = MADD(ps, z, -0.00079162349f);
+    ps = MADD(ps, z, 0.00513256434f);
+    ps = MADD(ps, z, -0.026786875f);
+    ps = MADD(ps, z, 0.112800211f);
+    ps = MADD(ps, z, -0.376118183f);
+    ps = MADD(ps, z, 1.12837863f);
+    float t = a - 2.9f;
+    float qb = -6.79429577e-05f;
+    qb = MADD(qb, t, 0.000457315386f);
+    qb = MADD(qb, t, -0.00110648817f);
+    qb = MADD(qb, t, 0.00158083427f);
+    qb = MADD(qb, t, -0.00165933557f);
+    qb = MADD(qb, t, 0.00131712179f);
+    qb = MADD(qb, t, -0.000730717031f);
+    qb = MADD(qb, t, 0.000251679216f);
+    qb = MADD(qb, t, 0.999958932f);
     float r = a < 2.0f ? a * ps : qb;
-    r = a >= 3.92f ? 1.0f : r;
+    r = a >= 3.8f ? 1.0f : r;
     r = r > 1.0f ? 1.0f : r;
     return with_sign_of(r, x);
 }
@@ -182,17 +216,17 @@ FAST_ELEM(leaky_relu, const float s = p[0], v > 0.0f ? v : v * s)
 FAST_ELEM(rrelu, const float s = (float)(((double)p[0] + (double)p[1]) / 2.0),
           v > 0.0f ? v : v * s)
 FAST_ELEM(elu, const float neg = p[0] * 1.0f,
-          v > 0.0f ? v : (FN(fast_exp)(v) - 1.0f) * neg)
+          v > 0.0f ? v : (FN(fast_exp_neg)(v) - 1.0f) * neg)
 FAST_ELEM(selu, const float neg = K_SELU_ALPHA * K_SELU_SCALE,
-          v > 0.0f ? v * K_SELU_SCALE : (FN(fast_exp)(v) - 1.0f) * neg)
+          v > 0.0f ? v * K_SELU_SCALE : (FN(fast_exp_neg)(v) - 1.0f) * neg)
 FAST_ELEM(celu, const float neg = p[0] * 1.0f; const float is = (float)(1.0 / (double)p[0]),
-          v > 0.0f ? v : (FN(fast_exp)(v * is) - 1.0f) * neg)
+          v > 0.0f ? v : (FN(fast_exp_neg)(v * is) - 1.0f) * neg)
 FAST_ELEM(gelu_erf, NO_SETUP, v * 0.5f * (1.0f + FN(fast_erf)(v * K_SQRT1_2)))
 FAST_ELEM(gelu_tanh, NO_SETUP,
           0.5f * v * (1.0f + FN(fast_tanh)(K_BETA * MADD(K_KAPPA, v * v * v, v))))
-FAST_ELEM(silu, NO_SETUP, v / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(silu, NO_SETUP, FN(fast_over_1pexp_neg)(v, v))
 FAST_ELEM(mish, NO_SETUP, v * FN(fast_tanh)(FN(fast_log1p)(FN(fast_exp)(v))))
-FAST_ELEM(sigmoid, NO_SETUP, 1.0f / (1.0f + FN(fast_exp)(-v)))
+FAST_ELEM(sigmoid, NO_SETUP, FN(fast_over_1pexp_neg)(v, 1.0f))
 FAST_ELEM(hardsigmoid, NO_SETUP, clamp6(v + 3.0f) / 6.0f)
 FAST_ELEM(tanh, NO_SETUP, FN(fast_tanh)(v))
 FAST_ELEM(hardswish, NO_SETUP, v * clamp6(v + 3.0f) / 6.0f)
@@ -242,8 +276,8 @@ static inline void FN(softmax_block)(float o[3][SM_BLOCK], const float *x0, cons
         float m = v0;
         m = v1 > m ? v1 : m;
         m = v2 > m ? v2 : m;
-        float e0 = FN(fast_exp)(v0 - m), e1 = FN(fast_exp)(v1 - m);
-        float e2 = FN(fast_exp)(v2 - m);
+        float e0 = FN(fast_exp_neg)(v0 - m), e1 = FN(fast_exp_neg)(v1 - m);
+        float e2 = FN(fast_exp_neg)(v2 - m);
         float s = 0.0f + e0;
         s = s + e1;
         s = s + e2;
@@ -258,6 +292,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
 {
     _Alignas(64) float o[3][SM_BLOCK];
     int stream = 0;
+    size_t head = 0; /* pixels before y's first 64-byte boundary, when streaming */
 
     (void)stream;
     if (channels != 3) {
@@ -265,13 +300,19 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
         return;
     }
 #if STREAM_COPY_AVAILABLE
-    stream = n_img * 3 * plane >= STREAM_MIN && ((uintptr_t)y & 63) == 0 && plane % 16 == 0;
+    /* With plane % 16 == 0 every channel row of every image starts at the same offset
+     * within a 64-byte line, so a first block of `head` pixels puts all later block
+     * starts on a line boundary (y from malloc is usually 16 bytes past one). */
+    stream = n_img * 3 * plane >= STREAM_MIN && ((uintptr_t)y & 3) == 0 && plane % 16 == 0;
+    if (stream)
+        head = (64 - ((uintptr_t)y & 63)) % 64 / sizeof(float);
 #endif
     for (size_t img = 0; img < n_img; img++) {
         const float *xi = x + img * 3 * plane;
         float *yi = y + img * 3 * plane;
-        for (size_t px0 = 0; px0 < plane; px0 += SM_BLOCK) {
-            size_t len = plane - px0 < SM_BLOCK ? plane - px0 : SM_BLOCK;
+        for (size_t px0 = 0, len; px0 < plane; px0 += len) {
+            len = px0 == 0 && head ? head : SM_BLOCK;
+            len = plane - px0 < len ? plane - px0 : len;
             const float *x0 = xi + px0, *x1 = x0 + plane, *x2 = x1 + plane;
             if (mode == 1) {
                 for (size_t i = 0; i < len; i++) {
@@ -279,9 +320,9 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
                     float m = v0;
                     m = v1 > m ? v1 : m;
                     m = v2 > m ? v2 : m;
-                    float s = 0.0f + FN(fast_exp)(v0 - m);
-                    s = s + FN(fast_exp)(v1 - m);
-                    s = s + FN(fast_exp)(v2 - m);
+                    float s = 0.0f + FN(fast_exp_neg)(v0 - m);
+                    s = s + FN(fast_exp_neg)(v1 - m);
+                    s = s + FN(fast_exp_neg)(v2 - m);
                     /* s is in [1, 3] unless the pixel holds NaN or inf. */
                     float ls = s <= FLT_MAX ? FN(fast_log_pos)(s) : s;
                     o[0][i] = (v0 - m) - ls;
@@ -296,7 +337,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
             for (int c = 0; c < 3; c++) {
                 float *dst = yi + (size_t)c * plane + px0;
 #if STREAM_COPY_AVAILABLE
-                if (stream && len % 16 == 0) {
+                if (stream && len % 16 == 0 && ((uintptr_t)dst & 63) == 0) {
                     STREAM_COPY(dst, o[c], len);
                     continue;
                 }

@@ -55,12 +55,12 @@ def main():
     c, e = lawson_fit(x, (np.tanh(x) - x) / x**3, powers(4, lambda v: v * v),
                       x**3 / np.tanh(x))
     show("tanh P", c, e, "relative")
-    # erf(x) = x P(x^2) on [0, 2); erf(x) = Q(x - 2.96) on [2, 3.92]; 1 beyond
+    # erf(x) = x P(x^2) on [0, 2); erf(x) = Q(x - 2.9) on [2, 3.8]; 1 beyond
     x = nodes(1e-4, 2.0)
-    c, e = lawson_fit(x, verf(x) / x, powers(9, lambda v: v * v), x)
+    c, e = lawson_fit(x, verf(x) / x, powers(8, lambda v: v * v), x)
     show("erf small P", c, e, "absolute")
-    x = nodes(2.0, 3.92)
-    c, e = lawson_fit(x, verf(x), powers(10, lambda v: v - 2.96), np.ones_like(x))
+    x = nodes(2.0, 3.8)
+    c, e = lawson_fit(x, verf(x), powers(8, lambda v: v - 2.9), np.ones_like(x))
     show("erf big Q", c, e, "absolute")
 
 
