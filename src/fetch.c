@@ -747,6 +747,12 @@ static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_e
             ms *= 2;
         if (ms > 60000)
             ms = 60000;
+        if (o->notice) {
+            char line[CA_ERR_MSG_MAX + 64];
+            snprintf(line, sizeof line, "%s; retry %d of %d in %.1f s", err->msg, fails,
+                     o->retries, (double)ms / 1000.0);
+            o->notice(line, o->notice_ctx);
+        }
         if (nap_ms(c, ms)) {
             st = ca_fail(err, CA_ERR_INTERRUPTED, "download of %s interrupted", c->url);
             goto out;
@@ -819,8 +825,13 @@ static enum ca_status lock_take(struct fetch_ctx *c, int *fd, struct ca_err *err
         return ca_fail(err, CA_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
     /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
      * and would not notice the cancel flag while another process downloads. */
-    while (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+    for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
         int e = errno;
+        if (e == EWOULDBLOCK && !told && c->o->notice) {
+            char line[FETCH_PATH + 64];
+            snprintf(line, sizeof line, "waiting for another cifar-act using %s", c->lock);
+            c->o->notice(line, c->o->notice_ctx);
+        }
         if (e == EWOULDBLOCK || e == EINTR) {
             if (!nap_ms(c, 100))
                 continue;

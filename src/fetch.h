@@ -81,6 +81,11 @@ struct fetch_opts {
     long stall_bytes;          /* slower than this many bytes/s ...: 1024 */
     long stall_seconds;        /* ... for this long is a stall: 60; env
                                   CIFAR_ACT_STALL_SECONDS */
+    /* Called with one line (no newline) when the fetch is about to wait: before each
+     * retry ("<what failed>; retry 2 of 5 in 2.0 s") and when another process holds
+     * the data directory's lock. From the fetching thread; may be NULL. */
+    void (*notice)(const char *msg, void *ctx);
+    void *notice_ctx;
     /* If not NULL and *cancel becomes non-zero (a signal handler sets it), stop soon
      * with CA_ERR_INTERRUPTED, keeping the .part for a later resume. */
     const volatile sig_atomic_t *cancel;

@@ -261,6 +261,17 @@ static void cli_fetch_progress(const struct fetch_progress *p, void *ctx)
         fprintf(stderr, "\rdownload %.1f MB  %.2f MB/s ", mb, p->rate / 1e6);
 }
 
+/* The fetch is about to wait (a retry, another process's lock): say so, on a line of
+ * its own. */
+static void cli_fetch_notice(const char *msg, void *ctx)
+{
+    (void)ctx;
+    if (cli_fetch_line)
+        fputc('\n', stderr);
+    cli_fetch_line = 0;
+    fprintf(stderr, "cifar-act: %s\n", msg);
+}
+
 static volatile sig_atomic_t cli_cancel;
 
 static void cli_on_signal(int sig)
@@ -439,6 +450,8 @@ int main(int argc, char **argv)
         fo.split = ro.split;
         if (!quiet && isatty(STDERR_FILENO))
             fo.progress = cli_fetch_progress;
+        if (!quiet)
+            fo.notice = cli_fetch_notice;
         enum ca_status fst = fetch_ensure(&fo, &err);
         if (cli_fetch_line)
             fputc('\n', stderr);

@@ -90,4 +90,16 @@ expect_exit 0 "resumes dropped connections" -- "$CA_BIN" --download-only --data 
 expect_true "resumed result" -- cmp -s "$TMP/d8/$BATCH" "$SHARED/$BATCH"
 expect_grep "Range requests sent" "bytes=4000000- 206" "$TMP/drop.log"
 
+# Server errors are retried, and the user is told each time (not with --quiet).
+serve flaky --fail 2
+expect_exit 0 "retries 5xx" -- "$CA_BIN" --download-only --data "$TMP/d10" \
+    --url "http://127.0.0.1:$PORT/cifar-10-binary.tar.gz" --sha256 "$SHA"
+expect_grep "retry notice" "^cifar-act: .*500.*; retry 1 of 5 in 0\.0 s$" "$TMP/err"
+expect_grep "second retry notice" "retry 2 of 5" "$TMP/err"
+expect_true "retried result" -- cmp -s "$TMP/d10/$BATCH" "$SHARED/$BATCH"
+serve flaky2 --fail 1
+expect_exit 0 "retries quietly" -- "$CA_BIN" --download-only --data "$TMP/d11" \
+    --url "http://127.0.0.1:$PORT/cifar-10-binary.tar.gz" --sha256 "$SHA" --quiet
+expect_true "quiet means quiet" -- test ! -s "$TMP/err"
+
 summary cli_fetch
