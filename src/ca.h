@@ -9,6 +9,9 @@
 
 #include <stddef.h>
 
+/* The version cifar-act reports (--version) and records (manifest.json). */
+#define CA_VERSION "0.1.0"
+
 enum ca_status {
     CA_OK = 0,
     CA_ERR_USAGE,      /* bad option value or --fn spec: exit 2 */

@@ -18,8 +18,6 @@
 #include "pngw.h"
 #include "run.h"
 
-#define CLI_VERSION "0.1.0"
-
 static const char cli_usage_a[] =
 "Usage: cifar-act [OPTION]...\n"
 "Load CIFAR-10 in batches (like torch.utils.data.DataLoader), apply PyTorch activation\n"
@@ -398,7 +396,7 @@ int main(int argc, char **argv)
                    "                         slower (default %d)\n%s",
                    cli_usage_a, PNGW_DEFAULT_LEVEL, cli_usage_b);
             return 0;
-        case 'V': printf("cifar-act %s\n", CLI_VERSION); return 0;
+        case 'V': printf("cifar-act %s\n", CA_VERSION); return 0;
         case ':':
             fprintf(stderr, "cifar-act: %s needs a value (see cifar-act --help)\n",
                     argv[optind - 1]);

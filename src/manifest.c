@@ -144,7 +144,7 @@ enum ca_status manifest_write(const char *path, const struct run_opts *o,
     enum ca_status st;
     char name[64];
 
-    jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n");
+    jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n", CA_VERSION);
     jb_printf(&b, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n",
               o->kind == CIFAR_10 ? "cifar10" : "cifar100",
               o->split == CIFAR_TRAIN ? "train" : "test");

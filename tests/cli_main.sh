@@ -64,6 +64,7 @@ b=m['batches'][1]
 assert b['images'][0]==64 and b['input']=='input_0001.png' and b['output']=='output_0001.png'
 assert m['batches'][0]['labels'][:4]==[3,8,8,0] and m['batches'][0]['class_names'][0]=='cat'
 assert m['functions'][0]['name']=='sigmoid' and m['functions'][0]['module']=='Sigmoid'
+assert m['tool']=='cifar-act' and m['version'], m.get('version')
 s=b['output_stats']; assert 0.5<=s['min']<=s['mean']<=s['max']<=0.7311, s
 s=b['input_stats']; assert 0<=s['min']<=s['mean']<=s['max']<=1, s
 "
