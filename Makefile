@@ -73,7 +73,7 @@ bench: $(BIN) $(BUILD)/tools/bench_kernels $(BUILD)/tools/bench_extract \
 	tools/bench.py ./$(BIN) --build $(BUILD)
 
 # Activation kernel throughput; compare with /usr/bin/python3 tools/bench_kernels_torch.py.
-$(BUILD)/tools/bench_kernels: tools/bench_kernels.c $(LIB)
+$(BUILD)/tools/bench_kernels: tools/bench_kernels.c tools/bench_common.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
@@ -82,7 +82,7 @@ bench-kernels: $(BUILD)/tools/bench_kernels
 
 # XNNPACK on the same functions, same table (tools/bench_kernels_xnnpack.c).
 ifneq ($(XNNPACK),)
-$(BUILD)/tools/bench_kernels_xnnpack: tools/bench_kernels_xnnpack.c
+$(BUILD)/tools/bench_kernels_xnnpack: tools/bench_kernels_xnnpack.c tools/bench_common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -I$(XNNPACK_INC) $< -o $@ $(LDFLAGS) -lXNNPACK -lm
 else

@@ -16,21 +16,7 @@
 
 #include "act.h"
 #include "act_kernels.h"
-
-static const size_t sizes[] = {196608, 30720000};
-
-static double now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
+#include "bench_common.h"
 
 static void run(const struct act_fn *fn, float *y, const float *x, size_t n)
 {
@@ -41,48 +27,33 @@ static void run(const struct act_fn *fn, float *y, const float *x, size_t n)
         d->chan(y, x, n / (3 * 1024), 3, 1024, fn->p);
 }
 
-/* Median elements/ns of fn over n elements. */
-static double bench(const struct act_fn *fn, float *y, float *x, const float *src, size_t n,
-                    int in_place)
-{
-    enum { MAX_REPS = 15 };
-    int reps = n < 1000000 ? MAX_REPS : 5;
-    size_t inner = n < 20000000 ? 20000000 / n : 1;
-    double t[MAX_REPS];
-    float *out = in_place ? x : y;
+/* One timed call: y = f(x), or in place. */
+struct kctx {
+    const struct act_fn *fn;
+    float *x, *out;
+    const float *src;
+    size_t n;
+};
 
-    run(fn, out, x, n); /* warm up: page in, pick the clone */
-    for (int r = 0; r < reps; r++) {
-        double el = 0;
-        for (size_t k = 0; k < inner; k++) {
-            if (in_place)
-                memcpy(x, src, n * sizeof *x);
-            double t0 = now_ns();
-            run(fn, out, x, n);
-            el += now_ns() - t0;
-        }
-        t[r] = el / (double)inner;
-    }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return (double)n / t[reps / 2];
+static int kctx_run(void *p)
+{
+    struct kctx *c = p;
+    run(c->fn, c->out, c->x, c->n);
+    return 0;
 }
 
-static int wanted(const char *name, int argc, char **argv, int first)
+/* In place the kernel overwrote its input: restore it, outside the timing. */
+static void kctx_restore(void *p)
 {
-    if (first >= argc)
-        return 1;
-    for (int i = first; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return 1;
-    return 0;
+    struct kctx *c = p;
+    memcpy(c->x, c->src, c->n * sizeof *c->x);
 }
 
 int main(int argc, char **argv)
 {
     int in_place = 0, first = 1;
-    size_t nmax = sizes[1];
+    size_t nmax = bench_sizes[1];
     float *x, *y, *src;
-    uint32_t seed = 12345;
 
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--generic") == 0) {
@@ -101,10 +72,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    for (size_t i = 0; i < nmax; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        src[i] = (float)(seed >> 8) * (16.0f / 16777216.0f) - 8.0f;
-    }
+    bench_fill_inputs(src, nmax);
     memcpy(x, src, nmax * sizeof *x);
     memset(y, 0, nmax * sizeof *y);
 
@@ -123,12 +91,13 @@ int main(int argc, char **argv)
             label = "gelu_tanh";
             act_parse("gelu(approximate='tanh')", &fn, &err);
         }
-        if (!wanted(label, argc, argv, first))
+        if (!bench_wanted(label, argc, argv, first))
             continue;
         double r[2];
         for (int s = 0; s < 2; s++) {
-            memcpy(x, src, sizes[s] * sizeof *x);
-            r[s] = bench(&fn, y, x, src, sizes[s], in_place);
+            struct kctx c = {&fn, x, in_place ? x : y, src, bench_sizes[s]};
+            memcpy(x, src, c.n * sizeof *x);
+            r[s] = bench_median_rate(kctx_run, in_place ? kctx_restore : NULL, &c, c.n);
         }
         printf("%-14s %12.3f %12.3f\n", label, r[0], r[1]);
         fflush(stdout);

@@ -29,7 +29,8 @@
 
 #include <xnnpack.h>
 
-static const size_t sizes[] = {196608, 30720000};
+#include "bench_common.h"
+
 
 /* ---- Operators ---- */
 
@@ -122,42 +123,11 @@ static enum xnn_status xnn_row_setup(const struct xnn_row *r, xnn_operator_t op,
     return xnn_status_invalid_parameter;
 }
 
-/* ---- Timing (as tools/bench_kernels.c) ---- */
+/* ---- Timing: bench_common.h, as for our kernels ---- */
 
-static double now_ns(void)
+static int xnn_run_once(void *op)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Median elements/ns of an operator already set up for n elements; -1 if a run fails. */
-static double bench(xnn_operator_t op, size_t n)
-{
-    enum { MAX_REPS = 15 };
-    int reps = n < 1000000 ? MAX_REPS : 5;
-    size_t inner = n < 20000000 ? 20000000 / n : 1;
-    double t[MAX_REPS];
-
-    if (xnn_run_operator(op, NULL) != xnn_status_success) /* warm up: page in */
-        return -1;
-    for (int r = 0; r < reps; r++) {
-        double el = 0;
-        for (size_t k = 0; k < inner; k++) {
-            double t0 = now_ns();
-            xnn_run_operator(op, NULL);
-            el += now_ns() - t0;
-        }
-        t[r] = el / (double)inner;
-    }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    return (double)n / t[reps / 2];
+    return xnn_run_operator((xnn_operator_t)op, NULL) != xnn_status_success;
 }
 
 /* Largest error of y against r->ref over n elements, in units of max(|ref|, 1) * 2^-23
@@ -174,16 +144,6 @@ static double max_err_ulps(const struct xnn_row *r, const float *y, const float 
     return worst;
 }
 
-static int wanted(const char *name, int argc, char **argv)
-{
-    if (argc < 2)
-        return 1;
-    for (int i = 1; i < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- Main ---- */
 
 int main(int argc, char **argv)
@@ -191,9 +151,8 @@ int main(int argc, char **argv)
     /* XNNPACK's approximations are a few ulps; 64 leaves room and still catches a
      * wrong operator or parameter (those are off by ~2^20 ulps). */
     const double tol_ulps = 64;
-    size_t nmax = sizes[1];
+    size_t nmax = bench_sizes[1];
     float *x = NULL, *y = NULL;
-    uint32_t seed = 12345;
     int status = 1;
 
     if (argc > 1 && argv[1][0] == '-') {
@@ -210,11 +169,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "out of memory\n");
         goto out;
     }
-    /* The same inputs as bench_kernels.c. */
-    for (size_t i = 0; i < nmax; i++) {
-        seed = seed * 1664525u + 1013904223u;
-        x[i] = (float)(seed >> 8) * (16.0f / 16777216.0f) - 8.0f;
-    }
+    bench_fill_inputs(x, nmax); /* the same inputs as bench_kernels.c */
     memset(y, 0, nmax * sizeof *y);
 
     printf("# XNNPACK (Debian libxnnpack0 0.0~git20220216, kernels picked at init for this "
@@ -225,14 +180,14 @@ int main(int argc, char **argv)
         xnn_operator_t op = NULL;
         double res[2], err = 0;
 
-        if (!wanted(r->name, argc, argv))
+        if (!bench_wanted(r->name, argc, argv, 1))
             continue;
         if (xnn_row_create(r, &op) != xnn_status_success) {
             fprintf(stderr, "%s: cannot create XNNPACK %s\n", r->name, r->xnn);
             goto out;
         }
         for (int s = 0; s < 2; s++) {
-            if (xnn_row_setup(r, op, y, x, sizes[s]) != xnn_status_success) {
+            if (xnn_row_setup(r, op, y, x, bench_sizes[s]) != xnn_status_success) {
                 fprintf(stderr, "%s: cannot set up XNNPACK %s\n", r->name, r->xnn);
                 xnn_delete_operator(op);
                 goto out;
@@ -240,11 +195,13 @@ int main(int argc, char **argv)
             if (s == 0) {
                 /* Check the whole small input before timing anything. */
                 if (xnn_run_operator(op, NULL) == xnn_status_success)
-                    err = max_err_ulps(r, y, x, sizes[0]);
+                    err = max_err_ulps(r, y, x, bench_sizes[0]);
                 else
                     err = INFINITY;
             }
-            res[s] = err <= tol_ulps ? bench(op, sizes[s]) : -1;
+            res[s] = err <= tol_ulps
+                         ? bench_median_rate(xnn_run_once, NULL, op, bench_sizes[s])
+                         : -1;
             if (res[s] < 0) {
                 fprintf(stderr, "%s: XNNPACK %s fails or is wrong (max error %.3g ulps)\n",
                         r->name, r->xnn, err);
