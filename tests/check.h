@@ -41,6 +41,18 @@ static const char *check_env(const char *name, const char *def)
     return v && *v ? v : def;
 }
 
+/* Write a fixture file dir/rel; a test that cannot write its fixtures stops (exit 2). */
+static void check_write_file(const char *dir, const char *rel, const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    FILE *f = fopen(path, "wb");
+    if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0) {
+        perror(path);
+        exit(2);
+    }
+}
+
 static int check_summary(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);

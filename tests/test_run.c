@@ -12,13 +12,7 @@ static char root[256];
 
 static void write_file(const char *rel, const void *data, size_t len)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", root, rel);
-    FILE *f = fopen(path, "wb");
-    if (!f || (len && fwrite(data, 1, len, f) != len) || fclose(f) != 0) {
-        perror(path);
-        exit(2);
-    }
+    check_write_file(root, rel, data, len);
 }
 
 static char *read_all(const char *path)
