@@ -5,7 +5,7 @@ BIN     ?= cifar-act
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CFLAGS  ?= -O2 -g
-PKGS    := zlib libcurl libcrypto
+PKGS    := zlib libisal libcurl libcrypto
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) stb)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))

@@ -1,8 +1,8 @@
 /* pngw.c - PNG encoding: stb_image_write frames the file, we pick each row's filter,
- * zlib deflates.
+ * ISA-L (default levels) or zlib (stored and the slow, small levels) deflates.
  *
  * stb_image_write is compiled here from Debian's header (libstb-dev), privately
- * (STB_IMAGE_WRITE_STATIC), with STBIW_ZLIB_COMPRESS pointing at our zlib wrapper:
+ * (STB_IMAGE_WRITE_STATIC), with STBIW_ZLIB_COMPRESS pointing at our deflate wrapper:
  * stb's built-in deflate is slower and writes 27-41% larger files on these grids.
  *
  * Filtering: stb's own adaptive filter choice tries all five filters per row with a
@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <isa-l/crc.h>
+#include <isa-l/igzip_lib.h>
 #include <zlib.h>
 
 static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int *out_len,
@@ -40,8 +42,9 @@ static void pngw_stb_free(void *p);
 #define STBIW_MALLOC(sz) malloc(sz)
 #define STBIW_REALLOC(p, sz) realloc(p, sz)
 #define STBIW_FREE(p) pngw_stb_free(p)
-/* zlib's crc32 is much faster than stb's byte-at-a-time table. */
-#define STBIW_CRC32(buf, len) ((unsigned int)crc32(0L, (buf), (uInt)(len)))
+/* ISA-L's CRC-32 (carry-less multiply where the CPU has it) is PNG's CRC, as zlib's
+ * is, at several times zlib's speed; stb's byte-at-a-time table is slower still. */
+#define STBIW_CRC32(buf, len) ((unsigned int)crc32_gzip_refl(0, (buf), (uint64_t)(len)))
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 /* Static stb leaves its file and BMP/TGA/HDR/JPG writers unused (we write files
  * atomically ourselves); nothing else warns. STBI_WRITE_NO_STDIO is not used because
@@ -63,24 +66,32 @@ static void pngw_stb_free(void *p);
 
 /* ---- Levels ---- */
 
-/* zlib settings per pngw level; see the table in pngw.h for the reasoning. */
+/* Deflate settings per pngw level; see the table in pngw.h for the reasoning. */
+enum pngw_engine { PNGW_ZLIB, PNGW_ISAL };
+
 struct pngw_zset {
-    int level;    /* zlib compression level */
-    int strategy; /* Z_DEFAULT_STRATEGY, Z_RLE, ... */
-    int mem;      /* memLevel 1..9 */
+    enum pngw_engine engine;
+    int level;     /* the engine's compression level (zlib 0..9, ISA-L 0..3) */
+    int strategy;  /* zlib: Z_DEFAULT_STRATEGY, Z_RLE, ...; unused by ISA-L */
+    int mem;       /* zlib: memLevel 1..9; unused by ISA-L */
+    int hist_bits; /* ISA-L: log2 of the longest match distance, 1..15; unused by zlib */
 };
 
+/* ISA-L level 1 keeping matches within 4 bytes: runs (distance 1) and repeats of the
+ * previous pixel (distance 3), which is what filtered grid rows offer. */
+#define PNGW_ISAL_FAST { PNGW_ISAL, 1, 0, 0, 2 }
+
 static const struct pngw_zset pngw_levels[10] = {
-    [0] = { 0, Z_DEFAULT_STRATEGY, 9 },
-    [1] = { 1, Z_RLE, 9 }, /* Z_RLE ignores the level: 1..5 are the same encoder */
-    [2] = { 1, Z_RLE, 9 },
-    [3] = { 1, Z_RLE, 9 },
-    [4] = { 1, Z_RLE, 9 },
-    [5] = { 1, Z_RLE, 9 },
-    [6] = { 6, Z_FILTERED, 9 },
-    [7] = { 7, Z_FILTERED, 9 },
-    [8] = { 8, Z_FILTERED, 9 },
-    [9] = { 9, Z_FILTERED, 9 },
+    [0] = { PNGW_ZLIB, 0, Z_DEFAULT_STRATEGY, 9, 0 },
+    [1] = PNGW_ISAL_FAST, /* levels 1..5 are the same encoder: nothing in between pays */
+    [2] = PNGW_ISAL_FAST,
+    [3] = PNGW_ISAL_FAST,
+    [4] = PNGW_ISAL_FAST,
+    [5] = PNGW_ISAL_FAST,
+    [6] = { PNGW_ZLIB, 6, Z_FILTERED, 9, 0 },
+    [7] = { PNGW_ZLIB, 7, Z_FILTERED, 9, 0 },
+    [8] = { PNGW_ZLIB, 8, Z_FILTERED, 9, 0 },
+    [9] = { PNGW_ZLIB, 9, Z_FILTERED, 9, 0 },
 };
 
 /* What the encode running on this thread tells pngw_zlib_compress (stb's callback
@@ -237,26 +248,34 @@ static void pngw_filter_rows(uint8_t *data, size_t row_bytes, size_t h, uint8_t 
 
 /* ---- Deflate ---- */
 
-/* Each thread keeps its deflate stream, filter scratch and deflate output buffer
- * between images, and resets the stream (deflateReset) instead of building a new one:
- * deflateInit2 at memLevel 9 allocates ~400 KB and deflateEnd frees it again, and a
- * fresh ~230 KB output buffer per image comes from mmap (glibc's threshold is 128 KB);
- * for a 274x274 grid the page faults and clearing cost ~10% of the encode. The output
- * buffer is lent to stb, which copies it into the PNG and hands it back through
- * STBIW_FREE (pngw_stb_free); the next encode on the thread may reuse it in any case,
- * since stb is done with it when stbi_write_png_to_mem returns (on its out-of-memory
- * path stb drops it without STBIW_FREE). Buffers over PNGW_KEEP_MAX are not kept, so one huge
- * image does not pin its memory to the thread. The cache is dropped by the pthread
- * key's destructor when the thread exits. */
+/* Each thread keeps its deflate streams, filter scratch and deflate output buffer
+ * between images, and resets a stream instead of building a new one: deflateInit2 at
+ * memLevel 9 allocates ~400 KB and deflateEnd frees it again, ISA-L's stream and level
+ * buffer are ~0.7 MB, and a fresh ~230 KB output buffer per image comes from mmap
+ * (glibc's threshold is 128 KB); for a 274x274 grid the page faults and clearing cost
+ * ~10% of a zlib encode and more of an ISA-L one. The output buffer is lent to stb,
+ * which copies it into the PNG and hands it back through STBIW_FREE (pngw_stb_free);
+ * the next encode on the thread may reuse it in any case, since stb is done with it
+ * when stbi_write_png_to_mem returns (on its out-of-memory path stb drops it without
+ * STBIW_FREE). Buffers over PNGW_KEEP_MAX are not kept, so one huge image does not pin
+ * its memory to the thread. The cache is dropped by the pthread key's destructor when
+ * the thread exits. */
 #define PNGW_KEEP_MAX ((size_t)8 << 20)
+
+/* ISA-L's level buffer: the largest suggested size holds 128 Ki match tokens, so one
+ * 274x274 grid (225 KB filtered) needs only two Huffman blocks; the smaller sizes were
+ * 0.1-0.2% larger and no faster (pngw.h). */
+#define PNGW_ISAL_LEVEL_BUF ((size_t)ISAL_DEF_LVL1_EXTRA_LARGE)
 
 struct pngw_zcache {
     z_stream strm;
-    struct pngw_zset zs; /* the settings strm was initialised with */
-    int inited;          /* strm needs deflateEnd */
-    uint8_t *scratch;    /* pngw_filter_rows scratch, scratch_cap bytes */
+    struct pngw_zset zs;          /* the settings strm was initialised with */
+    int inited;                   /* strm needs deflateEnd */
+    struct isal_zstream *istrm;   /* ISA-L stream, NULL until first needed */
+    uint8_t *ilevel_buf;          /* its level buffer, PNGW_ISAL_LEVEL_BUF bytes */
+    uint8_t *scratch;             /* pngw_filter_rows scratch, scratch_cap bytes */
     size_t scratch_cap;
-    unsigned char *out;  /* deflate output, out_cap bytes */
+    unsigned char *out;           /* deflate output, out_cap bytes */
     size_t out_cap;
 };
 
@@ -271,6 +290,8 @@ static void pngw_zcache_free(void *p)
         return;
     if (c->inited)
         deflateEnd(&c->strm);
+    free(c->istrm);
+    free(c->ilevel_buf);
     free(c->scratch);
     free(c->out);
     free(c);
@@ -285,7 +306,40 @@ static void pngw_stb_free(void *p)
         free(p);
 }
 
-/* This thread's cache with a stream reset for zs and at least `scratch` bytes of
+/* Make c's stream for zs ready for a new image: a reset zlib stream, or an ISA-L
+ * stream initialised with zs's level and history. 0 if out of memory or zlib fails. */
+static int pngw_zcache_ready(struct pngw_zcache *c, const struct pngw_zset *zs)
+{
+    if (zs->engine == PNGW_ISAL) {
+        if (!c->istrm)
+            c->istrm = malloc(sizeof *c->istrm);
+        if (!c->ilevel_buf)
+            c->ilevel_buf = malloc(PNGW_ISAL_LEVEL_BUF);
+        if (!c->istrm || !c->ilevel_buf)
+            return 0;
+        isal_deflate_init(c->istrm);
+        c->istrm->level = (uint32_t)zs->level;
+        c->istrm->level_buf = c->ilevel_buf;
+        c->istrm->level_buf_size = (uint32_t)PNGW_ISAL_LEVEL_BUF;
+        c->istrm->hist_bits = (uint16_t)zs->hist_bits;
+        c->istrm->gzip_flag = IGZIP_ZLIB; /* PNG's IDAT holds a zlib stream */
+        return 1;
+    }
+    if (c->inited && c->zs.level == zs->level && c->zs.strategy == zs->strategy &&
+        c->zs.mem == zs->mem && deflateReset(&c->strm) == Z_OK)
+        return 1;
+    if (c->inited)
+        deflateEnd(&c->strm);
+    c->inited = 0;
+    memset(&c->strm, 0, sizeof c->strm); /* zalloc/zfree/opaque NULL: malloc/free */
+    if (deflateInit2(&c->strm, zs->level, Z_DEFLATED, 15, zs->mem, zs->strategy) != Z_OK)
+        return 0;
+    c->inited = 1;
+    c->zs = *zs;
+    return 1;
+}
+
+/* This thread's cache with a stream ready for zs and at least `scratch` bytes of
  * scratch; NULL if out of memory. *owned says the caller must pngw_zcache_free it
  * (no pthread key: nothing is kept). */
 static struct pngw_zcache *pngw_zcache_get(const struct pngw_zset *zs, size_t scratch,
@@ -308,17 +362,8 @@ static struct pngw_zcache *pngw_zcache_get(const struct pngw_zset *zs, size_t sc
         c->scratch = bigger;
         c->scratch_cap = scratch;
     }
-    if (c->inited && c->zs.level == zs->level && c->zs.strategy == zs->strategy &&
-        c->zs.mem == zs->mem && deflateReset(&c->strm) == Z_OK)
-        return c;
-    if (c->inited)
-        deflateEnd(&c->strm);
-    c->inited = 0;
-    memset(&c->strm, 0, sizeof c->strm); /* zalloc/zfree/opaque NULL: malloc/free */
-    if (deflateInit2(&c->strm, zs->level, Z_DEFLATED, 15, zs->mem, zs->strategy) != Z_OK)
+    if (!pngw_zcache_ready(c, zs))
         goto fail;
-    c->inited = 1;
-    c->zs = *zs;
     return c;
 fail:
     if (*owned)
@@ -326,11 +371,43 @@ fail:
     return NULL;
 }
 
+/* Run the stream once over the whole input into *buf (*cap bytes, *used of them
+ * written so far): 1 when the stream is complete, 0 when the output filled up and
+ * needs more room, -1 on a library error. */
+static int pngw_deflate_step(struct pngw_zcache *c, const struct pngw_zset *zs,
+                             unsigned char *buf, size_t cap, size_t *used)
+{
+    if (zs->engine == PNGW_ISAL) {
+        struct isal_zstream *z = c->istrm;
+
+        z->next_out = buf + *used;
+        z->avail_out = (uint32_t)(cap - *used);
+        if (isal_deflate(z) != COMP_OK)
+            return -1;
+        *used = cap - z->avail_out;
+        if (z->internal_state.state == ZSTATE_END)
+            return 1;
+        return z->avail_out == 0 ? 0 : -1; /* stopped with room left: a bug */
+    } else {
+        z_stream *z = &c->strm;
+        int zr;
+
+        z->next_out = buf + *used;
+        z->avail_out = (uInt)(cap - *used);
+        zr = deflate(z, Z_FINISH);
+        *used = cap - z->avail_out;
+        if (zr == Z_STREAM_END)
+            return 1;
+        /* Z_OK or Z_BUF_ERROR with a full buffer mean "more room"; anything else fails. */
+        return (zr == Z_OK || zr == Z_BUF_ERROR) && z->avail_out == 0 ? 0 : -1;
+    }
+}
+
 /* stb's STBIW_ZLIB_COMPRESS hook: filter the rows stb copied (pngw_filter_rows), then
- * deflate data_len bytes into a malloc'd zlib stream (stb frees it with STBIW_FREE ==
- * free). `quality` is stb's global level, which we ignore in favour of pngw_cur.
- * Returns NULL on any zlib or allocation failure; stb then returns NULL and
- * pngw_encode reports it. */
+ * deflate data_len bytes into a malloc'd zlib stream (stb frees it with STBIW_FREE).
+ * `quality` is stb's global level, which we ignore in favour of pngw_cur. Returns NULL
+ * on any deflate or allocation failure; stb then returns NULL and pngw_encode reports
+ * it. */
 static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int *out_len,
                                          int quality)
 {
@@ -338,9 +415,8 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
     size_t rb = pngw_cur.row_bytes;
     struct pngw_zcache *c;
     unsigned char *buf = NULL;
-    z_stream *strm;
-    size_t cap;
-    int ok = 0, owned = 0, zr;
+    size_t cap, used = 0;
+    int ok = 0, owned = 0, done;
 
     (void)quality;
     /* stb hands us exactly h rows of 1 + rb bytes; anything else is a bug. */
@@ -349,13 +425,22 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
     c = pngw_zcache_get(zs, 2 * rb, &owned);
     if (!c)
         return NULL;
-    strm = &c->strm;
     pngw_filter_rows(data, rb, (size_t)data_len / (rb + 1), c->scratch);
+    if (zs->engine == PNGW_ISAL) {
+        c->istrm->next_in = data;
+        c->istrm->avail_in = (uint32_t)data_len;
+        c->istrm->end_of_stream = 1;
+    } else {
+        c->strm.next_in = data;
+        c->strm.avail_in = (uInt)data_len;
+    }
 
-    /* deflateBound is normally enough for one Z_FINISH call, but zlib before 1.3
-     * underestimates level 0 with memLevel 9 for tiny inputs, so grow if needed. Use
-     * the thread's buffer if the cache is kept (not owned) and the size is not too big. */
-    cap = deflateBound(strm, (uLong)data_len) + 64;
+    /* zlib's bound (stored blocks plus headers) covers ISA-L too, which falls back to
+     * stored blocks for incompressible data; zlib before 1.3 underestimates level 0
+     * with memLevel 9 for tiny inputs, and either way a short buffer only means
+     * another round. Use the thread's buffer if the cache is kept (not owned) and the
+     * size is not too big. */
+    cap = compressBound((uLong)data_len) + 64;
     if (!owned && cap <= PNGW_KEEP_MAX) {
         if (c->out_cap < cap) {
             free(c->out);
@@ -372,14 +457,10 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
         if (!buf)
             goto out;
     }
-    strm->next_in = data;
-    strm->avail_in = (uInt)data_len;
-    strm->next_out = buf;
-    strm->avail_out = (uInt)cap;
-    while ((zr = deflate(strm, Z_FINISH)) != Z_STREAM_END) {
+    while ((done = pngw_deflate_step(c, zs, buf, cap, &used)) == 0) {
         unsigned char *bigger;
-        /* Z_OK or Z_BUF_ERROR with a full buffer mean "more room"; anything else fails. */
-        if ((zr != Z_OK && zr != Z_BUF_ERROR) || strm->avail_out != 0 || cap > INT_MAX / 2)
+
+        if (cap > INT_MAX / 2)
             goto out;
         bigger = realloc(buf, cap * 2);
         if (!bigger)
@@ -389,13 +470,11 @@ static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int 
             c->out_cap = cap * 2;
         }
         buf = bigger;
-        strm->next_out = buf + cap;
-        strm->avail_out = (uInt)cap;
         cap *= 2;
     }
-    if (strm->total_out > INT_MAX)
+    if (done < 0 || used > INT_MAX)
         goto out;
-    *out_len = (int)strm->total_out;
+    *out_len = (int)used;
     ok = 1;
 out:
     /* A failed stream is reset (or rebuilt) by the next pngw_zcache_get. */

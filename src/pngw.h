@@ -1,5 +1,6 @@
 /* pngw.h - write 8-bit RGB images as PNG: stb_image_write frames, pngw.c picks each
- * row's filter, zlib deflates. ("pngw", not "png": libpng owns the png_ prefix.)
+ * row's filter, ISA-L (default levels) or zlib deflates. ("pngw", not "png": libpng
+ * owns the png_ prefix.)
  */
 #ifndef PNGW_H
 #define PNGW_H
@@ -9,45 +10,45 @@
 
 #include "ca.h"
 
-/* PNG levels (--png-level) and the zlib settings they select. Every level keeps the
- * per-row adaptive filter (stb's and libpng's heuristic: min sum of |filtered bytes|)
- * and memLevel 9. Measured on the whole CIFAR-10 test set, input + sigmoid output
- * grids (314 PNGs, 70.4 MB of RGB; tools/pngw_bench.c, CPU time of one thread, zlib
- * 1.2.13, Xeon with AVX2), against the 36,794,428 bytes torchvision's save_image
- * (PIL, zlib 6) writes:
+/* PNG levels (--png-level) and the deflate settings they select. Every level keeps the
+ * per-row adaptive filter (stb's and libpng's heuristic: min sum of |filtered bytes|).
+ * Measured on the whole CIFAR-10 test set, input + sigmoid output grids (314 PNGs,
+ * 70.4 MB of RGB; tools/pngw_bench.c, CPU time of one thread including filtering,
+ * ISA-L 2.30, zlib 1.2.13, Xeon with AVX-512), against the 36,794,428 bytes
+ * torchvision's save_image (PIL, zlib 6) writes:
  *
- *   level  zlib settings            total bytes    vs PIL    speed (1 core)
- *   0      stored (no compression)  70,497,876     +91.6%    ~850 MB/s
- *   1-5    Z_RLE                    36,973,264     +0.49%    ~100 MB/s  (default: 1)
- *   6      level 6, Z_FILTERED      36,788,878     -0.02%    ~18 MB/s
- *   7      level 7, Z_FILTERED      36,677,325     -0.32%    ~15 MB/s
- *   8      level 8, Z_FILTERED      36,530,441     -0.72%    ~8 MB/s
- *   9      level 9, Z_FILTERED      36,469,793     -0.88%    ~5 MB/s
+ *   level  settings                          total bytes    vs PIL    speed (1 core)
+ *   0      zlib, stored (no compression)     70,497,876     +91.6%    ~840 MB/s
+ *   1-5    ISA-L level 1, hist_bits 2        36,860,702     +0.18%    ~380 MB/s  (default: 1)
+ *   6      zlib level 6, Z_FILTERED          36,788,878     -0.02%    ~18 MB/s
+ *   7      zlib level 7, Z_FILTERED          36,677,325     -0.32%    ~15 MB/s
+ *   8      zlib level 8, Z_FILTERED          36,530,441     -0.72%    ~8 MB/s
+ *   9      zlib level 9, Z_FILTERED          36,469,793     -0.88%    ~5 MB/s
  *
- * Where level 1's time goes (perf): zlib ~88% (deflate_rle's run matching and symbol
- * tallying ~39%, Huffman trees and bit output ~37%, slide_hash ~8%, adler32 ~3%);
- * filter choice ~5%; copies and crc32 the rest.
+ * Why ISA-L for the default: filtered grid rows are mostly small values with runs, so
+ * the matches worth taking are short-distance ones: runs (distance 1) and repeats of
+ * the previous pixel (distance 3). ISA-L's hist_bits 2 keeps matches within 4 bytes;
+ * longer histories let its greedy matcher take far matches that cost more bits than
+ * the literals they replace:
  *
- * Why: filtered grid rows are mostly runs and small values, so run-length matching
- * (distance 1) finds nearly everything LZ77 does. zlib's LZ77 levels 1-5 with the
- * default strategy were both slower and 2.5-6.7% larger than Z_RLE, so levels 1-5 all
- * use Z_RLE (which has no levels); the default strategy at 6/9 is 1.6%/0.9% larger
- * than Z_FILTERED at the same speed. PIL itself encodes these grids at ~15 MB/s.
+ *   ISA-L level 1, hist_bits   1       2       3       4       8       15 (default)
+ *   vs PIL                     +0.23%  +0.18%  +0.50%  +0.70%  +2.55%  +4.41%
  *
- * Why not libdeflate (Debian 12: libdeflate-dev 1.14, libdeflate_zlib_compress):
- * measured on the same filtered rows (deflate CPU time only, one thread; zlib Z_RLE
- * takes 0.63 s there, +0.49%), no level is both faster than Z_RLE and within +2% of PIL:
+ * Its levels 2 and 3 are no smaller (+0.18%, +1.14% at hist_bits 2) and no faster; level
+ * 0 is +37%. The best zlib setting at comparable size was level 1 with Z_RLE, memLevel 9:
+ * 36,973,264 bytes (+0.49%) at ~100 MB/s, so ISA-L is 3.7x faster with filtering (5x on
+ * deflate alone) and 0.3% smaller; with it a whole run takes about a third of the time.
+ * zlib's LZ77 levels 1-5 were slower still and 2.5-6.7% larger, Z_HUFFMAN_ONLY +6.45%.
+ * libdeflate (Debian 12: 1.14) was measured too: its level 1 is +3.36% (0.43 s of
+ * deflate CPU where zlib Z_RLE takes 0.63 s), level 5 +1.27% at 0.96 s. ISA-L's level
+ * buffer is its largest suggested size (ISAL_DEF_LVL1_EXTRA_LARGE): the smaller ones
+ * were 0.03-0.2% larger and no faster.
  *
- *   libdeflate level  1       2       3       4       5       6       7       8
- *   vs PIL            +3.36%  +2.77%  +2.47%  +2.31%  +1.27%  +0.91%  +0.50%  +0.02%
- *   deflate CPU (s)   0.43    0.66    0.71    0.73    0.96    1.16    1.66    3.28
+ * Where the default level's time goes in a whole run (perf, --jobs 1): ISA-L ~44%
+ * (matching ~34%, Huffman coding ~7%, adler32 ~1%), filter choice ~14%, file system
+ * writes ~15%, grid rendering ~6%, the rest in the runner and CRCs.
  *
- * Level 1 would cut the whole run by ~25% (0.41 -> 0.31 s wall, --jobs 2) but is
- * 2.9% larger than Z_RLE; level 5 is 1.5x slower than Z_RLE. Only at the top does it
- * win: levels 10/12 give -1.76%/-1.94% at 12/8 MB/s against zlib 9's -0.88% at 5 MB/s.
- * That does not pay for a second encoder or a dependency, so zlib stays.
- *
- * Filter heuristics tuned for Z_RLE were measured and rejected (same data, level 1,
+ * Filter heuristics tuned for zlib's Z_RLE were measured and rejected (same data,
  * scratch program #including pngw.c; rows chosen first, then CPU of applying the
  * chosen filters + deflate, best of 9 runs interleaved so drift hits all alike; ±2% is
  * noise):
@@ -78,7 +79,7 @@
 /* Encode rgb ([h][w][3]) at PNG level 0..9 (table above) into a malloc'd buffer the
  * caller frees. CA_ERR_USAGE for a level outside 0..9, w or h < 1, or more than 2^30
  * bytes of filtered data ((3w+1)*h; stb counts in int); *out stays NULL. CA_ERR_NOMEM
- * if memory or zlib fails. Thread-safe: concurrent calls with different levels do not interact. */
+ * if memory, zlib or ISA-L fails. Thread-safe: concurrent calls with different levels do not interact. */
 enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
                            unsigned char **out, size_t *out_len, struct ca_err *err);
 

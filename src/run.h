@@ -43,7 +43,7 @@ struct run_opts {
     int force_float;         /* never use the lookup-table path */
     struct grid_opts grid;
     enum run_layout layout;
-    int png_level;           /* zlib level 0..9 */
+    int png_level;           /* pngw level 0..9 (pngw.h) */
     const char *out_dir;     /* created if missing */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */

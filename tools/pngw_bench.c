@@ -1,4 +1,4 @@
-/* pngw_bench.c - PNG size and speed of zlib settings on the real grids.
+/* pngw_bench.c - PNG size and speed of deflate settings (zlib, ISA-L) on the real grids.
  *
  * Renders the whole CIFAR-10 test set as the CLI does for `--fn sigmoid`: 157 batches
  * of 64 (the last has 16), input and output torchvision grids (314 PNGs of 274x274 and
@@ -9,7 +9,7 @@
  * argv[4] sets REPS.
  *
  *   cc -O2 -g -std=c11 -pthread -D_DEFAULT_SOURCE -ffp-contract=off -Isrc \
- *      -I/usr/include/stb tools/pngw_bench.c src/grid.c src/ca.c -lz -lm \
+ *      -I/usr/include/stb tools/pngw_bench.c src/grid.c src/ca.c -lisal -lz -lm \
  *      -o build/pngw_bench
  *   build/pngw_bench ../shared/cifar-10-batches-bin/test_batch.bin 36794428
  *
@@ -82,25 +82,36 @@ int main(int argc, char **argv)
         }
     }
     static const struct { const char *name; struct pngw_zset z; } cand[] = {
-        { "L0 store", { 0, Z_DEFAULT_STRATEGY, 9 } },
-        { "L1 huffman m9", { 1, Z_HUFFMAN_ONLY, 9 } },
-        { "L1 rle m9", { 1, Z_RLE, 9 } },
-        { "L1 rle m8", { 1, Z_RLE, 8 } },
-        { "L1 rle m6", { 1, Z_RLE, 6 } },
-        { "L1 default m9", { 1, Z_DEFAULT_STRATEGY, 9 } },
-        { "L2 default m9", { 2, Z_DEFAULT_STRATEGY, 9 } },
-        { "L3 default m9", { 3, Z_DEFAULT_STRATEGY, 9 } },
-        { "L4 default m9", { 4, Z_DEFAULT_STRATEGY, 9 } },
-        { "L4 filtered m9", { 4, Z_FILTERED, 9 } },
-        { "L5 default m9", { 5, Z_DEFAULT_STRATEGY, 9 } },
-        { "L5 filtered m9", { 5, Z_FILTERED, 9 } },
-        { "L6 default m8 (PIL)", { 6, Z_DEFAULT_STRATEGY, 8 } },
-        { "L6 default m9", { 6, Z_DEFAULT_STRATEGY, 9 } },
-        { "L6 filtered m9", { 6, Z_FILTERED, 9 } },
-        { "L7 filtered m9", { 7, Z_FILTERED, 9 } },
-        { "L8 filtered m9", { 8, Z_FILTERED, 9 } },
-        { "L9 default m9", { 9, Z_DEFAULT_STRATEGY, 9 } },
-        { "L9 filtered m9", { 9, Z_FILTERED, 9 } },
+        { "L0 store", { PNGW_ZLIB, 0, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "isal L0", { PNGW_ISAL, 0, 0, 0, 0 } },
+        { "isal L1 hist1", { PNGW_ISAL, 1, 0, 0, 1 } },
+        { "isal L1 hist2 (default)", { PNGW_ISAL, 1, 0, 0, 2 } },
+        { "isal L1 hist3", { PNGW_ISAL, 1, 0, 0, 3 } },
+        { "isal L1 hist4", { PNGW_ISAL, 1, 0, 0, 4 } },
+        { "isal L1 hist8", { PNGW_ISAL, 1, 0, 0, 8 } },
+        { "isal L1 hist15", { PNGW_ISAL, 1, 0, 0, 15 } },
+        { "isal L2 hist2", { PNGW_ISAL, 2, 0, 0, 2 } },
+        { "isal L3 hist1", { PNGW_ISAL, 3, 0, 0, 1 } },
+        { "isal L3 hist2", { PNGW_ISAL, 3, 0, 0, 2 } },
+        { "isal L3 hist15", { PNGW_ISAL, 3, 0, 0, 15 } },
+        { "L1 huffman m9", { PNGW_ZLIB, 1, Z_HUFFMAN_ONLY, 9, 0 } },
+        { "L1 rle m9", { PNGW_ZLIB, 1, Z_RLE, 9, 0 } },
+        { "L1 rle m8", { PNGW_ZLIB, 1, Z_RLE, 8, 0 } },
+        { "L1 rle m6", { PNGW_ZLIB, 1, Z_RLE, 6, 0 } },
+        { "L1 default m9", { PNGW_ZLIB, 1, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L2 default m9", { PNGW_ZLIB, 2, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L3 default m9", { PNGW_ZLIB, 3, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L4 default m9", { PNGW_ZLIB, 4, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L4 filtered m9", { PNGW_ZLIB, 4, Z_FILTERED, 9, 0 } },
+        { "L5 default m9", { PNGW_ZLIB, 5, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L5 filtered m9", { PNGW_ZLIB, 5, Z_FILTERED, 9, 0 } },
+        { "L6 default m8 (PIL)", { PNGW_ZLIB, 6, Z_DEFAULT_STRATEGY, 8, 0 } },
+        { "L6 default m9", { PNGW_ZLIB, 6, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L6 filtered m9", { PNGW_ZLIB, 6, Z_FILTERED, 9, 0 } },
+        { "L7 filtered m9", { PNGW_ZLIB, 7, Z_FILTERED, 9, 0 } },
+        { "L8 filtered m9", { PNGW_ZLIB, 8, Z_FILTERED, 9, 0 } },
+        { "L9 default m9", { PNGW_ZLIB, 9, Z_DEFAULT_STRATEGY, 9, 0 } },
+        { "L9 filtered m9", { PNGW_ZLIB, 9, Z_FILTERED, 9, 0 } },
     };
     int only = argc > 3 ? atoi(argv[3]) : -1;
     int reps = argc > 4 ? atoi(argv[4]) : 3;
