@@ -171,6 +171,29 @@ static void run_stats_lut(const size_t hist[ACT_CHANNELS][256], size_t n,
 
 /* ---- One batch ---- */
 
+/* hist[c][b]: how many bytes of channel c in the n images px holds equal b. Four
+ * tallies per channel take turns, so that runs of equal bytes (common in images) do
+ * not wait on one counter's previous increment; that made a plain loop ~4% of a run. */
+static void run_hist(const uint8_t *px, size_t n, size_t hist[ACT_CHANNELS][256])
+{
+    _Static_assert(CIFAR_PLANE % 4 == 0, "run_hist reads a plane four bytes at a time");
+    for (int ch = 0; ch < ACT_CHANNELS; ch++) {
+        size_t part[4][256] = { { 0 } };
+
+        for (size_t i = 0; i < n; i++) {
+            const uint8_t *p = px + i * CIFAR_PIXELS + (size_t)ch * CIFAR_PLANE;
+            for (size_t j = 0; j < CIFAR_PLANE; j += 4) {
+                part[0][p[j]]++;
+                part[1][p[j + 1]]++;
+                part[2][p[j + 2]]++;
+                part[3][p[j + 3]]++;
+            }
+        }
+        for (int b = 0; b < 256; b++)
+            hist[ch][b] = part[0][b] + part[1][b] + part[2][b] + part[3][b];
+    }
+}
+
 static enum ca_status run_write(struct run_ctx *c, const char *prefix, size_t k,
                                 const uint8_t *rgb, int w, int h, struct ca_err *err)
 {
@@ -214,15 +237,8 @@ static enum ca_status run_batch(struct run_ctx *c, struct run_work *w, size_t k,
 
     grid_size(&o->grid, n, &gw, &gh);
     if (c->use_lut) {
-        static const size_t zero[ACT_CHANNELS][256];
         size_t hist[ACT_CHANNELS][256];
-        memcpy(hist, zero, sizeof hist);
-        for (size_t i = 0; i < n; i++)
-            for (int ch = 0; ch < ACT_CHANNELS; ch++) {
-                const uint8_t *p = w->px + i * CIFAR_PIXELS + (size_t)ch * CIFAR_PLANE;
-                for (size_t j = 0; j < CIFAR_PLANE; j++)
-                    hist[ch][p[j]]++;
-            }
+        run_hist(w->px, n, hist);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->in_f,
                       &mb->in);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->out_f,
