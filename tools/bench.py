@@ -5,7 +5,9 @@ pipeline when /usr/bin/python3 has torch. Prints medians of several runs.
     tools/bench.py ./cifar-act [--data ../shared] [--runs 5]
 
 Wall time includes process start (and the interpreter's, for PyTorch). Peak RSS is
-the child's ru_maxrss from wait4(2). PNG bytes are the sizes of the files written.
+the child's ru_maxrss from wait4(2). PNG bytes are the sizes of the files written;
+"vs PIL" compares them with PIL writing the same pixels (each grid decoded and saved
+again with PIL's defaults, as save_image does), when /usr/bin/python3 has PIL.
 """
 import argparse
 import os
@@ -39,6 +41,25 @@ def median_run(cmd, out_dir, runs):
             statistics.median(r[1] for r in results), results[0][2])
 
 
+PIL_BYTES = """
+import glob, io, os, sys
+from PIL import Image
+total = 0
+for f in sorted(glob.glob(os.path.join(sys.argv[1], "*.png"))):
+    with Image.open(f) as im:
+        b = io.BytesIO()
+        im.save(b, format="PNG")
+        total += len(b.getvalue())
+print(total)
+"""
+
+
+def pil_bytes(out_dir):
+    """What PIL (save_image's writer) makes of the PNGs in out_dir, or None without PIL."""
+    r = subprocess.run([TORCH_PY, "-c", PIL_BYTES, out_dir], capture_output=True, text=True)
+    return int(r.stdout) if r.returncode == 0 and r.stdout.strip() else None
+
+
 def have_torch():
     if not os.access(TORCH_PY, os.X_OK):
         return False
@@ -70,7 +91,8 @@ def main():
         print(f"cifar-act end to end: {a.data}/cifar-10-batches-bin/test_batch.bin, "
               f"10000 images, 157 batches of 64, median of {a.runs} runs, "
               f"{os.cpu_count()} CPUs")
-        print(f"{'job':44} {'seconds':>8} {'images/s':>10} {'PNG MB':>8} {'peak RSS MB':>12}")
+        print(f"{'job':44} {'seconds':>8} {'images/s':>10} {'PNG MB':>8} {'vs PIL':>7} "
+              f"{'peak RSS MB':>12}")
         rows = {}
         jobs = [("--fn sigmoid", ["--fn", "sigmoid"]),
                 ("--fn sigmoid --jobs 1", ["--fn", "sigmoid", "--jobs", "1"]),
@@ -81,9 +103,15 @@ def main():
         for name, extra in jobs:
             s, rss, png = median_run(base + extra, out, a.runs)
             rows[name] = (s, rss, png)
-            print(f"{name:44} {s:8.3f} {10000 / s:10.0f} {png / 1e6:8.2f} {rss / 1e6:12.1f}")
+            pil = pil_bytes(out)
+            vs = f"{100 * (png / pil - 1):+6.2f}%" if pil else "    n/a"
+            print(f"{name:44} {s:8.3f} {10000 / s:10.0f} {png / 1e6:8.2f} {vs:>7} "
+                  f"{rss / 1e6:12.1f}")
+            sys.stdout.flush()
         s2, s1 = rows["--fn sigmoid"][0], rows["--fn sigmoid --jobs 1"][0]
         print(f"scaling --jobs 1 -> default: {s1 / s2:.2f}x")
+        if pil is None:
+            print("(vs PIL: n/a, /usr/bin/python3 cannot import PIL: apt-get install python3-pil)")
 
         if have_torch():
             runs = max(1, min(a.runs, 3))
@@ -93,7 +121,7 @@ def main():
             print(f"\nPyTorch lesson pipeline (torch {torch_version()}, per-image PIL + "
                   f"ToTensor, DataLoader(64), nn.Sigmoid, save_image), median of {runs}:")
             print(f"{'PyTorch + torchvision':44} {ts:8.3f} {10000 / ts:10.0f} "
-                  f"{tpng / 1e6:8.2f} {trss / 1e6:12.1f}")
+                  f"{tpng / 1e6:8.2f} {'':7} {trss / 1e6:12.1f}")
             print(f"ratios (cifar-act --fn sigmoid vs PyTorch): {ts / s:.1f}x faster, "
                   f"PNG bytes {100 * (png / tpng - 1):+.2f}%, peak RSS {rss / trss:.3f}x")
         else:
