@@ -258,9 +258,17 @@ static void FN(k_gelu)(float *y, const float *x, size_t n, const float *p)
         FN(k_gelu_erf)(y, x, n, p);
 }
 
+/* A copy below STREAM_MIN is memmove's: glibc copies blocks that size with `rep movsb`,
+ * which on x86 writes whole lines without first reading them (about 15% faster than
+ * our loop on an L2-resident batch). Past L2 our streaming path is faster than glibc's,
+ * which on this machine never streams (its threshold follows the L3 size). */
 static void FN(k_identity_or_nothing)(float *y, const float *x, size_t n, const float *p)
 {
-    if (y != x)
+    if (y == x)
+        return;
+    if (n < STREAM_MIN)
+        memmove(y, x, n * sizeof *y);
+    else
         FN(k_identity)(y, x, n, p);
 }
 
