@@ -220,7 +220,7 @@ static void FN(run)(act_elem_fn k, act_elem_fn ks, float *y, const float *x, siz
  * loop over one line vectorizes completely (one AVX-512 vector), so o_ lives in
  * registers and the same operations as the direct loop's give the same bits. */
 #if STREAM_COPY_AVAILABLE
-#define FAST_STREAM(name, setup, expr)                                                 \
+#define FAST_STREAM(name, near, setup, expr)                                           \
     static void FN(s_##name)(float *y, const float *x, size_t n, const float *p)       \
     {                                                                                  \
         setup;                                                                         \
@@ -229,6 +229,8 @@ static void FN(run)(act_elem_fn k, act_elem_fn ks, float *y, const float *x, siz
             _Alignas(64) float o_[16];                                                 \
             if (i + STREAM_AHEAD < n)                                                  \
                 __builtin_prefetch(x + i + STREAM_AHEAD, 0, 2);                        \
+            if ((near) && i + (near) < n)                                              \
+                __builtin_prefetch(x + i + (near), 0, 3);                              \
             FAST_NO_UNROLL                                                             \
             for (size_t j = 0; j < 16; j++) {                                          \
                 const float v = x[i + j];                                              \
@@ -239,14 +241,15 @@ static void FN(run)(act_elem_fn k, act_elem_fn ks, float *y, const float *x, siz
     }
 #define FAST_STREAM_FN(name) FN(s_##name)
 #else
-#define FAST_STREAM(name, setup, expr)
+#define FAST_STREAM(name, near, setup, expr)
 #define FAST_STREAM_FN(name) NULL
 #endif
 
 /* One direct loop per kernel (d_), its streaming loop (s_), and the table entry (k_)
  * that runs them. SETUP copies parameters into locals first: y may alias p as far as
- * the compiler knows, and a reload per element would stop vectorization. */
-#define FAST_ELEM(name, setup, expr)                                                   \
+ * the compiler knows, and a reload per element would stop vectorization. NEAR, when
+ * not 0, adds a prefetch of x that many floats ahead into L1 to the streaming loop. */
+#define FAST_ELEM_NEAR(name, near, setup, expr)                                        \
     static void FN(d_##name)(float *y, const float *x, size_t n, const float *p)       \
     {                                                                                  \
         setup;                                                                         \
@@ -256,19 +259,27 @@ static void FN(run)(act_elem_fn k, act_elem_fn ks, float *y, const float *x, siz
             y[i] = (expr);                                                             \
         }                                                                              \
     }                                                                                  \
-    FAST_STREAM(name, setup, expr)                                                     \
+    FAST_STREAM(name, near, setup, expr)                                               \
     static void FN(k_##name)(float *y, const float *x, size_t n, const float *p)       \
     {                                                                                  \
         FN(run)(FN(d_##name), FAST_STREAM_FN(name), y, x, n, p);                       \
     }
 
-FAST_ELEM(relu, NO_SETUP, v < 0.0f ? 0.0f : v)
-FAST_ELEM(hardtanh, const float lo = p[0]; const float hi = p[1],
-          (v < lo ? lo : v) > hi ? hi : (v < lo ? lo : v))
-FAST_ELEM(relu6, NO_SETUP, (v < 0.0f ? 0.0f : v) > 6.0f ? 6.0f : (v < 0.0f ? 0.0f : v))
-FAST_ELEM(leaky_relu, const float s = p[0], v > 0.0f ? v : v * s)
-FAST_ELEM(rrelu, const float s = (float)(((double)p[0] + (double)p[1]) / 2.0),
-          v > 0.0f ? v : v * s)
+/* Kernels that compute (a division or more) also prefetch x STREAM_NEAR floats (2 KB)
+ * ahead into L1 when streaming; those that only select or scale (FAST_SELECT) do not.
+ * 30.72 M floats, medians of 3 interleaved runs: sigmoid +25%, celu +22%, silu +15%,
+ * elu, gelu +12%, tanh, hardswish +6%; but relu, leaky_relu, rrelu, softshrink -9%. */
+#define STREAM_NEAR 512
+#define FAST_ELEM(name, setup, expr) FAST_ELEM_NEAR(name, STREAM_NEAR, setup, expr)
+#define FAST_SELECT(name, setup, expr) FAST_ELEM_NEAR(name, 0, setup, expr)
+
+FAST_SELECT(relu, NO_SETUP, v < 0.0f ? 0.0f : v)
+FAST_SELECT(hardtanh, const float lo = p[0]; const float hi = p[1],
+            (v < lo ? lo : v) > hi ? hi : (v < lo ? lo : v))
+FAST_SELECT(relu6, NO_SETUP, (v < 0.0f ? 0.0f : v) > 6.0f ? 6.0f : (v < 0.0f ? 0.0f : v))
+FAST_SELECT(leaky_relu, const float s = p[0], v > 0.0f ? v : v * s)
+FAST_SELECT(rrelu, const float s = (float)(((double)p[0] + (double)p[1]) / 2.0),
+            v > 0.0f ? v : v * s)
 FAST_ELEM(elu, const float neg = p[0] * 1.0f,
           v > 0.0f ? v : (FN(fast_exp_neg)(v) - 1.0f) * neg)
 FAST_ELEM(selu, const float neg = K_SELU_ALPHA * K_SELU_SCALE,
@@ -284,16 +295,16 @@ FAST_ELEM(sigmoid, NO_SETUP, FN(fast_over_1pexp_neg)(v, 1.0f))
 FAST_ELEM(hardsigmoid, NO_SETUP, clamp6(v + 3.0f) / 6.0f)
 FAST_ELEM(tanh, NO_SETUP, FN(fast_tanh)(v))
 FAST_ELEM(hardswish, NO_SETUP, v * clamp6(v + 3.0f) / 6.0f)
-FAST_ELEM(hardshrink, const float l = p[0], (v >= -l && v <= l) ? 0.0f : v)
-FAST_ELEM(softshrink, const float l = p[0], v > l ? v - l : (v < -l ? v + l : 0.0f))
+FAST_SELECT(hardshrink, const float l = p[0], (v >= -l && v <= l) ? 0.0f : v)
+FAST_SELECT(softshrink, const float l = p[0], v > l ? v - l : (v < -l ? v + l : 0.0f))
 FAST_ELEM(tanhshrink, NO_SETUP, v - FN(fast_tanh)(v))
 FAST_ELEM(softplus, const float beta = p[0]; const float th = p[1],
           v * beta > th ? v : FN(fast_log1p)(FN(fast_exp)(v * beta)) / beta)
 FAST_ELEM(softsign, NO_SETUP, v / (fabsf(v) + 1.0f))
 FAST_ELEM(logsigmoid, NO_SETUP,
           (v < 0.0f ? v : 0.0f) - FN(fast_log1p)(FN(fast_exp)(-fabsf(v))))
-FAST_ELEM(threshold, const float th = p[0]; const float val = p[1], v <= th ? val : v)
-FAST_ELEM(identity, NO_SETUP, v)
+FAST_SELECT(threshold, const float th = p[0]; const float val = p[1], v <= th ? val : v)
+FAST_SELECT(identity, NO_SETUP, v)
 
 static void FN(k_gelu)(float *y, const float *x, size_t n, const float *p)
 {
