@@ -3,15 +3,19 @@
  * Not a normal header: act_fast.c defines, before each inclusion,
  *   FN(name)          name with the instruction set's suffix (static names stay apart),
  *   MADD(a, b, c)     a * b + c, as one fused multiply-add where the ISA has FMA,
- *   STREAM_COPY(d, s, n)  copy n floats (a multiple of 16; d 64-byte aligned) from
- *                     the L1 buffer s with non-temporal stores, or 0 to never stream,
+ *   STREAM_COPY_AVAILABLE  1 where the next two exist, else 0 (nothing streams),
+ *   STREAM_COPY(d, s, n)  copy n floats (a multiple of 16; d and s 64-byte aligned)
+ *                     from s (a line just computed, or a block) with non-temporal stores,
+ *   STREAM_FENCE()    order those stores before any later ones,
+ *   FAST_NO_UNROLL    a pragma that keeps the next loop from being unrolled, or nothing,
  *   ISA_NAME          "avx512f", "avx2", "default",
  * and a `#pragma GCC target` for the instruction set around the inclusion.
  *
  * Same formulas and operation order as the generic kernels (act_kernels.c, after
- * ATen), but exp, log1p, tanh and erf are inline range reductions plus polynomials
+ * ATen), but exp, log1p and tanh are inline range reductions plus polynomials
  * (coefficients from tools/fit_kernel_coeffs.py) without branches or libm calls, so
- * that GCC vectorizes every loop. Selects are ternaries on values both computed.
+ * that GCC vectorizes every loop, and GELU's erf form is rearranged around one
+ * polynomial pair (fast_gelu_erf). Selects are ternaries on values both computed.
  */
 
 /* exp(x), within about 1 ulp; NaN in, NaN out; exact 0 below -104, inf above 89.
