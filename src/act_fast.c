@@ -63,6 +63,15 @@ static inline float clamp6(float t)
 
 #define NO_SETUP ((void)0)
 
+/* Keeps GCC from unrolling a short inner loop completely before the vectorizer sees it:
+ * unrolled, the 16 selects of relu's line became scalar cmovs instead of one vector
+ * operation (act_fast_body.h's streaming loops). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define FAST_NO_UNROLL _Pragma("GCC unroll 1")
+#else
+#define FAST_NO_UNROLL
+#endif
+
 /* GELU and SELU constants as ATen computes them (see act_kernels.c). */
 #define K_SQRT1_2 ((float)M_SQRT1_2)
 #define K_BETA ((float)(M_SQRT2 * M_2_SQRTPI * 0.5))
