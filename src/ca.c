@@ -55,8 +55,9 @@ void ca_temp_name(const char *path, char *buf, size_t size)
     snprintf(buf, size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
 }
 
-enum ca_status ca_write_atomic(const char *path, const void *data, size_t len,
-                               struct ca_err *err)
+/* Both writers: temporary file, then rename, unlinking path first if asked. */
+static enum ca_status ca_write_via_temp(const char *path, const void *data, size_t len,
+                                       int unlink_first, struct ca_err *err)
 {
     char tmp[4096];
     enum ca_status st = CA_OK;
@@ -82,6 +83,8 @@ enum ca_status ca_write_atomic(const char *path, const void *data, size_t len,
         goto out;
     }
     f = NULL;
+    if (unlink_first)
+        (void)unlink(path); /* ENOENT is the usual case; a real problem fails rename */
     if (rename(tmp, path) != 0)
         st = ca_fail(err, CA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
                      strerror(errno));
@@ -91,6 +94,18 @@ out:
     if (st != CA_OK)
         unlink(tmp);
     return st;
+}
+
+enum ca_status ca_write_atomic(const char *path, const void *data, size_t len,
+                               struct ca_err *err)
+{
+    return ca_write_via_temp(path, data, len, 0, err);
+}
+
+enum ca_status ca_write_output(const char *path, const void *data, size_t len,
+                               struct ca_err *err)
+{
+    return ca_write_via_temp(path, data, len, 1, err);
 }
 
 enum ca_status ca_mkdirs(const char *dir, struct ca_err *err)

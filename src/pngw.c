@@ -548,7 +548,7 @@ enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, in
     st = pngw_encode(rgb, w, h, level, &png, &len, err);
     if (st != CA_OK)
         goto out;
-    st = ca_write_atomic(path, png, len, err);
+    st = ca_write_output(path, png, len, err);
 out:
     free(png);
     return st;

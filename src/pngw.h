@@ -83,10 +83,10 @@
 enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
                            unsigned char **out, size_t *out_len, struct ca_err *err);
 
-/* Encode and write to path atomically: the bytes go to "path.tmp.PID.N", are
- * flushed and closed, then renamed over path, so an interrupted run never leaves a
- * truncated PNG. On failure the temporary file is removed and err names the path.
- * Thread-safe (uses ca_write_atomic). */
+/* Encode and write to path: the bytes go to "path.tmp.PID.N", are flushed and closed,
+ * then an existing path is unlinked and the file renamed to path, so an interrupted
+ * run never leaves a truncated PNG (ca_write_output says why not rename over it). On
+ * failure the temporary file is removed and err names the path. Thread-safe. */
 enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
                                  int level, struct ca_err *err);
 

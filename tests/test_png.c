@@ -417,6 +417,17 @@ static void test_write_failures(void)
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
     unlink(file);
 
+    /* path itself is a directory: the unlink before the rename must not remove it,
+     * and the failure names path and leaves no temporary behind. */
+    snprintf(dir, sizeof dir, "%s/taken.png", tmpdir);
+    CHECK(mkdir(dir, 0700) == 0);
+    ca_err_clear(&err);
+    CHECK_EQ_INT(pngw_write_atomic(dir, px, 2, 2, 1, &err), CA_ERR_IO);
+    CHECK_MSG(strstr(err.msg, dir) != NULL, "message '%s' does not name %s", err.msg, dir);
+    CHECK(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
+    CHECK_EQ_INT(dir_entries(tmpdir), 1);
+    rmdir(dir);
+
     /* Unwritable directory (meaningless as root, who may write anyway). */
     snprintf(dir, sizeof dir, "%s/ro", tmpdir);
     CHECK(mkdir(dir, 0500) == 0);

@@ -22,9 +22,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_PY = "/usr/bin/python3"
 
 
-def run(cmd, out_dir):
-    """Run cmd once with a fresh out_dir; return (seconds, peak RSS bytes, PNG bytes)."""
-    shutil.rmtree(out_dir, ignore_errors=True)
+def run(cmd, out_dir, fresh=True):
+    """Run cmd once, with a fresh out_dir unless fresh is False (then the files of the
+    previous run are there to be replaced); return (seconds, peak RSS bytes, PNG bytes)."""
+    if fresh:
+        shutil.rmtree(out_dir, ignore_errors=True)
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
     _, status, ru = os.wait4(proc.pid, 0)
@@ -89,25 +91,40 @@ def main():
     run(base, out)
     try:
         print(f"cifar-act end to end: {a.data}/cifar-10-batches-bin/test_batch.bin, "
-              f"10000 images, 157 batches of 64, median of {a.runs} runs, "
+              f"10000 images, 157 batches of 64, median of {a.runs} rounds, "
               f"{os.cpu_count()} CPUs")
-        print(f"{'job':44} {'seconds':>8} {'images/s':>10} {'PNG MB':>8} {'vs PIL':>7} "
+        print(f"{'job (fresh output directory unless said)':44} {'seconds':>8} {'images/s':>10} {'PNG MB':>8} {'vs PIL':>7} "
               f"{'peak RSS MB':>12}")
         rows = {}
         jobs = [("--fn sigmoid", ["--fn", "sigmoid"]),
                 ("--fn sigmoid --jobs 1", ["--fn", "sigmoid", "--jobs", "1"]),
+                ("--fn sigmoid, replacing the last run's files", ["--fn", "sigmoid"]),
                 ("--fn relu", ["--fn", "relu"]),
                 ("--fn gelu --fn 'leaky_relu(0.2)' (chain)", ["--fn", "gelu", "--fn", "leaky_relu(0.2)"]),
                 ("--fn sigmoid --style tensorboard", ["--fn", "sigmoid", "--style", "tensorboard"]),
                 ("--fn softmax (channel-wise, float path)", ["--fn", "softmax"])]
-        for name, extra in jobs:
-            s, rss, png = median_run(base + extra, out, a.runs)
+        # Round-robin (every job once per round), so that drift in the machine's speed
+        # hits all jobs alike; each job's PNG bytes and PIL comparison come from its
+        # own output of the last round.
+        results = {name: [] for name, _ in jobs}
+        pngs, pil = {}, None
+        for rnd in range(a.runs):
+            for name, extra in jobs:
+                replacing = "replacing" in name
+                if replacing and rnd == 0:
+                    run(base + extra, out)  # the files the measured runs replace
+                results[name].append(run(base + extra, out, fresh=not replacing))
+                if rnd == a.runs - 1:
+                    pil = pil_bytes(out)
+                    pngs[name] = (results[name][-1][2], pil)
+        for name, _ in jobs:
+            s = statistics.median(r[0] for r in results[name])
+            rss = statistics.median(r[1] for r in results[name])
+            png, pil = pngs[name]
             rows[name] = (s, rss, png)
-            pil = pil_bytes(out)
             vs = f"{100 * (png / pil - 1):+6.2f}%" if pil else "    n/a"
             print(f"{name:44} {s:8.3f} {10000 / s:10.0f} {png / 1e6:8.2f} {vs:>7} "
                   f"{rss / 1e6:12.1f}")
-            sys.stdout.flush()
         s2, s1 = rows["--fn sigmoid"][0], rows["--fn sigmoid --jobs 1"][0]
         print(f"scaling --jobs 1 -> default: {s1 / s2:.2f}x")
         if pil is None:
