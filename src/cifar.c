@@ -192,9 +192,10 @@ static enum ca_status cifar_scan_labels(const struct cifar_set *s, const struct 
     return st;
 }
 
-enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
-                          enum cifar_kind kind, enum cifar_split split,
-                          enum cifar_label label, struct ca_err *err)
+/* cifar_open and cifar_open_verified: scan says whether to check every label. */
+static enum ca_status cifar_open_impl(struct cifar_set **out, const char *data_dir,
+                                      enum cifar_kind kind, enum cifar_split split,
+                                      enum cifar_label label, int scan, struct ca_err *err)
 {
     enum ca_status st = CA_OK;
     struct cifar_set *s = calloc(1, sizeof *s);
@@ -243,7 +244,7 @@ enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
         cf->first = s->count;
         cf->count = (size_t)sb.st_size / s->record;
         s->count += cf->count;
-        st = cifar_scan_labels(s, cf, err);
+        st = scan ? cifar_scan_labels(s, cf, err) : CA_OK;
         if (st != CA_OK)
             goto out;
     }
@@ -254,6 +255,20 @@ out:
     else
         *out = s;
     return st;
+}
+
+enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
+                          enum cifar_kind kind, enum cifar_split split,
+                          enum cifar_label label, struct ca_err *err)
+{
+    return cifar_open_impl(out, data_dir, kind, split, label, 1, err);
+}
+
+enum ca_status cifar_open_verified(struct cifar_set **out, const char *data_dir,
+                                   enum cifar_kind kind, enum cifar_split split,
+                                   enum cifar_label label, struct ca_err *err)
+{
+    return cifar_open_impl(out, data_dir, kind, split, label, 0, err);
 }
 
 void cifar_free(struct cifar_set *s)

@@ -463,6 +463,7 @@ int main(int argc, char **argv)
                 printf("cifar-act: dataset ready under %s\n", ro.data_dir);
             return 0;
         }
+        ro.data_verified = 1;
     }
 
     if (!quiet && isatty(STDERR_FILENO))

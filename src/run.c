@@ -363,7 +363,8 @@ enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
     pthread_mutex_init(&c->lock, NULL);
     ca_err_clear(&c->err);
 
-    st = cifar_open(&c->set, o->data_dir, o->kind, o->split, o->label, err);
+    st = (o->data_verified ? cifar_open_verified : cifar_open)(&c->set, o->data_dir, o->kind,
+                                                               o->split, o->label, err);
     if (st != CA_OK)
         goto out;
     st = cifar_loader_init(&c->ld, cifar_count(c->set), o->batch, o->drop_last, o->shuffle,

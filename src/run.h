@@ -33,6 +33,8 @@ struct run_opts {
     enum cifar_kind kind;
     enum cifar_split split;
     enum cifar_label label;
+    int data_verified;       /* the caller just checked data_dir's files against their
+                                MD5s (fetch_ensure): open with cifar_open_verified */
     size_t batch;            /* images per batch, >= 1 */
     int drop_last;
     int shuffle;

@@ -127,6 +127,23 @@ static void test_bad(void)
      * 300 records so the scan crosses a chunk boundary. */
     write_records("cifar-10-batches-bin/test_batch.bin", 300, 0, 290);
     expect_open_error(CA_ERR_FORMAT, "record 290 has label 10, outside 0..9");
+
+    /* Opened as verified, the scan is skipped, but reading that record still fails. */
+    {
+        struct cifar_set *s = NULL;
+        struct ca_err e;
+        size_t idx[2] = { 289, 290 };
+        uint8_t px[2 * CIFAR_PIXELS];
+        int labels[2];
+
+        ca_err_clear(&e);
+        CHECK_EQ_INT(cifar_open_verified(&s, root, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e),
+                     CA_OK);
+        CHECK_EQ_INT(s ? cifar_read(s, idx, 1, px, labels, &e) : -1, CA_OK);
+        CHECK_EQ_INT(s ? cifar_read(s, idx, 2, px, labels, &e) : -1, CA_ERR_FORMAT);
+        CHECK_MSG(strstr(e.msg, "record 290 has label 10") != NULL, "message '%s'", e.msg);
+        cifar_free(s);
+    }
 }
 
 static void test_cifar100(void)
