@@ -57,9 +57,11 @@ asan:
 # against torch one thread, extraction throughput: see BENCHMARKS.md.
 # The portable build: baseline x86-64 code generation, and the plain scalar kernels
 # forced at run time (CIFAR_ACT_GENERIC=1); the whole suite must pass there too.
+# The portable build: baseline x86-64 code only (no AVX2/AVX-512 clones, so the copies
+# other CPUs run are the ones tested) and the scalar kernels forced at run time.
 test-generic:
 	CIFAR_ACT_GENERIC=1 $(MAKE) BUILD=build-generic BIN=build-generic/cifar-act \
-	    CFLAGS="-O2 -g -march=x86-64" test
+	    CFLAGS="-O2 -g -march=x86-64 -DCIFAR_ACT_NO_X86_CLONES" test
 
 # Optional: Debian's XNNPACK as the bar for the kernel table (make bench adds its columns
 # when both headers are here: apt-get install libxnnpack-dev libpthreadpool-dev; the

@@ -22,7 +22,8 @@
 #else
 #define GRID_HOT
 #endif
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && \
+    !defined(CIFAR_ACT_NO_X86_CLONES) /* make test-generic: test the default copy */
 #define GRID_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define GRID_CLONES

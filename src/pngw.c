@@ -119,7 +119,8 @@ enum { PNGW_NONE, PNGW_SUB, PNGW_UP, PNGW_AVG, PNGW_PAETH, PNGW_N_FILTERS };
 #else
 #define PNGW_HOT
 #endif
-#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__)
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__ELF__) && !defined(__clang__) && \
+    !defined(CIFAR_ACT_NO_X86_CLONES) /* make test-generic: test the default copy */
 #define PNGW_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define PNGW_CLONES

@@ -139,8 +139,9 @@ static void test_bad(void)
         ca_err_clear(&e);
         CHECK_EQ_INT(cifar_open_verified(&s, root, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e),
                      CA_OK);
-        CHECK_EQ_INT(s ? cifar_read(s, idx, 1, px, labels, &e) : -1, CA_OK);
-        CHECK_EQ_INT(s ? cifar_read(s, idx, 2, px, labels, &e) : -1, CA_ERR_FORMAT);
+        CHECK(s != NULL);
+        CHECK_EQ_INT(s ? (int)cifar_read(s, idx, 1, px, labels, &e) : -1, CA_OK);
+        CHECK_EQ_INT(s ? (int)cifar_read(s, idx, 2, px, labels, &e) : -1, CA_ERR_FORMAT);
         CHECK_MSG(strstr(e.msg, "record 290 has label 10") != NULL, "message '%s'", e.msg);
         cifar_free(s);
     }
