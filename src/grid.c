@@ -183,8 +183,10 @@ void grid_render(const struct grid_opts *o, const float *x, size_t n, uint8_t *r
 }
 
 /* One tile row: planes r, g, b (GRID_SIDE bytes each) to interleaved RGB at d. */
-GRID_HOT GRID_CLONES static void grid_interleave(uint8_t *restrict d, const uint8_t *restrict r,
-                                     const uint8_t *restrict g, const uint8_t *restrict b)
+GRID_HOT GRID_CLONES static void grid_interleave(uint8_t *restrict d,
+                                                 const uint8_t *restrict r,
+                                                 const uint8_t *restrict g,
+                                                 const uint8_t *restrict b)
 {
     for (int i = 0; i < GRID_SIDE; i++) {
         d[3 * i] = r[i];

@@ -393,7 +393,7 @@ int main(int argc, char **argv)
         case 'q': quiet = 1; break;
         case 'h':
             printf("%s      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within 0.2%% of\n"
-                   "                         PIL's size); 6-9 zlib, about 1%% smaller, 20-75x slower\n"
+                   "                         PIL's size); 6-9 zlib, up to 1%% smaller, 20-80x slower\n"
                    "                         (default %d)\n%s",
                    cli_usage_a, PNGW_DEFAULT_LEVEL, cli_usage_b);
             return 0;
