@@ -540,16 +540,20 @@ enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
 }
 
 enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
-                                 int level, struct ca_err *err)
+                                 int level, size_t *bytes, struct ca_err *err)
 {
     unsigned char *png = NULL;
     size_t len = 0;
     enum ca_status st;
 
+    if (bytes)
+        *bytes = 0;
     st = pngw_encode(rgb, w, h, level, &png, &len, err);
     if (st != CA_OK)
         goto out;
     st = ca_write_output(path, png, len, err);
+    if (st == CA_OK && bytes)
+        *bytes = len;
 out:
     free(png);
     return st;

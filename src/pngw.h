@@ -86,8 +86,9 @@ enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
 /* Encode and write to path: the bytes go to "path.tmp.PID.N", are flushed and closed,
  * then an existing path is unlinked and the file renamed to path, so an interrupted
  * run never leaves a truncated PNG (ca_write_output says why not rename over it). On
- * failure the temporary file is removed and err names the path. Thread-safe. */
+ * failure the temporary file is removed and err names the path. Thread-safe. If bytes
+ * is not NULL, it receives the file's size on success (0 otherwise). */
 enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
-                                 int level, struct ca_err *err);
+                                 int level, size_t *bytes, struct ca_err *err);
 
 #endif

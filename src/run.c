@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -198,18 +197,17 @@ static enum ca_status run_write(struct run_ctx *c, const char *prefix, size_t k,
                                 const uint8_t *rgb, int w, int h, struct ca_err *err)
 {
     char name[64], path[4096];
-    struct stat sb;
+    size_t bytes;
     enum ca_status st;
 
     manifest_file_name(name, sizeof name, prefix, k);
     snprintf(path, sizeof path, "%s/%s", c->o->out_dir, name);
-    st = pngw_write_atomic(path, rgb, w, h, c->o->png_level, err);
+    st = pngw_write_atomic(path, rgb, w, h, c->o->png_level, &bytes, err);
     if (st != CA_OK)
         return st;
     pthread_mutex_lock(&c->lock);
     c->files++;
-    if (stat(path, &sb) == 0)
-        c->png_bytes += (uint64_t)sb.st_size;
+    c->png_bytes += (uint64_t)bytes;
     pthread_mutex_unlock(&c->lock);
     return CA_OK;
 }

@@ -372,17 +372,21 @@ static void test_atomic_write(void)
 
     snprintf(path, sizeof path, "%s/out.png", tmpdir);
     ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, PNGW_DEFAULT_LEVEL, &err), CA_OK);
+    size_t bytes = 1;
+    struct stat sb;
+    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, PNGW_DEFAULT_LEVEL, &bytes, &err), CA_OK);
     CHECK(file_decodes_to(path, a, w, h));
+    CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == bytes); /* the size run reports */
     CHECK_EQ_INT(dir_entries(tmpdir), 1); /* no temporary left behind */
 
     /* Replacing an existing file (different size, so the old one must be gone). */
-    CHECK_EQ_INT(pngw_write_atomic(path, b, h, w, 9, &err), CA_OK);
+    CHECK_EQ_INT(pngw_write_atomic(path, b, h, w, 9, NULL, &err), CA_OK);
     CHECK(file_decodes_to(path, b, h, w));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
 
     /* A bad level fails before touching the file. */
-    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, 11, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, 11, &bytes, &err), CA_ERR_USAGE);
+    CHECK(bytes == 0);
     CHECK(file_decodes_to(path, b, h, w));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
     unlink(path);
@@ -401,7 +405,7 @@ static void test_write_failures(void)
     snprintf(dir, sizeof dir, "%s/missing", tmpdir);
     snprintf(path, sizeof path, "%s/x.png", dir);
     ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, &err), CA_ERR_IO);
+    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
     CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg, path);
     CHECK(stat(dir, &sb) != 0 && errno == ENOENT);
     CHECK_EQ_INT(dir_entries(tmpdir), 0);
@@ -412,7 +416,7 @@ static void test_write_failures(void)
     CHECK(f && fclose(f) == 0);
     snprintf(path, sizeof path, "%s/x.png", file);
     ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, &err), CA_ERR_IO);
+    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
     CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg, path);
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
     unlink(file);
@@ -422,7 +426,7 @@ static void test_write_failures(void)
     snprintf(dir, sizeof dir, "%s/taken.png", tmpdir);
     CHECK(mkdir(dir, 0700) == 0);
     ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(dir, px, 2, 2, 1, &err), CA_ERR_IO);
+    CHECK_EQ_INT(pngw_write_atomic(dir, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
     CHECK_MSG(strstr(err.msg, dir) != NULL, "message '%s' does not name %s", err.msg, dir);
     CHECK(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
@@ -434,7 +438,7 @@ static void test_write_failures(void)
     if (access(dir, W_OK) != 0) {
         snprintf(path, sizeof path, "%s/x.png", dir);
         ca_err_clear(&err);
-        CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, &err), CA_ERR_IO);
+        CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
         CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg,
                   path);
         CHECK_EQ_INT(dir_entries(dir), 0);

@@ -90,6 +90,19 @@ int main(void)
     CHECK_EQ_INT(st.batches, 3);
     CHECK_EQ_INT(st.images, 10);
     CHECK_EQ_INT(st.files, 6);
+    {
+        /* png_bytes is what the PNG files on disk add up to. */
+        uint64_t sum = 0;
+        struct stat sb;
+        for (int k = 0; k < 3; k++)
+            for (int io = 0; io < 2; io++) {
+                snprintf(path, sizeof path, "%s/%s_%04d.png", out, io ? "output" : "input", k);
+                if (stat(path, &sb) == 0)
+                    sum += (uint64_t)sb.st_size;
+            }
+        CHECK_MSG(sum > 0 && st.png_bytes == sum, "png_bytes %llu, files %llu",
+                  (unsigned long long)st.png_bytes, (unsigned long long)sum);
+    }
     snprintf(path, sizeof path, "%s/manifest.json", out);
     char *m = read_all(path);
     CHECK(m != NULL);
