@@ -54,85 +54,85 @@ static const char *const gelu_approximate[] = {"none", "tanh", NULL};
 /* A default of NAN marks a required parameter: nn.Threshold has no defaults. */
 #define REQUIRED NAN
 
-static const struct act_desc act_table[] = {
-    [ACT_RELU] = {"relu", "ReLU", "max(0, x)", 0, {{0}}, act_k_relu, NULL},
-    [ACT_RELU6] = {"relu6", "ReLU6", "min(max(0, x), 6)", 0, {{0}}, act_k_relu6, NULL},
+static const struct cact_act_desc act_table[] = {
+    [ACT_RELU] = {"relu", "ReLU", "max(0, x)", 0, {{0}}, cact_act_k_relu, NULL},
+    [ACT_RELU6] = {"relu6", "ReLU6", "min(max(0, x), 6)", 0, {{0}}, cact_act_k_relu6, NULL},
     [ACT_LEAKY_RELU] = {"leaky_relu", "LeakyReLU", "x if x > 0 else negative_slope * x", 1,
-                        {{"negative_slope", 0.01f, NULL}}, act_k_leaky_relu, NULL},
+                        {{"negative_slope", 0.01f, NULL}}, cact_act_k_leaky_relu, NULL},
     [ACT_RRELU] = {"rrelu", "RReLU",
                    "x if x > 0 else (lower + upper) / 2 * x (eval mode: no randomness)", 2,
                    {{"lower", 1.0f / 8.0f, NULL}, {"upper", 1.0f / 3.0f, NULL}},
-                   act_k_rrelu, NULL},
+                   cact_act_k_rrelu, NULL},
     [ACT_ELU] = {"elu", "ELU", "x if x > 0 else alpha * (exp(x) - 1)", 1,
-                 {{"alpha", 1.0f, NULL}}, act_k_elu, NULL},
+                 {{"alpha", 1.0f, NULL}}, cact_act_k_elu, NULL},
     [ACT_SELU] = {"selu", "SELU",
                   "scale * (x if x > 0 else alpha * (exp(x) - 1)), "
                   "alpha = 1.6732632, scale = 1.0507010",
-                  0, {{0}}, act_k_selu, NULL},
+                  0, {{0}}, cact_act_k_selu, NULL},
     [ACT_CELU] = {"celu", "CELU", "x if x > 0 else alpha * (exp(x / alpha) - 1)", 1,
-                  {{"alpha", 1.0f, NULL}}, act_k_celu, NULL},
+                  {{"alpha", 1.0f, NULL}}, cact_act_k_celu, NULL},
     [ACT_GELU] = {"gelu", "GELU",
                   "x/2 * (1 + erf(x / sqrt(2))); 'tanh': "
                   "x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
-                  1, {{"approximate", 0.0f, gelu_approximate}}, act_k_gelu, NULL},
-    [ACT_SILU] = {"silu", "SiLU", "x * sigmoid(x) = x / (1 + exp(-x))", 0, {{0}}, act_k_silu,
+                  1, {{"approximate", 0.0f, gelu_approximate}}, cact_act_k_gelu, NULL},
+    [ACT_SILU] = {"silu", "SiLU", "x * sigmoid(x) = x / (1 + exp(-x))", 0, {{0}}, cact_act_k_silu,
                   NULL},
-    [ACT_MISH] = {"mish", "Mish", "x * tanh(softplus(x))", 0, {{0}}, act_k_mish, NULL},
-    [ACT_SIGMOID] = {"sigmoid", "Sigmoid", "1 / (1 + exp(-x))", 0, {{0}}, act_k_sigmoid, NULL},
+    [ACT_MISH] = {"mish", "Mish", "x * tanh(softplus(x))", 0, {{0}}, cact_act_k_mish, NULL},
+    [ACT_SIGMOID] = {"sigmoid", "Sigmoid", "1 / (1 + exp(-x))", 0, {{0}}, cact_act_k_sigmoid, NULL},
     [ACT_HARDSIGMOID] = {"hardsigmoid", "Hardsigmoid", "min(max(x + 3, 0), 6) / 6", 0, {{0}},
-                         act_k_hardsigmoid, NULL},
-    [ACT_TANH] = {"tanh", "Tanh", "tanh(x)", 0, {{0}}, act_k_tanh, NULL},
+                         cact_act_k_hardsigmoid, NULL},
+    [ACT_TANH] = {"tanh", "Tanh", "tanh(x)", 0, {{0}}, cact_act_k_tanh, NULL},
     [ACT_HARDTANH] = {"hardtanh", "Hardtanh", "min(max(x, min_val), max_val)", 2,
-                      {{"min_val", -1.0f, NULL}, {"max_val", 1.0f, NULL}}, act_k_hardtanh,
+                      {{"min_val", -1.0f, NULL}, {"max_val", 1.0f, NULL}}, cact_act_k_hardtanh,
                       NULL},
     [ACT_HARDSWISH] = {"hardswish", "Hardswish", "x * min(max(x + 3, 0), 6) / 6", 0, {{0}},
-                       act_k_hardswish, NULL},
+                       cact_act_k_hardswish, NULL},
     [ACT_HARDSHRINK] = {"hardshrink", "Hardshrink", "0 if -lambd <= x <= lambd else x", 1,
-                        {{"lambd", 0.5f, NULL}}, act_k_hardshrink, NULL},
+                        {{"lambd", 0.5f, NULL}}, cact_act_k_hardshrink, NULL},
     [ACT_SOFTSHRINK] = {"softshrink", "Softshrink",
                         "x - lambd if x > lambd, x + lambd if x < -lambd, else 0", 1,
-                        {{"lambd", 0.5f, NULL}}, act_k_softshrink, NULL},
+                        {{"lambd", 0.5f, NULL}}, cact_act_k_softshrink, NULL},
     [ACT_TANHSHRINK] = {"tanhshrink", "Tanhshrink", "x - tanh(x)", 0, {{0}},
-                        act_k_tanhshrink, NULL},
+                        cact_act_k_tanhshrink, NULL},
     [ACT_SOFTPLUS] = {"softplus", "Softplus",
                       "log(1 + exp(beta * x)) / beta, or x where beta * x > threshold", 2,
-                      {{"beta", 1.0f, NULL}, {"threshold", 20.0f, NULL}}, act_k_softplus,
+                      {{"beta", 1.0f, NULL}, {"threshold", 20.0f, NULL}}, cact_act_k_softplus,
                       NULL},
-    [ACT_SOFTSIGN] = {"softsign", "Softsign", "x / (1 + |x|)", 0, {{0}}, act_k_softsign,
+    [ACT_SOFTSIGN] = {"softsign", "Softsign", "x / (1 + |x|)", 0, {{0}}, cact_act_k_softsign,
                       NULL},
     [ACT_LOGSIGMOID] = {"logsigmoid", "LogSigmoid", "log(1 / (1 + exp(-x)))", 0, {{0}},
-                        act_k_logsigmoid, NULL},
+                        cact_act_k_logsigmoid, NULL},
     [ACT_THRESHOLD] = {"threshold", "Threshold",
                        "value if x <= threshold else x (both parameters required)", 2,
                        {{"threshold", REQUIRED, NULL}, {"value", REQUIRED, NULL}},
-                       act_k_threshold, NULL},
+                       cact_act_k_threshold, NULL},
     [ACT_PRELU] = {"prelu", "PReLU",
                    "x if x > 0 else init * x (one weight, at its initial value)", 1,
-                   {{"init", 0.25f, NULL}}, act_k_leaky_relu, NULL},
-    [ACT_IDENTITY] = {"identity", "Identity", "x", 0, {{0}}, act_k_identity, NULL},
+                   {{"init", 0.25f, NULL}}, cact_act_k_leaky_relu, NULL},
+    [ACT_IDENTITY] = {"identity", "Identity", "x", 0, {{0}}, cact_act_k_identity, NULL},
     [ACT_SOFTMAX] = {"softmax", "Softmax", "exp(x_c) / sum_k exp(x_k) over the channels", 0,
-                     {{0}}, NULL, act_k_softmax},
+                     {{0}}, NULL, cact_act_k_softmax},
     [ACT_LOG_SOFTMAX] = {"log_softmax", "LogSoftmax",
                          "x_c - log(sum_k exp(x_k)) over the channels", 0, {{0}}, NULL,
-                         act_k_log_softmax},
+                         cact_act_k_log_softmax},
     [ACT_SOFTMIN] = {"softmin", "Softmin", "exp(-x_c) / sum_k exp(-x_k) over the channels", 0,
-                     {{0}}, NULL, act_k_softmin},
+                     {{0}}, NULL, cact_act_k_softmin},
 };
 
 static_assert(sizeof act_table / sizeof act_table[0] == ACT_COUNT,
               "act_table needs one row per enum act_id value");
 
-size_t act_count(void)
+size_t cact_act_count(void)
 {
     return ACT_COUNT;
 }
 
-const struct act_desc *act_at(size_t i)
+const struct cact_act_desc *cact_act_at(size_t i)
 {
     return i < ACT_COUNT ? &act_table[i] : NULL;
 }
 
-const struct act_desc *act_find(const char *name)
+const struct cact_act_desc *cact_act_find(const char *name)
 {
     for (size_t i = 0; i < ACT_COUNT; i++)
         if (strcmp(act_table[i].name, name) == 0 ||
@@ -153,7 +153,7 @@ static void list_names(char *buf, size_t size)
                                 act_table[i].name);
 }
 
-static void list_params(const struct act_desc *d, char *buf, size_t size)
+static void list_params(const struct cact_act_desc *d, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
@@ -164,7 +164,7 @@ static void list_params(const struct act_desc *d, char *buf, size_t size)
         snprintf(buf, size, "none");
 }
 
-static void list_choices(const struct act_param *pa, char *buf, size_t size)
+static void list_choices(const struct cact_act_param *pa, char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
@@ -187,8 +187,8 @@ static int is_ident(int c)
 
 /* Parse one value for parameter pa starting at *sp; on success store it in *out and
  * advance *sp past it. */
-static enum ca_status parse_value(const struct act_desc *d, const struct act_param *pa,
-                                  const char **sp, float *out, struct ca_err *err)
+static enum cact_status parse_value(const struct cact_act_desc *d, const struct cact_act_param *pa,
+                                  const char **sp, float *out, struct cact_err *err)
 {
     const char *s = *sp;
     char list[256];
@@ -204,7 +204,7 @@ static enum ca_status parse_value(const struct act_desc *d, const struct act_par
         list_choices(pa, list, sizeof list);
         if (quote) {
             if (*s != quote)
-                return ca_fail(err, CA_ERR_USAGE, "%s: unterminated or bad string for %s "
+                return cact_fail(err, CACT_ERR_USAGE, "%s: unterminated or bad string for %s "
                                "(choices: %s)", d->name, pa->name, list);
             s++;
         }
@@ -212,10 +212,10 @@ static enum ca_status parse_value(const struct act_desc *d, const struct act_par
             if (strcmp(pa->choices[i], word) == 0) {
                 *out = (float)i;
                 *sp = s;
-                return CA_OK;
+                return CACT_OK;
             }
         }
-        return ca_fail(err, CA_ERR_USAGE, "%s: %s must be one of %s, not '%s'", d->name,
+        return cact_fail(err, CACT_ERR_USAGE, "%s: %s must be one of %s, not '%s'", d->name,
                        pa->name, list, word);
     }
 
@@ -224,59 +224,59 @@ static enum ca_status parse_value(const struct act_desc *d, const struct act_par
     double v = strtod(s, &end);
     if (end == s) {
         size_t len = strcspn(s, ",)");
-        return ca_fail(err, CA_ERR_USAGE, "%s: bad number '%.*s' for %s", d->name,
+        return cact_fail(err, CACT_ERR_USAGE, "%s: bad number '%.*s' for %s", d->name,
                        (int)(len > 40 ? 40 : len), s, pa->name);
     }
     if (!isfinite(v) || fabs(v) > 3.4028234663852886e38)
-        return ca_fail(err, CA_ERR_USAGE, "%s: %s must be a finite float, not '%.*s'",
+        return cact_fail(err, CACT_ERR_USAGE, "%s: %s must be a finite float, not '%.*s'",
                        d->name, pa->name, (int)(end - s), s);
     *out = (float)v;
     *sp = end;
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* PyTorch's own argument checks, plus softplus's beta != 0 (PyTorch divides by it). */
-static enum ca_status check_domain(const struct act_fn *fn, struct ca_err *err)
+static enum cact_status check_domain(const struct cact_act_fn *fn, struct cact_err *err)
 {
-    const struct act_desc *d = fn->desc;
+    const struct cact_act_desc *d = fn->desc;
     const float *p = fn->p;
     if (d == &act_table[ACT_RRELU] && !(p[0] <= p[1]))
-        return ca_fail(err, CA_ERR_USAGE, "rrelu: lower (%g) must be <= upper (%g)",
+        return cact_fail(err, CACT_ERR_USAGE, "rrelu: lower (%g) must be <= upper (%g)",
                        (double)p[0], (double)p[1]);
     if (d == &act_table[ACT_HARDTANH] && !(p[0] < p[1]))
-        return ca_fail(err, CA_ERR_USAGE, "hardtanh: min_val (%g) must be < max_val (%g)",
+        return cact_fail(err, CACT_ERR_USAGE, "hardtanh: min_val (%g) must be < max_val (%g)",
                        (double)p[0], (double)p[1]);
     if (d == &act_table[ACT_SOFTSHRINK] && p[0] < 0.0f)
-        return ca_fail(err, CA_ERR_USAGE, "softshrink: lambd must be >= 0, not %g",
+        return cact_fail(err, CACT_ERR_USAGE, "softshrink: lambd must be >= 0, not %g",
                        (double)p[0]);
     if (d == &act_table[ACT_CELU] && p[0] == 0.0f)
-        return ca_fail(err, CA_ERR_USAGE, "celu: alpha must not be 0");
+        return cact_fail(err, CACT_ERR_USAGE, "celu: alpha must not be 0");
     if (d == &act_table[ACT_SOFTPLUS] && p[0] == 0.0f)
-        return ca_fail(err, CA_ERR_USAGE, "softplus: beta must not be 0");
-    return CA_OK;
+        return cact_fail(err, CACT_ERR_USAGE, "softplus: beta must not be 0");
+    return CACT_OK;
 }
 
-enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *err)
+enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struct cact_err *err)
 {
     char name[64], list[1024];
     size_t len = 0;
     const char *s = skip_space(spec);
-    const struct act_desc *d;
-    int given[ACT_MAX_PARAMS] = {0};
-    struct act_fn fn;
+    const struct cact_act_desc *d;
+    int given[CACT_ACT_MAX_PARAMS] = {0};
+    struct cact_act_fn fn;
 
     while (is_ident((unsigned char)*s) && len + 1 < sizeof name)
         name[len++] = *s++;
     name[len] = '\0';
     if (len == 0) {
         list_names(list, sizeof list);
-        return ca_fail(err, CA_ERR_USAGE, "expected an activation name in '%s' (choices: %s)",
+        return cact_fail(err, CACT_ERR_USAGE, "expected an activation name in '%s' (choices: %s)",
                        spec, list);
     }
-    d = act_find(name);
+    d = cact_act_find(name);
     if (!d) {
         list_names(list, sizeof list);
-        return ca_fail(err, CA_ERR_USAGE, "unknown activation '%s' (choices: %s)", name,
+        return cact_fail(err, CACT_ERR_USAGE, "unknown activation '%s' (choices: %s)", name,
                        list);
     }
     memset(&fn, 0, sizeof fn);
@@ -307,9 +307,9 @@ enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *er
                         idx = i;
                 if (idx < 0) {
                     if (d->n_params == 0)
-                        return ca_fail(err, CA_ERR_USAGE, "%s takes no parameters (got '%s')",
+                        return cact_fail(err, CACT_ERR_USAGE, "%s takes no parameters (got '%s')",
                                        d->name, kw);
-                    return ca_fail(err, CA_ERR_USAGE,
+                    return cact_fail(err, CACT_ERR_USAGE,
                                    "%s: unknown parameter '%s' (parameters: %s)", d->name, kw,
                                    list);
                 }
@@ -318,26 +318,26 @@ enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *er
             } else {
                 s = arg;
                 if (*s == ',' || *s == ')' || *s == '\0')
-                    return ca_fail(err, CA_ERR_USAGE, "%s: empty argument in '%s'", d->name,
+                    return cact_fail(err, CACT_ERR_USAGE, "%s: empty argument in '%s'", d->name,
                                    spec);
                 if (seen_kw)
-                    return ca_fail(err, CA_ERR_USAGE,
+                    return cact_fail(err, CACT_ERR_USAGE,
                                    "%s: positional value after a keyword in '%s'", d->name,
                                    spec);
                 if (pos >= d->n_params) {
                     if (d->n_params == 0)
-                        return ca_fail(err, CA_ERR_USAGE, "%s takes no parameters", d->name);
-                    return ca_fail(err, CA_ERR_USAGE,
+                        return cact_fail(err, CACT_ERR_USAGE, "%s takes no parameters", d->name);
+                    return cact_fail(err, CACT_ERR_USAGE,
                                    "%s: too many values (parameters: %s)", d->name, list);
                 }
                 idx = pos++;
             }
             if (given[idx])
-                return ca_fail(err, CA_ERR_USAGE, "%s: %s given twice", d->name,
+                return cact_fail(err, CACT_ERR_USAGE, "%s: %s given twice", d->name,
                                d->params[idx].name);
             given[idx] = 1;
-            enum ca_status st = parse_value(d, &d->params[idx], &s, &fn.p[idx], err);
-            if (st != CA_OK)
+            enum cact_status st = parse_value(d, &d->params[idx], &s, &fn.p[idx], err);
+            if (st != CACT_OK)
                 return st;
             s = skip_space(s);
             if (*s == ',') {
@@ -347,26 +347,26 @@ enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *er
             if (*s == ')')
                 break;
             if (*s == '\0')
-                return ca_fail(err, CA_ERR_USAGE, "%s: missing ')' in '%s'", d->name, spec);
-            return ca_fail(err, CA_ERR_USAGE, "%s: unexpected '%.20s' after %s's value",
+                return cact_fail(err, CACT_ERR_USAGE, "%s: missing ')' in '%s'", d->name, spec);
+            return cact_fail(err, CACT_ERR_USAGE, "%s: unexpected '%.20s' after %s's value",
                            d->name, s, d->params[idx].name);
         }
     close:
         s = skip_space(s + 1);
     }
     if (*s != '\0')
-        return ca_fail(err, CA_ERR_USAGE, "%s: unexpected trailing '%.20s' in '%s'", d->name,
+        return cact_fail(err, CACT_ERR_USAGE, "%s: unexpected trailing '%.20s' in '%s'", d->name,
                        s, spec);
     for (int i = 0; i < d->n_params; i++)
         if (isnan(fn.p[i]))
-            return ca_fail(err, CA_ERR_USAGE,
+            return cact_fail(err, CACT_ERR_USAGE,
                            "%s: missing required parameter '%s' (parameters: %s)", d->name,
                            d->params[i].name, list);
-    enum ca_status st = check_domain(&fn, err);
-    if (st != CA_OK)
+    enum cact_status st = check_domain(&fn, err);
+    if (st != CACT_OK)
         return st;
     *out = fn;
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* Shortest "%g" spelling that reads back as the same float; plain digits rather
@@ -383,9 +383,9 @@ static void format_float(float v, char *buf, size_t size)
     }
 }
 
-char *act_format(const struct act_fn *fn, char *buf, size_t size)
+char *cact_act_format(const struct cact_act_fn *fn, char *buf, size_t size)
 {
-    const struct act_desc *d = fn->desc;
+    const struct cact_act_desc *d = fn->desc;
     size_t len;
 
     if (size == 0)
@@ -394,7 +394,7 @@ char *act_format(const struct act_fn *fn, char *buf, size_t size)
     if (d->n_params == 0 || len >= size)
         return buf;
     for (int i = 0; i < d->n_params && len < size; i++) {
-        const struct act_param *pa = &d->params[i];
+        const struct cact_act_param *pa = &d->params[i];
         char num[32];
         const char *sep = i ? ", " : "(";
         if (pa->choices) {
@@ -415,10 +415,10 @@ char *act_format(const struct act_fn *fn, char *buf, size_t size)
 
 /* ---- ToTensor / Normalize ---- */
 
-enum ca_status act_parse_normalize(const char *spec, struct act_chain *chain,
-                                   struct ca_err *err)
+enum cact_status cact_act_parse_normalize(const char *spec, struct cact_act_chain *chain,
+                                   struct cact_err *err)
 {
-    float v[2 * ACT_CHANNELS];
+    float v[2 * CACT_ACT_CHANNELS];
     int n = 0;
     const char *s = spec;
 
@@ -427,14 +427,14 @@ enum ca_status act_parse_normalize(const char *spec, struct act_chain *chain,
         s = skip_space(s);
         double d = strtod(s, &end);
         if (end == s)
-            return ca_fail(err, CA_ERR_USAGE,
+            return cact_fail(err, CACT_ERR_USAGE,
                            "--normalize: bad number at '%.20s' in '%s' (expected MEAN,STD "
                            "or M1,M2,M3,S1,S2,S3)", s, spec);
         if (!isfinite(d) || fabs(d) > 3.4028234663852886e38)
-            return ca_fail(err, CA_ERR_USAGE, "--normalize: '%.*s' is not a finite float",
+            return cact_fail(err, CACT_ERR_USAGE, "--normalize: '%.*s' is not a finite float",
                            (int)(end - s), s);
-        if (n == 2 * ACT_CHANNELS)
-            return ca_fail(err, CA_ERR_USAGE,
+        if (n == 2 * CACT_ACT_CHANNELS)
+            return cact_fail(err, CACT_ERR_USAGE,
                            "--normalize: too many values in '%s' (expected 2 or 6)", spec);
         v[n++] = (float)d;
         s = skip_space(end);
@@ -443,29 +443,29 @@ enum ca_status act_parse_normalize(const char *spec, struct act_chain *chain,
             continue;
         }
         if (*s != '\0')
-            return ca_fail(err, CA_ERR_USAGE, "--normalize: unexpected '%.20s' in '%s'", s,
+            return cact_fail(err, CACT_ERR_USAGE, "--normalize: unexpected '%.20s' in '%s'", s,
                            spec);
         break;
     }
-    if (n != 2 && n != 2 * ACT_CHANNELS)
-        return ca_fail(err, CA_ERR_USAGE,
+    if (n != 2 && n != 2 * CACT_ACT_CHANNELS)
+        return cact_fail(err, CACT_ERR_USAGE,
                        "--normalize: expected 2 values (MEAN,STD) or 6 (M1,M2,M3,S1,S2,S3), "
                        "got %d", n);
-    for (int c = 0; c < ACT_CHANNELS; c++) {
+    for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
         chain->mean[c] = n == 2 ? v[0] : v[c];
-        chain->std[c] = n == 2 ? v[1] : v[ACT_CHANNELS + c];
+        chain->std[c] = n == 2 ? v[1] : v[CACT_ACT_CHANNELS + c];
         if (chain->std[c] == 0.0f)
-            return ca_fail(err, CA_ERR_USAGE, "--normalize: std must not be 0 (channel %d)",
+            return cact_fail(err, CACT_ERR_USAGE, "--normalize: std must not be 0 (channel %d)",
                            c);
     }
     chain->normalize = 1;
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* One byte through ToTensor (+ Normalize), as torchvision does it in float32:
  * img.float().div(255), then tensor.sub_(mean).div_(std). Division, not a multiply by
  * 1/255, because the two differ in the last bit for some bytes. */
-static float to_tensor_one(const struct act_chain *chain, int c, uint8_t b)
+static float to_tensor_one(const struct cact_act_chain *chain, int c, uint8_t b)
 {
     float v = (float)b / 255.0f;
     if (chain->normalize)
@@ -473,16 +473,16 @@ static float to_tensor_one(const struct act_chain *chain, int c, uint8_t b)
     return v;
 }
 
-void act_to_tensor(const struct act_chain *chain, float *y, const uint8_t *x, size_t n_img,
+void cact_act_to_tensor(const struct cact_act_chain *chain, float *y, const uint8_t *x, size_t n_img,
                    size_t plane)
 {
-    float lut[ACT_CHANNELS][256];
-    for (int c = 0; c < ACT_CHANNELS; c++)
+    float lut[CACT_ACT_CHANNELS][256];
+    for (int c = 0; c < CACT_ACT_CHANNELS; c++)
         for (int b = 0; b < 256; b++)
             lut[c][b] = to_tensor_one(chain, c, (uint8_t)b);
     for (size_t img = 0; img < n_img; img++)
-        for (int c = 0; c < ACT_CHANNELS; c++) {
-            size_t off = (img * ACT_CHANNELS + (size_t)c) * plane;
+        for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
+            size_t off = (img * CACT_ACT_CHANNELS + (size_t)c) * plane;
             for (size_t i = 0; i < plane; i++)
                 y[off + i] = lut[c][x[off + i]];
         }
@@ -490,18 +490,18 @@ void act_to_tensor(const struct act_chain *chain, float *y, const uint8_t *x, si
 
 /* ---- Chains ---- */
 
-void act_chain_apply(const struct act_chain *chain, float *x, size_t n_img, size_t plane)
+void cact_act_chain_apply(const struct cact_act_chain *chain, float *x, size_t n_img, size_t plane)
 {
     for (int i = 0; i < chain->n; i++) {
-        const struct act_fn *fn = &chain->fn[i];
+        const struct cact_act_fn *fn = &chain->fn[i];
         if (fn->desc->elem)
-            fn->desc->elem(x, x, n_img * ACT_CHANNELS * plane, fn->p);
+            fn->desc->elem(x, x, n_img * CACT_ACT_CHANNELS * plane, fn->p);
         else
-            fn->desc->chan(x, x, n_img, ACT_CHANNELS, plane, fn->p);
+            fn->desc->chan(x, x, n_img, CACT_ACT_CHANNELS, plane, fn->p);
     }
 }
 
-int act_chain_is_elementwise(const struct act_chain *chain)
+int cact_act_chain_is_elementwise(const struct cact_act_chain *chain)
 {
     for (int i = 0; i < chain->n; i++)
         if (!chain->fn[i].desc->elem)
@@ -509,15 +509,15 @@ int act_chain_is_elementwise(const struct act_chain *chain)
     return 1;
 }
 
-void act_chain_lut(const struct act_chain *chain, float lut[ACT_CHANNELS][256])
+void cact_act_chain_lut(const struct cact_act_chain *chain, float lut[CACT_ACT_CHANNELS][256])
 {
     /* The same to_tensor_one and the same kernels as the full path; the kernels are
      * deterministic per element, so the table holds the exact floats. */
-    for (int c = 0; c < ACT_CHANNELS; c++) {
+    for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
         for (int b = 0; b < 256; b++)
             lut[c][b] = to_tensor_one(chain, c, (uint8_t)b);
         for (int i = 0; i < chain->n; i++) {
-            const struct act_fn *fn = &chain->fn[i];
+            const struct cact_act_fn *fn = &chain->fn[i];
             assert(fn->desc->elem);
             fn->desc->elem(lut[c], lut[c], 256, fn->p);
         }

@@ -5,22 +5,22 @@
  * To add an activation: add a row to act_table in act.c (and regenerate the goldens
  * with tools/gen_golden_kernels.py); tests/test_act.c iterates the table.
  */
-#ifndef ACT_H
-#define ACT_H
+#ifndef CACT_ACT_H
+#define CACT_ACT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ca.h"
 
-#define ACT_MAX_PARAMS 3
-#define ACT_MAX_CHAIN 16
-#define ACT_CHANNELS 3
+#define CACT_ACT_MAX_PARAMS 3
+#define CACT_ACT_MAX_CHAIN 16
+#define CACT_ACT_CHANNELS 3
 
 /* One parameter, with PyTorch's keyword name and default. A parameter with `choices`
  * is a string enum (gelu's approximate='none'|'tanh'): its float value is the index
  * into choices. */
-struct act_param {
+struct cact_act_param {
     const char *name;
     float def;
     const char *const *choices; /* NULL-terminated, or NULL for a number */
@@ -28,76 +28,76 @@ struct act_param {
 
 /* Element-wise kernel: y[i] = f(x[i]) for i < n. y may equal x (in place).
  * p holds the row's parameters in table order. */
-typedef void (*act_elem_fn)(float *y, const float *x, size_t n, const float *p);
+typedef void (*cact_act_elem_fn)(float *y, const float *x, size_t n, const float *p);
 
 /* Channel-wise kernel (softmax family): x is [n_img][channels][plane]; the function
  * runs over the channel dimension for every (image, pixel). y may equal x. */
-typedef void (*act_chan_fn)(float *y, const float *x, size_t n_img, size_t channels,
+typedef void (*cact_act_chan_fn)(float *y, const float *x, size_t n_img, size_t channels,
                             size_t plane, const float *p);
 
-struct act_desc {
+struct cact_act_desc {
     const char *name;         /* "leaky_relu" (torch.nn.functional spelling) */
-    const char *torch_module; /* "LeakyReLU" (also accepted by act_parse) */
+    const char *torch_module; /* "LeakyReLU" (also accepted by cact_act_parse) */
     const char *formula;      /* one line, shown by --list */
     int n_params;
-    struct act_param params[ACT_MAX_PARAMS];
-    act_elem_fn elem;         /* exactly one of elem / chan is set */
-    act_chan_fn chan;
+    struct cact_act_param params[CACT_ACT_MAX_PARAMS];
+    cact_act_elem_fn elem;         /* exactly one of elem / chan is set */
+    cact_act_chan_fn chan;
 };
 
-/* The table: act_count() rows, act_at(i) for 0 <= i < act_count(). */
-size_t act_count(void);
-const struct act_desc *act_at(size_t i);
+/* The table: cact_act_count() rows, cact_act_at(i) for 0 <= i < cact_act_count(). */
+size_t cact_act_count(void);
+const struct cact_act_desc *cact_act_at(size_t i);
 
 /* Row by name or torch.nn class name (case-sensitive for names, exact for classes);
  * NULL if none. Never falls back to a default. */
-const struct act_desc *act_find(const char *name);
+const struct cact_act_desc *cact_act_find(const char *name);
 
 /* A resolved function: row + parameter values (defaults filled in). */
-struct act_fn {
-    const struct act_desc *desc;
-    float p[ACT_MAX_PARAMS];
+struct cact_act_fn {
+    const struct cact_act_desc *desc;
+    float p[CACT_ACT_MAX_PARAMS];
 };
 
 /* Parse "name", "name()", "name(kw=value, ...)" or "Class(kw=value)".
  * Positional values are accepted in table order too: "hardtanh(-2, 2)".
  * Enum values may be quoted: gelu(approximate='tanh').
- * Returns CA_OK, or CA_ERR_USAGE with a one-line message naming the problem and
+ * Returns CACT_OK, or CACT_ERR_USAGE with a one-line message naming the problem and
  * listing the valid choices (names, or the row's parameter names). */
-enum ca_status act_parse(const char *spec, struct act_fn *out, struct ca_err *err);
+enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struct cact_err *err);
 
 /* Write a canonical spelling with every parameter, e.g. "leaky_relu(negative_slope=0.2)",
  * "gelu(approximate='tanh')", into buf (always NUL-terminated). Returns buf. */
-char *act_format(const struct act_fn *fn, char *buf, size_t size);
+char *cact_act_format(const struct cact_act_fn *fn, char *buf, size_t size);
 
 /* Pre-activation transform: ToTensor (x/255 in float32, as torchvision), then an
  * optional Normalize((x - mean[c]) / std[c]) per channel. */
-struct act_chain {
+struct cact_act_chain {
     int normalize;              /* 0: ToTensor only */
-    float mean[ACT_CHANNELS];
-    float std[ACT_CHANNELS];
+    float mean[CACT_ACT_CHANNELS];
+    float std[CACT_ACT_CHANNELS];
     int n;                      /* number of functions, applied in order */
-    struct act_fn fn[ACT_MAX_CHAIN];
+    struct cact_act_fn fn[CACT_ACT_MAX_CHAIN];
 };
 
 /* Parse --normalize "MEAN,STD" (one value each) or "M1,M2,M3,S1,S2,S3".
- * CA_ERR_USAGE on a bad value or a std of zero. */
-enum ca_status act_parse_normalize(const char *spec, struct act_chain *chain,
-                                   struct ca_err *err);
+ * CACT_ERR_USAGE on a bad value or a std of zero. */
+enum cact_status cact_act_parse_normalize(const char *spec, struct cact_act_chain *chain,
+                                   struct cact_err *err);
 
 /* y = ToTensor(+Normalize) of bytes x: [n_img][3][plane] uint8 -> float32. */
-void act_to_tensor(const struct act_chain *chain, float *y, const uint8_t *x,
+void cact_act_to_tensor(const struct cact_act_chain *chain, float *y, const uint8_t *x,
                    size_t n_img, size_t plane);
 
 /* Apply chain->fn[0..n) in order, in place, on x: [n_img][3][plane]. */
-void act_chain_apply(const struct act_chain *chain, float *x, size_t n_img, size_t plane);
+void cact_act_chain_apply(const struct cact_act_chain *chain, float *x, size_t n_img, size_t plane);
 
 /* 1 when every function in the chain is element-wise, so each output value depends
  * only on its input byte and channel (the output can be a 256-entry table per channel). */
-int act_chain_is_elementwise(const struct act_chain *chain);
+int cact_act_chain_is_elementwise(const struct cact_act_chain *chain);
 
 /* For an element-wise chain: lut[c][b] = chain(ToTensor(+Normalize)(b)) for channel c,
  * the exact float the full path would compute. */
-void act_chain_lut(const struct act_chain *chain, float lut[ACT_CHANNELS][256]);
+void cact_act_chain_lut(const struct cact_act_chain *chain, float lut[CACT_ACT_CHANNELS][256]);
 
 #endif

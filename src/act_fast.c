@@ -2,7 +2,7 @@
  *
  * The kernels themselves are in act_fast_body.h, included here up to three times:
  * for AVX-512F+FMA and AVX2+FMA (x86-64, under `#pragma GCC target`, picked at run time
- * by act_fast_impl when the CPU has them) and for the baseline the compiler targets
+ * by cact_act_fast_impl when the CPU has them) and for the baseline the compiler targets
  * (SSE2 on x86-64; any architecture). This file is compiled at -O3 with
  * -fno-trapping-math (the pragma below) so that GCC vectorizes the branch-free loops
  * and turns their ternaries into selects; the generic kernels in act_kernels.c keep
@@ -148,7 +148,7 @@ static inline float clamp6(float t)
 
 /* ---- Selection ---- */
 
-const struct act_impl *act_fast_impl(const char *isa)
+const struct cact_act_impl *cact_act_fast_impl(const char *isa)
 {
 #if ACT_X86
     __builtin_cpu_init();

@@ -192,7 +192,7 @@ static inline float FN(fast_gelu_erf)(float v)
 #define STREAM_MIN ((size_t)1 << 21)
 #define STREAM_AHEAD 4096
 
-static void FN(run)(act_elem_fn k, act_elem_fn ks, float *y, const float *x, size_t n,
+static void FN(run)(cact_act_elem_fn k, cact_act_elem_fn ks, float *y, const float *x, size_t n,
                     const float *p)
 {
     /* Elements before y's first 64-byte boundary. Both paths below start there: a
@@ -379,7 +379,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
 
     (void)stream;
     if (channels != 3) {
-        act_impl_generic.softmax(y, x, n_img, channels, plane, mode);
+        cact_act_impl_generic.softmax(y, x, n_img, channels, plane, mode);
         return;
     }
 #if STREAM_COPY_AVAILABLE
@@ -435,7 +435,7 @@ static void FN(softmax)(float *y, const float *x, size_t n_img, size_t channels,
 #endif
 }
 
-static const struct act_impl FN(impl) = {
+static const struct cact_act_impl FN(impl) = {
     .isa = ISA_NAME,
     .relu = FN(k_relu),
     .hardtanh = FN(k_hardtanh),

@@ -284,7 +284,7 @@ static void g_identity(float *y, const float *x, size_t n, const float *p)
         memmove(y, x, n * sizeof *y);
 }
 
-const struct act_impl act_impl_generic = {
+const struct cact_act_impl cact_act_impl_generic = {
     .isa = "generic",
     .relu = g_relu,
     .hardtanh = g_hardtanh_p,
@@ -314,34 +314,34 @@ const struct act_impl act_impl_generic = {
 
 /* ---- Dispatch ---- */
 
-static _Atomic(const struct act_impl *) current;
+static _Atomic(const struct cact_act_impl *) current;
 
-static const struct act_impl *best_fast(void)
+static const struct cact_act_impl *best_fast(void)
 {
     static const char *const order[] = {"avx512f", "avx2", "default"};
     for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-        const struct act_impl *im = act_fast_impl(order[i]);
+        const struct cact_act_impl *im = cact_act_fast_impl(order[i]);
         if (im)
             return im;
     }
-    return &act_impl_generic;
+    return &cact_act_impl_generic;
 }
 
-static const struct act_impl *find_impl(const char *isa)
+static const struct cact_act_impl *find_impl(const char *isa)
 {
     if (strcmp(isa, "generic") == 0)
-        return &act_impl_generic;
-    return act_fast_impl(isa);
+        return &cact_act_impl_generic;
+    return cact_act_fast_impl(isa);
 }
 
-const struct act_impl *act_kernels_impl(void)
+const struct cact_act_impl *cact_act_kernels_impl(void)
 {
-    const struct act_impl *im = atomic_load_explicit(&current, memory_order_acquire);
+    const struct cact_act_impl *im = atomic_load_explicit(&current, memory_order_acquire);
     if (!im) {
         /* Racing first calls all compute the same answer, so a plain store is fine. */
         const char *g = getenv("CIFAR_ACT_GENERIC"), *isa = getenv("CIFAR_ACT_ISA");
         if (g && *g && strcmp(g, "0") != 0)
-            im = &act_impl_generic;
+            im = &cact_act_impl_generic;
         else if (isa && *isa && find_impl(isa))
             im = find_impl(isa);
         else
@@ -351,35 +351,35 @@ const struct act_impl *act_kernels_impl(void)
     return im;
 }
 
-const char *act_kernels_isa(void)
+const char *cact_act_kernels_isa(void)
 {
-    return act_kernels_impl()->isa;
+    return cact_act_kernels_impl()->isa;
 }
 
-int act_kernels_generic(void)
+int cact_act_kernels_generic(void)
 {
-    return act_kernels_impl() == &act_impl_generic;
+    return cact_act_kernels_impl() == &cact_act_impl_generic;
 }
 
-int act_kernels_use(const char *isa)
+int cact_act_kernels_use(const char *isa)
 {
-    const struct act_impl *im = find_impl(isa);
+    const struct cact_act_impl *im = find_impl(isa);
     if (!im)
         return -1;
     atomic_store_explicit(&current, im, memory_order_release);
     return 0;
 }
 
-void act_kernels_set_generic(int on)
+void cact_act_kernels_set_generic(int on)
 {
-    atomic_store_explicit(&current, on ? &act_impl_generic : best_fast(),
+    atomic_store_explicit(&current, on ? &cact_act_impl_generic : best_fast(),
                           memory_order_release);
 }
 
 #define ELEM_ENTRY(name)                                                               \
-    void act_k_##name(float *y, const float *x, size_t n, const float *p)              \
+    void cact_act_k_##name(float *y, const float *x, size_t n, const float *p)              \
     {                                                                                  \
-        act_kernels_impl()->name(y, x, n, p);                                          \
+        cact_act_kernels_impl()->name(y, x, n, p);                                          \
     }
 
 ELEM_ENTRY(relu)
@@ -406,23 +406,23 @@ ELEM_ENTRY(logsigmoid)
 ELEM_ENTRY(threshold)
 ELEM_ENTRY(identity)
 
-void act_k_softmax(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
+void cact_act_k_softmax(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
                    const float *p)
 {
     (void)p;
-    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMAX);
+    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMAX);
 }
 
-void act_k_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
+void cact_act_k_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
                        size_t plane, const float *p)
 {
     (void)p;
-    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_LOG);
+    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_LOG);
 }
 
-void act_k_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
+void cact_act_k_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
                    const float *p)
 {
     (void)p;
-    act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMIN);
+    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMIN);
 }

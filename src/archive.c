@@ -24,16 +24,16 @@ enum slot_state { SLOT_UNSEEN, SLOT_WRITING, SLOT_DONE, SLOT_COMMITTED };
 enum { CUR_SKIP = -1, CUR_EXT = -2 };
 
 struct archive_slot {
-    struct archive_member m;
+    struct cact_archive_member m;
     enum slot_state state;
     int fd;               /* open temporary while writing, else -1 */
     char tmp[4096];       /* temporary name, "" until created */
     uint64_t size;
-    char md5[ARCHIVE_MD5_HEX];
+    char md5[CACT_ARCHIVE_MD5_HEX];
 };
 
-struct archive {
-    struct archive_slot slot[ARCHIVE_MAX_MEMBERS];
+struct cact_archive {
+    struct archive_slot slot[CACT_ARCHIVE_MAX_MEMBERS];
     int n;
 
     z_stream zs;
@@ -58,19 +58,19 @@ struct archive {
     int next_name_state;
     char next_name[TAR_NAME_MAX + 1];
 
-    struct ca_err err;    /* sticky first error */
+    struct cact_err err;    /* sticky first error */
     unsigned char out[64 * 1024];
 };
 
 /* ---- Errors ---- */
 
 /* Record the first failure in a (later calls return it again) and copy it to err. */
-static enum ca_status ar_fail(struct archive *a, struct ca_err *err, enum ca_status code,
+static enum cact_status ar_fail(struct cact_archive *a, struct cact_err *err, enum cact_status code,
                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static enum ca_status ar_fail(struct archive *a, struct ca_err *err, enum ca_status code,
+static enum cact_status ar_fail(struct cact_archive *a, struct cact_err *err, enum cact_status code,
                               const char *fmt, ...)
 {
-    if (a->err.code == CA_OK) {
+    if (a->err.code == CACT_OK) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(a->err.msg, sizeof a->err.msg, fmt, ap);
@@ -82,7 +82,7 @@ static enum ca_status ar_fail(struct archive *a, struct ca_err *err, enum ca_sta
     return a->err.code;
 }
 
-static enum ca_status ar_sticky(struct archive *a, struct ca_err *err)
+static enum cact_status ar_sticky(struct cact_archive *a, struct cact_err *err)
 {
     if (err)
         *err = a->err;
@@ -91,19 +91,19 @@ static enum ca_status ar_sticky(struct archive *a, struct ca_err *err)
 
 /* ---- Lifetime ---- */
 
-enum ca_status archive_new(struct archive **out, const struct archive_member *m, int n,
-                           struct ca_err *err)
+enum cact_status cact_archive_new(struct cact_archive **out, const struct cact_archive_member *m, int n,
+                           struct cact_err *err)
 {
-    struct archive *a = NULL;
-    enum ca_status st = CA_OK;
+    struct cact_archive *a = NULL;
+    enum cact_status st = CACT_OK;
 
     *out = NULL;
-    if (n < 1 || n > ARCHIVE_MAX_MEMBERS)
-        return ca_fail(err, CA_ERR_USAGE, "archive: %d members (1..%d allowed)", n,
-                       ARCHIVE_MAX_MEMBERS);
+    if (n < 1 || n > CACT_ARCHIVE_MAX_MEMBERS)
+        return cact_fail(err, CACT_ERR_USAGE, "archive: %d members (1..%d allowed)", n,
+                       CACT_ARCHIVE_MAX_MEMBERS);
     a = calloc(1, sizeof *a);
     if (!a)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     a->n = n;
     for (int i = 0; i < n; i++) {
         a->slot[i].m = m[i];
@@ -112,23 +112,23 @@ enum ca_status archive_new(struct archive **out, const struct archive_member *m,
     a->cur = CUR_SKIP;
     /* 16 + MAX_WBITS: expect the gzip wrapper and check its CRC-32 and length. */
     if (inflateInit2(&a->zs, 16 + MAX_WBITS) != Z_OK) {
-        st = ca_fail(err, CA_ERR_NOMEM, "cannot start zlib inflate");
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot start zlib inflate");
         goto out;
     }
     a->z_ready = 1;
     a->md = EVP_MD_CTX_new();
     if (!a->md) {
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory (EVP_MD_CTX)");
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory (EVP_MD_CTX)");
         goto out;
     }
     *out = a;
     a = NULL;
 out:
-    archive_free(a);
+    cact_archive_free(a);
     return st;
 }
 
-void archive_free(struct archive *a)
+void cact_archive_free(struct cact_archive *a)
 {
     if (!a)
         return;
@@ -145,24 +145,24 @@ void archive_free(struct archive *a)
     free(a);
 }
 
-int archive_stream_done(const struct archive *a)
+int cact_archive_stream_done(const struct cact_archive *a)
 {
     return a->z_done;
 }
 
-uint64_t archive_bytes_in(const struct archive *a)
+uint64_t cact_archive_bytes_in(const struct cact_archive *a)
 {
     return a->bytes_in;
 }
 
-const char *archive_member_md5(const struct archive *a, int i)
+const char *cact_archive_member_md5(const struct cact_archive *a, int i)
 {
     if (i < 0 || i >= a->n || a->slot[i].state < SLOT_DONE)
         return NULL;
     return a->slot[i].md5;
 }
 
-uint64_t archive_member_size(const struct archive *a, int i)
+uint64_t cact_archive_member_size(const struct cact_archive *a, int i)
 {
     if (i < 0 || i >= a->n || a->slot[i].state < SLOT_DONE)
         return 0;
@@ -243,7 +243,7 @@ static void tar_header_name(const unsigned char *h, char *buf, size_t size)
     }
 }
 
-static int tar_find_slot(const struct archive *a, const char *name)
+static int tar_find_slot(const struct cact_archive *a, const char *name)
 {
     while (name[0] == '.' && name[1] == '/')
         name += 2;
@@ -256,7 +256,7 @@ static int tar_find_slot(const struct archive *a, const char *name)
 /* Pax extended header: records "LEN key=value\n". Only path= matters to us; a
  * malformed record ends the parse (the entry then keeps its header name, which is
  * harmless: contents are still digest-checked and names never become paths). */
-static void tar_parse_pax(struct archive *a)
+static void tar_parse_pax(struct cact_archive *a)
 {
     size_t pos = 0, n = a->ext_fill;
 
@@ -284,7 +284,7 @@ static void tar_parse_pax(struct archive *a)
 }
 
 /* The current entry's data is complete. */
-static enum ca_status tar_entry_end(struct archive *a, struct ca_err *err)
+static enum cact_status tar_entry_end(struct cact_archive *a, struct cact_err *err)
 {
     if (a->cur >= 0) {
         struct archive_slot *s = &a->slot[a->cur];
@@ -296,15 +296,15 @@ static enum ca_status tar_entry_end(struct archive *a, struct ca_err *err)
             int rc = close(s->fd);
             s->fd = -1;
             if (rc != 0)
-                return ar_fail(a, err, CA_ERR_IO, "cannot write %s: %s", s->tmp,
+                return ar_fail(a, err, CACT_ERR_IO, "cannot write %s: %s", s->tmp,
                                strerror(errno));
         }
         if (EVP_DigestFinal_ex(a->md, d, &dn) != 1 || dn != 16)
-            return ar_fail(a, err, CA_ERR_NOMEM, "MD5 failed");
-        ca_hex(d, dn, s->md5);
+            return ar_fail(a, err, CACT_ERR_NOMEM, "MD5 failed");
+        cact_hex(d, dn, s->md5);
         s->state = SLOT_DONE;
         if (s->m.md5 && strcasecmp(s->m.md5, s->md5) != 0)
-            return ar_fail(a, err, CA_ERR_CHECKSUM,
+            return ar_fail(a, err, CACT_ERR_CHECKSUM,
                            "%s: MD5 %s, expected %s (%llu bytes)", s->m.name, s->md5,
                            s->m.md5, (unsigned long long)s->size);
     } else if (a->cur == CUR_EXT) {
@@ -324,10 +324,10 @@ static enum ca_status tar_entry_end(struct archive *a, struct ca_err *err)
         }
     }
     a->ts = a->pad ? TAR_PAD : TAR_HEADER;
-    return CA_OK;
+    return CACT_OK;
 }
 
-static enum ca_status tar_header(struct archive *a, struct ca_err *err)
+static enum cact_status tar_header(struct cact_archive *a, struct cact_err *err)
 {
     const unsigned char *h = a->hdr;
     uint64_t size = 0, stored = 0;
@@ -340,15 +340,15 @@ static enum ca_status tar_header(struct archive *a, struct ca_err *err)
         /* End of archive. Whatever follows (the second zero block, record padding)
          * is ignored, but the gzip stream is still inflated to check its trailer. */
         a->ts = TAR_END;
-        return CA_OK;
+        return CACT_OK;
     }
     if (!tar_checksum_ok(h, &stored, &computed))
-        return ar_fail(a, err, CA_ERR_FORMAT,
+        return ar_fail(a, err, CACT_ERR_FORMAT,
                        "bad tar header at offset %llu: checksum %llo, computed %lo",
                        (unsigned long long)(a->tar_off - TAR_BLOCK),
                        (unsigned long long)stored, computed);
     if (tar_number(h + 124, 12, &size) != 0)
-        return ar_fail(a, err, CA_ERR_FORMAT, "bad tar header at offset %llu: size field",
+        return ar_fail(a, err, CACT_ERR_FORMAT, "bad tar header at offset %llu: size field",
                        (unsigned long long)(a->tar_off - TAR_BLOCK));
     type = h[156];
     /* Links, devices, directories and FIFOs carry no data whatever size says. */
@@ -384,21 +384,21 @@ static enum ca_status tar_header(struct archive *a, struct ca_err *err)
         if (slot >= 0) {
             struct archive_slot *s = &a->slot[slot];
             if (s->state != SLOT_UNSEEN)
-                return ar_fail(a, err, CA_ERR_FORMAT, "archive has %s twice", s->m.name);
-            if (size > ARCHIVE_MAX_MEMBER_SIZE)
-                return ar_fail(a, err, CA_ERR_FORMAT, "%s: size %llu is too large",
+                return ar_fail(a, err, CACT_ERR_FORMAT, "archive has %s twice", s->m.name);
+            if (size > CACT_ARCHIVE_MAX_MEMBER_SIZE)
+                return ar_fail(a, err, CACT_ERR_FORMAT, "%s: size %llu is too large",
                                s->m.name, (unsigned long long)size);
             if (EVP_DigestInit_ex(a->md, EVP_md5(), NULL) != 1)
-                return ar_fail(a, err, CA_ERR_NOMEM, "MD5 init failed");
+                return ar_fail(a, err, CACT_ERR_NOMEM, "MD5 init failed");
             s->state = SLOT_WRITING;
             s->size = size;
             if (s->m.dest) {
-                ca_temp_name(s->m.dest, s->tmp, sizeof s->tmp);
+                cact_temp_name(s->m.dest, s->tmp, sizeof s->tmp);
                 s->fd = open(s->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
                 if (s->fd < 0) {
                     int e = errno;
                     s->tmp[0] = '\0'; /* not ours to unlink */
-                    return ar_fail(a, err, CA_ERR_IO, "cannot create %s.tmp.*: %s",
+                    return ar_fail(a, err, CACT_ERR_IO, "cannot create %s.tmp.*: %s",
                                    s->m.dest, strerror(e));
                 }
             }
@@ -408,22 +408,22 @@ static enum ca_status tar_header(struct archive *a, struct ca_err *err)
     if (size == 0)
         return tar_entry_end(a, err);
     a->ts = TAR_DATA;
-    return CA_OK;
+    return CACT_OK;
 }
 
-static enum ca_status tar_data(struct archive *a, const unsigned char *p, size_t k,
-                               struct ca_err *err)
+static enum cact_status tar_data(struct cact_archive *a, const unsigned char *p, size_t k,
+                               struct cact_err *err)
 {
     if (a->cur >= 0) {
         struct archive_slot *s = &a->slot[a->cur];
         if (EVP_DigestUpdate(a->md, p, k) != 1)
-            return ar_fail(a, err, CA_ERR_NOMEM, "MD5 update failed");
+            return ar_fail(a, err, CACT_ERR_NOMEM, "MD5 update failed");
         while (s->fd >= 0 && k > 0) {
             ssize_t w = write(s->fd, p, k);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w <= 0)
-                return ar_fail(a, err, CA_ERR_IO, "cannot write %s: %s", s->tmp,
+                return ar_fail(a, err, CACT_ERR_IO, "cannot write %s: %s", s->tmp,
                                w < 0 ? strerror(errno) : "no progress");
             p += w;
             k -= (size_t)w;
@@ -432,21 +432,21 @@ static enum ca_status tar_data(struct archive *a, const unsigned char *p, size_t
         memcpy(a->ext + a->ext_fill, p, k); /* bounded: size <= TAR_EXT_MAX */
         a->ext_fill += k;
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* Walk n decompressed bytes through the tar state machine. */
-static enum ca_status tar_consume(struct archive *a, const unsigned char *p, size_t n,
-                                  struct ca_err *err)
+static enum cact_status tar_consume(struct cact_archive *a, const unsigned char *p, size_t n,
+                                  struct cact_err *err)
 {
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
 
-    while (n > 0 && st == CA_OK) {
+    while (n > 0 && st == CACT_OK) {
         size_t k;
         switch (a->ts) {
         case TAR_END:
             a->tar_off += n;
-            return CA_OK;
+            return CACT_OK;
         case TAR_HEADER:
             k = TAR_BLOCK - a->hdr_fill;
             if (k > n)
@@ -468,7 +468,7 @@ static enum ca_status tar_consume(struct archive *a, const unsigned char *p, siz
             a->tar_off += k;
             p += k;
             n -= k;
-            if (st == CA_OK && a->remain == 0)
+            if (st == CACT_OK && a->remain == 0)
                 st = tar_entry_end(a, err);
             break;
         case TAR_PAD:
@@ -487,36 +487,36 @@ static enum ca_status tar_consume(struct archive *a, const unsigned char *p, siz
 
 /* ---- Feeding ---- */
 
-enum ca_status archive_feed(struct archive *a, const void *buf, size_t len,
-                            struct ca_err *err)
+enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size_t len,
+                            struct cact_err *err)
 {
-    enum ca_status st;
+    enum cact_status st;
 
-    if (a->err.code != CA_OK)
+    if (a->err.code != CACT_OK)
         return ar_sticky(a, err);
     if (len == 0)
-        return CA_OK;
+        return CACT_OK;
     if (a->z_done)
-        return ar_fail(a, err, CA_ERR_FORMAT,
+        return ar_fail(a, err, CACT_ERR_FORMAT,
                        "unexpected data after the end of the gzip stream (offset %llu)",
                        (unsigned long long)a->bytes_in);
     a->zs.next_in = (unsigned char *)(uintptr_t)buf; /* zlib does not write input */
     a->zs.avail_in = (uInt)len;
     if ((size_t)a->zs.avail_in != len)
-        return ar_fail(a, err, CA_ERR_USAGE, "archive_feed: chunk too large");
+        return ar_fail(a, err, CACT_ERR_USAGE, "cact_archive_feed: chunk too large");
     for (;;) {
         a->zs.next_out = a->out;
         a->zs.avail_out = sizeof a->out;
         int rc = inflate(&a->zs, Z_NO_FLUSH);
         if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR)
-            return ar_fail(a, err, CA_ERR_FORMAT,
+            return ar_fail(a, err, CACT_ERR_FORMAT,
                            "not a valid gzip stream near byte %llu: %s",
                            (unsigned long long)(a->bytes_in + len - a->zs.avail_in),
                            a->zs.msg ? a->zs.msg : "inflate error");
         if (rc == Z_MEM_ERROR)
-            return ar_fail(a, err, CA_ERR_NOMEM, "out of memory (inflate)");
+            return ar_fail(a, err, CACT_ERR_NOMEM, "out of memory (inflate)");
         st = tar_consume(a, a->out, sizeof a->out - a->zs.avail_out, err);
-        if (st != CA_OK)
+        if (st != CACT_OK)
             return st;
         if (rc == Z_STREAM_END) {
             a->z_done = 1;
@@ -528,45 +528,45 @@ enum ca_status archive_feed(struct archive *a, const void *buf, size_t len,
     }
     a->bytes_in += len - a->zs.avail_in;
     if (a->z_done && a->zs.avail_in > 0)
-        return ar_fail(a, err, CA_ERR_FORMAT,
+        return ar_fail(a, err, CACT_ERR_FORMAT,
                        "unexpected data after the end of the gzip stream (offset %llu)",
                        (unsigned long long)a->bytes_in);
-    return CA_OK;
+    return CACT_OK;
 }
 
-enum ca_status archive_finish(struct archive *a, struct ca_err *err)
+enum cact_status cact_archive_finish(struct cact_archive *a, struct cact_err *err)
 {
-    if (a->err.code != CA_OK)
+    if (a->err.code != CACT_OK)
         return ar_sticky(a, err);
     if (!a->z_done)
-        return ar_fail(a, err, CA_ERR_FORMAT,
+        return ar_fail(a, err, CACT_ERR_FORMAT,
                        "archive is truncated: the gzip stream ends early, after %llu bytes",
                        (unsigned long long)a->bytes_in);
     if (a->ts != TAR_END && !(a->ts == TAR_HEADER && a->hdr_fill == 0))
-        return ar_fail(a, err, CA_ERR_FORMAT,
+        return ar_fail(a, err, CACT_ERR_FORMAT,
                        "tar data is truncated inside an entry (offset %llu)",
                        (unsigned long long)a->tar_off);
     for (int i = 0; i < a->n; i++)
         if (a->slot[i].state != SLOT_DONE)
-            return ar_fail(a, err, CA_ERR_FORMAT, "archive has no member %s",
+            return ar_fail(a, err, CACT_ERR_FORMAT, "archive has no member %s",
                            a->slot[i].m.name);
-    return CA_OK;
+    return CACT_OK;
 }
 
-enum ca_status archive_commit(struct archive *a, struct ca_err *err)
+enum cact_status cact_archive_commit(struct cact_archive *a, struct cact_err *err)
 {
-    if (a->err.code != CA_OK)
+    if (a->err.code != CACT_OK)
         return ar_sticky(a, err);
     for (int i = 0; i < a->n; i++) {
         struct archive_slot *s = &a->slot[i];
         if (s->state != SLOT_DONE)
-            return ar_fail(a, err, CA_ERR_USAGE, "archive_commit before archive_finish");
+            return ar_fail(a, err, CACT_ERR_USAGE, "cact_archive_commit before cact_archive_finish");
         if (!s->m.dest)
             continue;
         if (rename(s->tmp, s->m.dest) != 0)
-            return ar_fail(a, err, CA_ERR_IO, "cannot rename %s to %s: %s", s->tmp,
+            return ar_fail(a, err, CACT_ERR_IO, "cannot rename %s to %s: %s", s->tmp,
                            s->m.dest, strerror(errno));
         s->state = SLOT_COMMITTED;
     }
-    return CA_OK;
+    return CACT_OK;
 }

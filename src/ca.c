@@ -3,7 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-enum ca_status ca_fail(struct ca_err *err, enum ca_status code, const char *fmt, ...)
+enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const char *fmt, ...)
 {
     if (err) {
         va_list ap;
@@ -15,22 +15,22 @@ enum ca_status ca_fail(struct ca_err *err, enum ca_status code, const char *fmt,
     return code;
 }
 
-void ca_err_clear(struct ca_err *err)
+void cact_err_clear(struct cact_err *err)
 {
     if (err) {
-        err->code = CA_OK;
+        err->code = CACT_OK;
         err->msg[0] = '\0';
     }
 }
 
-int ca_exit_code(enum ca_status code)
+int cact_exit_code(enum cact_status code)
 {
-    if (code == CA_OK)
+    if (code == CACT_OK)
         return 0;
-    return code == CA_ERR_USAGE ? 2 : 1;
+    return code == CACT_ERR_USAGE ? 2 : 1;
 }
 
-void ca_hex(const unsigned char *bytes, size_t n, char *out)
+void cact_hex(const unsigned char *bytes, size_t n, char *out)
 {
     static const char digits[] = "0123456789abcdef";
     for (size_t i = 0; i < n; i++) {
@@ -48,7 +48,7 @@ void ca_hex(const unsigned char *bytes, size_t n, char *out)
 #include <sys/stat.h>
 #include <unistd.h>
 
-void ca_temp_name(const char *path, char *buf, size_t size)
+void cact_temp_name(const char *path, char *buf, size_t size)
 {
     static atomic_uint counter;
     unsigned n = atomic_fetch_add(&counter, 1);
@@ -56,66 +56,66 @@ void ca_temp_name(const char *path, char *buf, size_t size)
 }
 
 /* Both writers: temporary file, then rename, unlinking path first if asked. */
-static enum ca_status ca_write_via_temp(const char *path, const void *data, size_t len,
-                                       int unlink_first, struct ca_err *err)
+static enum cact_status ca_write_via_temp(const char *path, const void *data, size_t len,
+                                       int unlink_first, struct cact_err *err)
 {
     char tmp[4096];
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
     FILE *f = NULL;
 
-    ca_temp_name(path, tmp, sizeof tmp);
+    cact_temp_name(path, tmp, sizeof tmp);
     f = fopen(tmp, "wb");
     if (!f) {
-        st = ca_fail(err, CA_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
         goto out;
     }
     if (len && fwrite(data, 1, len, f) != len) {
-        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
     if (fflush(f) != 0) {
-        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
     if (fclose(f) != 0) {
         f = NULL;
-        st = ca_fail(err, CA_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
     }
     f = NULL;
     if (unlink_first)
         (void)unlink(path); /* ENOENT is the usual case; a real problem fails rename */
     if (rename(tmp, path) != 0)
-        st = ca_fail(err, CA_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+        st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
                      strerror(errno));
 out:
     if (f)
         fclose(f);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         unlink(tmp);
     return st;
 }
 
-enum ca_status ca_write_atomic(const char *path, const void *data, size_t len,
-                               struct ca_err *err)
+enum cact_status cact_write_atomic(const char *path, const void *data, size_t len,
+                               struct cact_err *err)
 {
     return ca_write_via_temp(path, data, len, 0, err);
 }
 
-enum ca_status ca_write_output(const char *path, const void *data, size_t len,
-                               struct ca_err *err)
+enum cact_status cact_write_output(const char *path, const void *data, size_t len,
+                               struct cact_err *err)
 {
     return ca_write_via_temp(path, data, len, 1, err);
 }
 
-enum ca_status ca_mkdirs(const char *dir, struct ca_err *err)
+enum cact_status cact_mkdirs(const char *dir, struct cact_err *err)
 {
     char buf[4096];
     size_t len = strlen(dir);
     struct stat sb;
 
     if (len == 0 || len >= sizeof buf)
-        return ca_fail(err, CA_ERR_USAGE, "bad directory name '%s'", dir);
+        return cact_fail(err, CACT_ERR_USAGE, "bad directory name '%s'", dir);
     memcpy(buf, dir, len + 1);
     /* Create each prefix in turn; EEXIST is fine, the final check decides. */
     for (size_t i = 1; i <= len; i++) {
@@ -123,15 +123,15 @@ enum ca_status ca_mkdirs(const char *dir, struct ca_err *err)
             char c = buf[i];
             buf[i] = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return ca_fail(err, CA_ERR_IO, "cannot create directory %s: %s", buf,
+                return cact_fail(err, CACT_ERR_IO, "cannot create directory %s: %s", buf,
                                strerror(errno));
             buf[i] = c;
         }
     }
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return ca_fail(err, CA_ERR_IO, "%s is not a directory", dir);
+        return cact_fail(err, CACT_ERR_IO, "%s is not a directory", dir);
     if (access(dir, W_OK | X_OK) != 0)
-        return ca_fail(err, CA_ERR_IO, "directory %s is not writable: %s", dir,
+        return cact_fail(err, CACT_ERR_IO, "directory %s is not writable: %s", dir,
                        strerror(errno));
-    return CA_OK;
+    return CACT_OK;
 }

@@ -21,13 +21,13 @@ struct cifar_file {
     char path[4096];
 };
 
-struct cifar_set {
-    struct cifar_layout layout;
-    enum cifar_label label;
-    size_t record;  /* bytes per record: label bytes + CIFAR_PIXELS */
+struct cact_cifar_set {
+    struct cact_cifar_layout layout;
+    enum cact_cifar_label label;
+    size_t record;  /* bytes per record: label bytes + CACT_CIFAR_PIXELS */
     size_t count;
     int n_files;
-    struct cifar_file files[CIFAR_MAX_FILES];
+    struct cifar_file files[CACT_CIFAR_MAX_FILES];
     int n_classes;
     char *names[CIFAR_MAX_CLASSES];
     char *meta_buf; /* owns the strings names[] point into */
@@ -35,11 +35,11 @@ struct cifar_set {
 
 /* ---- Layout ---- */
 
-void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
-                      enum cifar_label label, struct cifar_layout *out)
+void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
+                      enum cact_cifar_label label, struct cact_cifar_layout *out)
 {
     memset(out, 0, sizeof *out);
-    if (kind == CIFAR_10) {
+    if (kind == CACT_CIFAR_10) {
         static const char *const train[] = {"data_batch_1.bin", "data_batch_2.bin",
                                             "data_batch_3.bin", "data_batch_4.bin",
                                             "data_batch_5.bin"};
@@ -48,7 +48,7 @@ void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
         out->label_bytes = 1;
         out->n_classes = 10;
         out->images_per_file = 10000;
-        if (split == CIFAR_TRAIN) {
+        if (split == CACT_CIFAR_TRAIN) {
             out->n_files = 5;
             memcpy(out->files, train, sizeof train);
         } else {
@@ -59,9 +59,9 @@ void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
         out->dir = "cifar-100-binary";
         out->label_bytes = 2;
         out->n_files = 1;
-        out->files[0] = split == CIFAR_TRAIN ? "train.bin" : "test.bin";
-        out->images_per_file = split == CIFAR_TRAIN ? 50000 : 10000;
-        if (label == CIFAR_LABEL_COARSE) {
+        out->files[0] = split == CACT_CIFAR_TRAIN ? "train.bin" : "test.bin";
+        out->images_per_file = split == CACT_CIFAR_TRAIN ? 50000 : 10000;
+        if (label == CACT_CIFAR_LABEL_COARSE) {
             out->meta = "coarse_label_names.txt";
             out->n_classes = 20;
         } else {
@@ -73,20 +73,20 @@ void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
 
 /* ---- Opening ---- */
 
-static enum ca_status cifar_missing(struct ca_err *err, const char *path, const char *data_dir,
+static enum cact_status cifar_missing(struct cact_err *err, const char *path, const char *data_dir,
                                     const char *dir)
 {
-    return ca_fail(err, CA_ERR_MISSING,
+    return cact_fail(err, CACT_ERR_MISSING,
                    "%s not found: --data must name the directory that contains %s/ "
                    "(the binary version); 'cifar-act --download-only --data %s' fetches it",
                    path, dir, data_dir);
 }
 
-static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
-                                      struct ca_err *err)
+static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *data_dir,
+                                      struct cact_err *err)
 {
     char path[4096];
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
     FILE *f = NULL;
     size_t len;
 
@@ -96,27 +96,27 @@ static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
         if (errno == ENOENT)
             st = cifar_missing(err, path, data_dir, s->layout.dir);
         else
-            st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+            st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         goto out;
     }
     s->meta_buf = malloc(CIFAR_META_MAX + 1);
     if (!s->meta_buf) {
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory reading %s", path);
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
         goto out;
     }
     len = fread(s->meta_buf, 1, CIFAR_META_MAX + 1, f);
     if (ferror(f)) {
-        st = ca_fail(err, CA_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
     if (len > CIFAR_META_MAX) {
-        st = ca_fail(err, CA_ERR_FORMAT, "%s: larger than %d bytes, not a class-name list",
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: larger than %d bytes, not a class-name list",
                      path, CIFAR_META_MAX);
         goto out;
     }
     s->meta_buf[len] = '\0';
     if (memchr(s->meta_buf, '\0', len)) {
-        st = ca_fail(err, CA_ERR_FORMAT, "%s: contains NUL bytes, not a class-name list", path);
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: contains NUL bytes, not a class-name list", path);
         goto out;
     }
     /* One name per line; blank lines (the official file ends with some) are skipped. */
@@ -130,14 +130,14 @@ static enum ca_status cifar_read_meta(struct cifar_set *s, const char *data_dir,
         if (n == 0)
             continue;
         if (s->n_classes == s->layout.n_classes) {
-            st = ca_fail(err, CA_ERR_FORMAT, "%s: more than %d class names", path,
+            st = cact_fail(err, CACT_ERR_FORMAT, "%s: more than %d class names", path,
                          s->layout.n_classes);
             goto out;
         }
         s->names[s->n_classes++] = line;
     }
     if (s->n_classes != s->layout.n_classes)
-        st = ca_fail(err, CA_ERR_FORMAT, "%s: %d class names, expected %d", path,
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: %d class names, expected %d", path,
                      s->n_classes, s->layout.n_classes);
 out:
     if (f)
@@ -145,8 +145,8 @@ out:
     return st;
 }
 
-static enum ca_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
-                                      off_t off, struct ca_err *err)
+static enum cact_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
+                                      off_t off, struct cact_err *err)
 {
     char *p = buf;
     while (len) {
@@ -154,36 +154,36 @@ static enum ca_status cifar_pread_all(const struct cifar_file *cf, void *buf, si
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0)
-            return ca_fail(err, CA_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
+            return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
         if (r == 0)
-            return ca_fail(err, CA_ERR_IO, "%s: unexpected end of file (did it shrink?)",
+            return cact_fail(err, CACT_ERR_IO, "%s: unexpected end of file (did it shrink?)",
                            cf->path);
         p += r;
         len -= (size_t)r;
         off += r;
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* Check every label once at open time, so a corrupt record stops the job before any
  * output is written rather than halfway through. Reads in bounded chunks. */
-static enum ca_status cifar_scan_labels(const struct cifar_set *s, const struct cifar_file *cf,
-                                        struct ca_err *err)
+static enum cact_status cifar_scan_labels(const struct cact_cifar_set *s, const struct cifar_file *cf,
+                                        struct cact_err *err)
 {
     enum { CHUNK = 256 };
-    size_t label_at = (s->layout.label_bytes == 2 && s->label == CIFAR_LABEL_FINE) ? 1 : 0;
-    enum ca_status st = CA_OK;
+    size_t label_at = (s->layout.label_bytes == 2 && s->label == CACT_CIFAR_LABEL_FINE) ? 1 : 0;
+    enum cact_status st = CACT_OK;
     uint8_t *buf = malloc(CHUNK * s->record);
 
     if (!buf)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory checking %s", cf->path);
-    for (size_t r = 0; r < cf->count && st == CA_OK; r += CHUNK) {
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory checking %s", cf->path);
+    for (size_t r = 0; r < cf->count && st == CACT_OK; r += CHUNK) {
         size_t n = cf->count - r < CHUNK ? cf->count - r : CHUNK;
         st = cifar_pread_all(cf, buf, n * s->record, (off_t)(r * s->record), err);
-        for (size_t j = 0; j < n && st == CA_OK; j++) {
+        for (size_t j = 0; j < n && st == CACT_OK; j++) {
             int label = buf[j * s->record + label_at];
             if (label >= s->layout.n_classes)
-                st = ca_fail(err, CA_ERR_FORMAT,
+                st = cact_fail(err, CACT_ERR_FORMAT,
                              "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
                              cf->path, r + j, label, s->layout.n_classes - 1);
         }
@@ -192,22 +192,22 @@ static enum ca_status cifar_scan_labels(const struct cifar_set *s, const struct 
     return st;
 }
 
-/* cifar_open and cifar_open_verified: scan says whether to check every label. */
-static enum ca_status cifar_open_impl(struct cifar_set **out, const char *data_dir,
-                                      enum cifar_kind kind, enum cifar_split split,
-                                      enum cifar_label label, int scan, struct ca_err *err)
+/* cact_cifar_open and cact_cifar_open_verified: scan says whether to check every label. */
+static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char *data_dir,
+                                      enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                      enum cact_cifar_label label, int scan, struct cact_err *err)
 {
-    enum ca_status st = CA_OK;
-    struct cifar_set *s = calloc(1, sizeof *s);
+    enum cact_status st = CACT_OK;
+    struct cact_cifar_set *s = calloc(1, sizeof *s);
 
     *out = NULL;
     if (!s)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < CIFAR_MAX_FILES; i++)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         s->files[i].fd = -1;
-    cifar_layout_get(kind, split, label, &s->layout);
+    cact_cifar_layout_get(kind, split, label, &s->layout);
     s->label = label;
-    s->record = (size_t)s->layout.label_bytes + CIFAR_PIXELS;
+    s->record = (size_t)s->layout.label_bytes + CACT_CIFAR_PIXELS;
 
     for (int i = 0; i < s->layout.n_files; i++) {
         struct cifar_file *cf = &s->files[i];
@@ -220,95 +220,95 @@ static enum ca_status cifar_open_impl(struct cifar_set **out, const char *data_d
             if (errno == ENOENT)
                 st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
             else
-                st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", cf->path,
+                st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
                              strerror(errno));
             goto out;
         }
         s->n_files = i + 1;
         if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            st = ca_fail(err, CA_ERR_IO, "%s is not a regular file", cf->path);
+            st = cact_fail(err, CACT_ERR_IO, "%s is not a regular file", cf->path);
             goto out;
         }
         if (sb.st_size == 0) {
-            st = ca_fail(err, CA_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
+            st = cact_fail(err, CACT_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
             goto out;
         }
         if ((size_t)sb.st_size % s->record != 0) {
-            st = ca_fail(err, CA_ERR_FORMAT,
+            st = cact_fail(err, CACT_ERR_FORMAT,
                          "%s: size %lld bytes is not a multiple of the %zu-byte record "
                          "(truncated, or not the binary version of %s?)",
                          cf->path, (long long)sb.st_size, s->record,
-                         kind == CIFAR_10 ? "CIFAR-10" : "CIFAR-100");
+                         kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100");
             goto out;
         }
         cf->first = s->count;
         cf->count = (size_t)sb.st_size / s->record;
         s->count += cf->count;
-        st = scan ? cifar_scan_labels(s, cf, err) : CA_OK;
-        if (st != CA_OK)
+        st = scan ? cifar_scan_labels(s, cf, err) : CACT_OK;
+        if (st != CACT_OK)
             goto out;
     }
     st = cifar_read_meta(s, data_dir, err);
 out:
-    if (st != CA_OK)
-        cifar_free(s);
+    if (st != CACT_OK)
+        cact_cifar_free(s);
     else
         *out = s;
     return st;
 }
 
-enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
-                          enum cifar_kind kind, enum cifar_split split,
-                          enum cifar_label label, struct ca_err *err)
+enum cact_status cact_cifar_open(struct cact_cifar_set **out, const char *data_dir,
+                          enum cact_cifar_kind kind, enum cact_cifar_split split,
+                          enum cact_cifar_label label, struct cact_err *err)
 {
     return cifar_open_impl(out, data_dir, kind, split, label, 1, err);
 }
 
-enum ca_status cifar_open_verified(struct cifar_set **out, const char *data_dir,
-                                   enum cifar_kind kind, enum cifar_split split,
-                                   enum cifar_label label, struct ca_err *err)
+enum cact_status cact_cifar_open_verified(struct cact_cifar_set **out, const char *data_dir,
+                                   enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                   enum cact_cifar_label label, struct cact_err *err)
 {
     return cifar_open_impl(out, data_dir, kind, split, label, 0, err);
 }
 
-void cifar_free(struct cifar_set *s)
+void cact_cifar_free(struct cact_cifar_set *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < CIFAR_MAX_FILES; i++)
+    for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         if (s->files[i].fd >= 0)
             close(s->files[i].fd);
     free(s->meta_buf);
     free(s);
 }
 
-size_t cifar_count(const struct cifar_set *s) { return s->count; }
-int cifar_n_classes(const struct cifar_set *s) { return s->n_classes; }
-const char *cifar_path(const struct cifar_set *s, int file) { return s->files[file].path; }
+size_t cact_cifar_count(const struct cact_cifar_set *s) { return s->count; }
+int cact_cifar_n_classes(const struct cact_cifar_set *s) { return s->n_classes; }
+const char *cact_cifar_path(const struct cact_cifar_set *s, int file) { return s->files[file].path; }
 
-const char *cifar_class_name(const struct cifar_set *s, int label)
+const char *cact_cifar_class_name(const struct cact_cifar_set *s, int label)
 {
     return label >= 0 && label < s->n_classes ? s->names[label] : "?";
 }
 
 /* ---- Reading ---- */
 
-enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
-                          uint8_t *px, int *labels, struct ca_err *err)
+enum cact_status cact_cifar_read(const struct cact_cifar_set *s, const size_t *idx, size_t n,
+                          uint8_t *px, int *labels, struct cact_err *err)
 {
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
     uint8_t *buf = NULL;
     size_t i = 0;
     /* CIFAR-100 records are [coarse][fine][pixels]. */
-    size_t label_at = (s->layout.label_bytes == 2 && s->label == CIFAR_LABEL_FINE) ? 1 : 0;
+    size_t label_at = (s->layout.label_bytes == 2 && s->label == CACT_CIFAR_LABEL_FINE) ? 1 : 0;
 
     buf = malloc(n * s->record);
     if (!buf)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory reading a batch of %zu", n);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory reading a batch of %zu", n);
     while (i < n) {
         int f = 0;
         if (idx[i] >= s->count) {
-            st = ca_fail(err, CA_ERR_USAGE, "image index %zu out of range (%zu images)",
+            st = cact_fail(err, CACT_ERR_USAGE, "image index %zu out of range (%zu images)",
                          idx[i], s->count);
             goto out;
         }
@@ -322,20 +322,20 @@ enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n
             run++;
         st = cifar_pread_all(cf, buf, run * s->record,
                              (off_t)((idx[i] - cf->first) * s->record), err);
-        if (st != CA_OK)
+        if (st != CACT_OK)
             goto out;
         for (size_t j = 0; j < run; j++) {
             const uint8_t *rec = buf + j * s->record;
             int label = rec[label_at];
             if (label >= s->layout.n_classes) {
-                st = ca_fail(err, CA_ERR_FORMAT,
+                st = cact_fail(err, CACT_ERR_FORMAT,
                              "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
                              cf->path, idx[i + j] - cf->first, label,
                              s->layout.n_classes - 1);
                 goto out;
             }
             labels[i + j] = label;
-            memcpy(px + (i + j) * CIFAR_PIXELS, rec + s->layout.label_bytes, CIFAR_PIXELS);
+            memcpy(px + (i + j) * CACT_CIFAR_PIXELS, rec + s->layout.label_bytes, CACT_CIFAR_PIXELS);
         }
         i += run;
     }
@@ -365,13 +365,13 @@ static uint64_t cifar_uniform(uint64_t *state, uint64_t bound)
     return r % bound;
 }
 
-enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t batch,
+enum cact_status cact_cifar_loader_init(struct cact_cifar_loader *ld, size_t count, size_t batch,
                                  int drop_last, int shuffle, uint64_t seed,
-                                 struct ca_err *err)
+                                 struct cact_err *err)
 {
     memset(ld, 0, sizeof *ld);
     if (batch == 0)
-        return ca_fail(err, CA_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
     ld->count = count;
     ld->batch = batch;
     ld->drop_last = drop_last;
@@ -380,7 +380,7 @@ enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t b
         uint64_t state = seed;
         ld->order = malloc(count * sizeof *ld->order);
         if (!ld->order)
-            return ca_fail(err, CA_ERR_NOMEM, "out of memory for the shuffle order");
+            return cact_fail(err, CACT_ERR_NOMEM, "out of memory for the shuffle order");
         for (size_t i = 0; i < count; i++)
             ld->order[i] = i;
         for (size_t i = count - 1; i > 0; i--) {
@@ -390,16 +390,16 @@ enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t b
             ld->order[j] = t;
         }
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
-void cifar_loader_free(struct cifar_loader *ld)
+void cact_cifar_loader_free(struct cact_cifar_loader *ld)
 {
     free(ld->order);
     ld->order = NULL;
 }
 
-size_t cifar_loader_batch(const struct cifar_loader *ld, size_t k, size_t *idx)
+size_t cact_cifar_loader_batch(const struct cact_cifar_loader *ld, size_t k, size_t *idx)
 {
     if (k >= ld->n_batches)
         return 0;

@@ -8,70 +8,70 @@
  * A cifar_set keeps the files open and reads records on demand with pread(2), so
  * memory does not grow with the dataset and several threads may read at once.
  */
-#ifndef CIFAR_H
-#define CIFAR_H
+#ifndef CACT_CIFAR_H
+#define CACT_CIFAR_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "ca.h"
 
-#define CIFAR_SIDE 32
-#define CIFAR_PLANE (CIFAR_SIDE * CIFAR_SIDE)  /* 1024 pixels per channel */
-#define CIFAR_PIXELS (3 * CIFAR_PLANE)         /* 3072 bytes per image */
-#define CIFAR_MAX_FILES 5
+#define CACT_CIFAR_SIDE 32
+#define CACT_CIFAR_PLANE (CACT_CIFAR_SIDE * CACT_CIFAR_SIDE)  /* 1024 pixels per channel */
+#define CACT_CIFAR_PIXELS (3 * CACT_CIFAR_PLANE)         /* 3072 bytes per image */
+#define CACT_CIFAR_MAX_FILES 5
 
-enum cifar_kind { CIFAR_10, CIFAR_100 };
-enum cifar_split { CIFAR_TEST, CIFAR_TRAIN };
-enum cifar_label { CIFAR_LABEL_FINE, CIFAR_LABEL_COARSE }; /* CIFAR-100 only */
+enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100 };
+enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN };
+enum cact_cifar_label { CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE }; /* CIFAR-100 only */
 
 /* What a (kind, split) needs on disk, relative to the data directory. */
-struct cifar_layout {
+struct cact_cifar_layout {
     const char *dir;                      /* "cifar-10-batches-bin" / "cifar-100-binary" */
     int n_files;
-    const char *files[CIFAR_MAX_FILES];   /* record files, in dataset order */
+    const char *files[CACT_CIFAR_MAX_FILES];   /* record files, in dataset order */
     const char *meta;                     /* class-name file for the chosen labels */
     int label_bytes;                      /* 1 or 2 */
     int n_classes;                        /* 10, or 100 fine / 20 coarse */
     size_t images_per_file;               /* 10000 (CIFAR-10), 10000/50000 (CIFAR-100) */
 };
-void cifar_layout_get(enum cifar_kind kind, enum cifar_split split,
-                      enum cifar_label label, struct cifar_layout *out);
+void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
+                      enum cact_cifar_label label, struct cact_cifar_layout *out);
 
-struct cifar_set;
+struct cact_cifar_set;
 
 /* Open DATA_DIR/<layout dir>/: every record file and the class names. Validates
- * sizes (a non-zero multiple of the record size; CA_ERR_FORMAT saying the size), every
- * label (CA_ERR_FORMAT naming file and record index; one bounded-memory pass) and that
+ * sizes (a non-zero multiple of the record size; CACT_ERR_FORMAT saying the size), every
+ * label (CACT_ERR_FORMAT naming file and record index; one bounded-memory pass) and that
  * the meta file has n_classes names.
- * Missing files give CA_ERR_MISSING with a message saying what was looked for. */
-enum ca_status cifar_open(struct cifar_set **out, const char *data_dir,
-                          enum cifar_kind kind, enum cifar_split split,
-                          enum cifar_label label, struct ca_err *err);
-/* cifar_open for files the caller has just checked against their published MD5s
- * (fetch_ensure): the official files' labels are all in range, so the label scan, a
+ * Missing files give CACT_ERR_MISSING with a message saying what was looked for. */
+enum cact_status cact_cifar_open(struct cact_cifar_set **out, const char *data_dir,
+                          enum cact_cifar_kind kind, enum cact_cifar_split split,
+                          enum cact_cifar_label label, struct cact_err *err);
+/* cact_cifar_open for files the caller has just checked against their published MD5s
+ * (cact_fetch_ensure): the official files' labels are all in range, so the label scan, a
  * read of every byte (~8 ms for the test set, before any thread can start), is
- * skipped. Everything else is checked as by cifar_open, and cifar_read still checks
+ * skipped. Everything else is checked as by cact_cifar_open, and cact_cifar_read still checks
  * each label it returns, so a file swapped after the check fails there. */
-enum ca_status cifar_open_verified(struct cifar_set **out, const char *data_dir,
-                                   enum cifar_kind kind, enum cifar_split split,
-                                   enum cifar_label label, struct ca_err *err);
-void cifar_free(struct cifar_set *s); /* NULL is fine */
+enum cact_status cact_cifar_open_verified(struct cact_cifar_set **out, const char *data_dir,
+                                   enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                   enum cact_cifar_label label, struct cact_err *err);
+void cact_cifar_free(struct cact_cifar_set *s); /* NULL is fine */
 
-size_t cifar_count(const struct cifar_set *s);
-int cifar_n_classes(const struct cifar_set *s);
-const char *cifar_class_name(const struct cifar_set *s, int label); /* "?" if out of range */
-const char *cifar_path(const struct cifar_set *s, int file);         /* for messages */
+size_t cact_cifar_count(const struct cact_cifar_set *s);
+int cact_cifar_n_classes(const struct cact_cifar_set *s);
+const char *cact_cifar_class_name(const struct cact_cifar_set *s, int label); /* "?" if out of range */
+const char *cact_cifar_path(const struct cact_cifar_set *s, int file);         /* for messages */
 
 /* Read images idx[0..n) into px ([n][3072]) and their labels. Thread-safe.
- * CA_ERR_IO on a short read; CA_ERR_FORMAT for a label out of range (the file changed
- * since cifar_open); CA_ERR_USAGE for an index >= cifar_count. */
-enum ca_status cifar_read(const struct cifar_set *s, const size_t *idx, size_t n,
-                          uint8_t *px, int *labels, struct ca_err *err);
+ * CACT_ERR_IO on a short read; CACT_ERR_FORMAT for a label out of range (the file changed
+ * since cact_cifar_open); CACT_ERR_USAGE for an index >= cact_cifar_count. */
+enum cact_status cact_cifar_read(const struct cact_cifar_set *s, const size_t *idx, size_t n,
+                          uint8_t *px, int *labels, struct cact_err *err);
 
 /* ---- Batches (torch.utils.data.DataLoader semantics) ---- */
 
-struct cifar_loader {
+struct cact_cifar_loader {
     size_t count;       /* images in the set */
     size_t batch;       /* batch size >= 1 */
     int drop_last;
@@ -81,12 +81,12 @@ struct cifar_loader {
 
 /* shuffle: Fisher-Yates driven by splitmix64(seed): the same seed gives the same
  * order on every machine (it is not torch.randperm's order). */
-enum ca_status cifar_loader_init(struct cifar_loader *ld, size_t count, size_t batch,
+enum cact_status cact_cifar_loader_init(struct cact_cifar_loader *ld, size_t count, size_t batch,
                                  int drop_last, int shuffle, uint64_t seed,
-                                 struct ca_err *err);
-void cifar_loader_free(struct cifar_loader *ld);
+                                 struct cact_err *err);
+void cact_cifar_loader_free(struct cact_cifar_loader *ld);
 
 /* Number of images in batch k, and their dataset indices into idx ([batch]). */
-size_t cifar_loader_batch(const struct cifar_loader *ld, size_t k, size_t *idx);
+size_t cact_cifar_loader_batch(const struct cact_cifar_loader *ld, size_t k, size_t *idx);
 
 #endif

@@ -11,8 +11,8 @@
 #include <curl/curl.h>
 
 struct dl {
-    const struct download_req *r;
-    struct download_result *res;
+    const struct cact_download_req *r;
+    struct cact_download_result *res;
     CURL *c;
     int started;          /* first body byte seen: status and range checked */
     int is_http;
@@ -21,8 +21,8 @@ struct dl {
     int have_cr;          /* Content-Range seen on the current response */
     uint64_t cr_start, cr_total;
     int interrupted;
-    enum ca_status sink_st;
-    struct ca_err *err;
+    enum cact_status sink_st;
+    struct cact_err *err;
 };
 
 static pthread_once_t dl_once = PTHREAD_ONCE_INIT;
@@ -63,7 +63,7 @@ static size_t dl_header(char *p, size_t sz, size_t nm, void *ud)
 /* The first body byte: decide whether the server resumed where we asked. */
 static int dl_begin(struct dl *d, int *restart)
 {
-    const struct download_req *r = d->r;
+    const struct cact_download_req *r = d->r;
     long code = 0;
     char *scheme = NULL;
     curl_off_t cl = -1;
@@ -108,12 +108,12 @@ static size_t dl_write(char *p, size_t sz, size_t nm, void *ud)
 
     if (!d->started) {
         if (dl_begin(d, &restart) != 0)
-            return 0; /* CURLE_WRITE_ERROR; download_run reports why */
+            return 0; /* CURLE_WRITE_ERROR; cact_download_run reports why */
         if (d->r->total && d->res->total)
             *d->r->total = d->res->total;
     }
     d->sink_st = d->r->sink(d->r->ctx, p, len, restart, d->err);
-    if (d->sink_st != CA_OK)
+    if (d->sink_st != CACT_OK)
         return 0;
     d->res->received += len;
     return len;
@@ -160,19 +160,19 @@ static int dl_transient_http(long code)
 #define SETOPT(opt, val)                                                        \
     do {                                                                        \
         if (curl_easy_setopt(c, opt, val) != CURLE_OK) {                        \
-            st = ca_fail(err, CA_ERR_NETWORK, "libcurl does not support %s", #opt); \
+            st = cact_fail(err, CACT_ERR_NETWORK, "libcurl does not support %s", #opt); \
             goto out;                                                           \
         }                                                                       \
     } while (0)
 
-enum ca_status download_run(const struct download_req *r, struct download_result *res,
-                            struct ca_err *err)
+enum cact_status cact_download_run(const struct cact_download_req *r, struct cact_download_result *res,
+                            struct cact_err *err)
 {
     struct dl d;
     CURL *c = NULL;
     CURLcode rc;
     char ebuf[CURL_ERROR_SIZE] = "", range[32];
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
 
     memset(res, 0, sizeof *res);
     memset(&d, 0, sizeof d);
@@ -181,11 +181,11 @@ enum ca_status download_run(const struct download_req *r, struct download_result
     d.err = err;
     pthread_once(&dl_once, dl_global_init);
     if (dl_init_rc != CURLE_OK)
-        return ca_fail(err, CA_ERR_NETWORK, "cannot initialise libcurl: %s",
+        return cact_fail(err, CACT_ERR_NETWORK, "cannot initialise libcurl: %s",
                        curl_easy_strerror(dl_init_rc));
     c = curl_easy_init();
     if (!c)
-        return ca_fail(err, CA_ERR_NOMEM, "cannot create a libcurl handle");
+        return cact_fail(err, CACT_ERR_NOMEM, "cannot create a libcurl handle");
     d.c = c;
 
     SETOPT(CURLOPT_URL, r->url);
@@ -230,12 +230,12 @@ enum ca_status download_run(const struct download_req *r, struct download_result
             curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK)
             res->status = code;
     }
-    if (d.sink_st != CA_OK) {
+    if (d.sink_st != CACT_OK) {
         st = d.sink_st; /* the sink filled err */
     } else if (d.interrupted) {
-        st = ca_fail(err, CA_ERR_INTERRUPTED, "download of %s interrupted", r->url);
+        st = cact_fail(err, CACT_ERR_INTERRUPTED, "download of %s interrupted", r->url);
     } else if (d.bad_range) {
-        st = ca_fail(err, CA_ERR_NETWORK,
+        st = cact_fail(err, CACT_ERR_NETWORK,
                      "%s: asked to resume at byte %" PRIu64 ", server answered %s%llu",
                      r->url, r->offset, d.have_cr ? "from byte " : "without Content-Range ",
                      d.have_cr ? (unsigned long long)d.cr_start : 0ULL);
@@ -243,10 +243,10 @@ enum ca_status download_run(const struct download_req *r, struct download_result
         long code = d.http_error ? d.http_error : res->status;
         res->status = code;
         res->transient = dl_transient_http(code);
-        st = ca_fail(err, CA_ERR_NETWORK, "%s: HTTP %ld", r->url, code);
+        st = cact_fail(err, CACT_ERR_NETWORK, "%s: HTTP %ld", r->url, code);
     } else if (rc != CURLE_OK) {
         res->transient = dl_transient_curl(rc);
-        st = ca_fail(err, CA_ERR_NETWORK, "%s: %s", r->url,
+        st = cact_fail(err, CACT_ERR_NETWORK, "%s: %s", r->url,
                      ebuf[0] ? ebuf : curl_easy_strerror(rc));
     } else if (!d.started && r->offset > 0 && res->status == 200) {
         /* An empty 200 answer to a range request: start over with nothing. */

@@ -9,14 +9,14 @@
  * This module makes one attempt; retries, backoff and resume bookkeeping are the
  * caller's (fetch.c), helped by download_result.transient.
  */
-#ifndef DOWNLOAD_H
-#define DOWNLOAD_H
+#ifndef CACT_DOWNLOAD_H
+#define CACT_DOWNLOAD_H
 
 #include <stdint.h>
 
 #include "ca.h"
 
-struct download_req {
+struct cact_download_req {
     const char *url;
     uint64_t offset;        /* > 0: resume, asking for bytes offset.. (HTTP Range) */
     long low_speed_bytes;   /* a transfer slower than this (bytes/s) ... */
@@ -24,13 +24,13 @@ struct download_req {
     long connect_timeout;   /* seconds */
     /* Receives the body in order, in pieces. restart is 1 on the first call when we
      * asked to resume but the server sends the whole body from byte 0 (HTTP 200 to a
-     * Range request): the sink must drop what it had before taking buf. Return CA_OK
+     * Range request): the sink must drop what it had before taking buf. Return CACT_OK
      * to go on; any other status (with err filled) aborts the transfer, and
-     * download_run returns that status and message. */
-    enum ca_status (*sink)(void *ctx, const void *buf, size_t len, int restart,
-                           struct ca_err *err);
+     * cact_download_run returns that status and message. */
+    enum cact_status (*sink)(void *ctx, const void *buf, size_t len, int restart,
+                           struct cact_err *err);
     /* Called about ten times a second and more; non-zero stops the transfer with
-     * CA_ERR_INTERRUPTED. May be NULL. */
+     * CACT_ERR_INTERRUPTED. May be NULL. */
     int (*tick)(void *ctx);
     void *ctx;
     /* If not NULL, set to the full resource size as soon as a response tells it
@@ -38,7 +38,7 @@ struct download_req {
     uint64_t *total;
 };
 
-struct download_result {
+struct cact_download_result {
     long status;       /* final HTTP status, 0 for other protocols or no response */
     int transient;     /* failure worth retrying: connect/reset/timeout/stall, 5xx, 408, 429 */
     int restarted;     /* the server ignored the Range request */
@@ -46,10 +46,10 @@ struct download_result {
     uint64_t total;    /* full resource size if the server said, else 0 */
 };
 
-/* Run one transfer. CA_OK when libcurl completed it. Failures: CA_ERR_NETWORK with
+/* Run one transfer. CACT_OK when libcurl completed it. Failures: CACT_ERR_NETWORK with
  * the URL and curl's error or the HTTP status (transient says whether to retry), the
- * sink's status, CA_ERR_INTERRUPTED from tick, CA_ERR_NOMEM. res is always filled. */
-enum ca_status download_run(const struct download_req *r, struct download_result *res,
-                            struct ca_err *err);
+ * sink's status, CACT_ERR_INTERRUPTED from tick, CACT_ERR_NOMEM. res is always filled. */
+enum cact_status cact_download_run(const struct cact_download_req *r, struct cact_download_result *res,
+                            struct cact_err *err);
 
 #endif

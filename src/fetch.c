@@ -26,7 +26,7 @@
 
 /* ---- The datasets ---- */
 
-/* One file of a dataset. These names must match cifar_layout_get() in cifar.c; the
+/* One file of a dataset. These names must match cact_cifar_layout_get() in cifar.c; the
  * table is kept here because it also describes the archive (digests, order). */
 struct fetch_file {
     const char *name;  /* in <dir>/ on disk and in the archive */
@@ -46,7 +46,7 @@ struct fetch_dataset {
 };
 
 static const struct fetch_dataset fetch_table[] = {
-    [CIFAR_10] = {
+    [CACT_CIFAR_10] = {
         .label = "CIFAR-10",
         .url = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
         .archive = "cifar-10-binary.tar.gz",
@@ -64,7 +64,7 @@ static const struct fetch_dataset fetch_table[] = {
             { "data_batch_5.bin", "53f37980c15c3d472c316c40844f3f0d", 1 },
         },
     },
-    [CIFAR_100] = {
+    [CACT_CIFAR_100] = {
         .label = "CIFAR-100",
         .url = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
         .archive = "cifar-100-binary.tar.gz",
@@ -81,15 +81,15 @@ static const struct fetch_dataset fetch_table[] = {
     },
 };
 
-const char *fetch_default_url(enum cifar_kind kind)
+const char *cact_fetch_default_url(enum cact_cifar_kind kind)
 {
-    return kind == CIFAR_100 ? fetch_table[CIFAR_100].url : fetch_table[CIFAR_10].url;
+    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].url : fetch_table[CACT_CIFAR_10].url;
 }
 
-const char *fetch_archive_name(enum cifar_kind kind)
+const char *cact_fetch_archive_name(enum cact_cifar_kind kind)
 {
-    return kind == CIFAR_100 ? fetch_table[CIFAR_100].archive
-                             : fetch_table[CIFAR_10].archive;
+    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].archive
+                             : fetch_table[CACT_CIFAR_10].archive;
 }
 
 static long env_long(const char *name, long def)
@@ -105,11 +105,11 @@ static long env_long(const char *name, long def)
     return errno || *end || x < 0 ? def : x;
 }
 
-void fetch_opts_default(struct fetch_opts *o)
+void cact_fetch_opts_default(struct cact_fetch_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->kind = CIFAR_10;
-    o->split = CIFAR_TEST;
+    o->kind = CACT_CIFAR_10;
+    o->split = CACT_CIFAR_TEST;
     o->retries = 5;
     o->retry_base_ms = env_long("CIFAR_ACT_RETRY_BASE_MS", 1000);
     o->stall_bytes = 1024;
@@ -119,7 +119,7 @@ void fetch_opts_default(struct fetch_opts *o)
 /* ---- One run's state ---- */
 
 struct fetch_ctx {
-    const struct fetch_opts *o;
+    const struct cact_fetch_opts *o;
     const struct fetch_dataset *ds;
     const char *url;
     const char *sha256;          /* expected archive SHA-256, NULL: not checked */
@@ -130,14 +130,14 @@ struct fetch_ctx {
     char name[FETCH_MAX_FILES][256];  /* "<dir>/<file>" inside the archive */
     char dest[FETCH_MAX_FILES][FETCH_PATH];
     char stamp[FETCH_MAX_FILES][FETCH_PATH];
-    struct archive_member members[FETCH_MAX_FILES];
+    struct cact_archive_member members[FETCH_MAX_FILES];
     char dir[FETCH_PATH];        /* DATA_DIR/<dir> */
     char part[FETCH_PATH];       /* DATA_DIR/<archive>.part */
     char kept[FETCH_PATH];       /* DATA_DIR/<archive> */
     char lock[FETCH_PATH];
 
     /* The stream: archive bytes -> SHA-256 (+ .part) -> extractor. */
-    struct archive *ar;
+    struct cact_archive *ar;
     EVP_MD_CTX *sha;
     int part_fd;                 /* -1 unless downloading */
     uint64_t bytes;              /* archive bytes through the pipeline */
@@ -154,9 +154,9 @@ static int path_join(char *buf, size_t size, const char *a, const char *b)
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
-/* Fill in names and paths for o; CA_ERR_USAGE for bad options. */
-static enum ca_status ctx_init(struct fetch_ctx *c, const struct fetch_opts *o,
-                               struct ca_err *err)
+/* Fill in names and paths for o; CACT_ERR_USAGE for bad options. */
+static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_opts *o,
+                               struct cact_err *err)
 {
     const struct fetch_dataset *ds;
     char part_name[256];
@@ -166,14 +166,14 @@ static enum ca_status ctx_init(struct fetch_ctx *c, const struct fetch_opts *o,
     c->o = o;
     c->part_fd = -1;
     if (!o->data_dir || !*o->data_dir)
-        return ca_fail(err, CA_ERR_USAGE, "no data directory given");
-    if (o->kind != CIFAR_10 && o->kind != CIFAR_100)
-        return ca_fail(err, CA_ERR_USAGE, "unknown dataset kind %d", (int)o->kind);
-    if (o->split != CIFAR_TEST && o->split != CIFAR_TRAIN)
-        return ca_fail(err, CA_ERR_USAGE, "unknown split %d", (int)o->split);
+        return cact_fail(err, CACT_ERR_USAGE, "no data directory given");
+    if (o->kind != CACT_CIFAR_10 && o->kind != CACT_CIFAR_100)
+        return cact_fail(err, CACT_ERR_USAGE, "unknown dataset kind %d", (int)o->kind);
+    if (o->split != CACT_CIFAR_TEST && o->split != CACT_CIFAR_TRAIN)
+        return cact_fail(err, CACT_ERR_USAGE, "unknown split %d", (int)o->split);
     if (o->sha256 && (strlen(o->sha256) != 64 ||
                       strspn(o->sha256, "0123456789abcdefABCDEF") != 64))
-        return ca_fail(err, CA_ERR_USAGE, "SHA-256 '%s' is not 64 hex digits", o->sha256);
+        return cact_fail(err, CACT_ERR_USAGE, "SHA-256 '%s' is not 64 hex digits", o->sha256);
     ds = &fetch_table[o->kind];
     c->ds = ds;
     c->url = o->url ? o->url : ds->url;
@@ -186,17 +186,17 @@ static enum ca_status ctx_init(struct fetch_ctx *c, const struct fetch_opts *o,
         path_join(c->part, sizeof c->part, o->data_dir, part_name) ||
         path_join(c->kept, sizeof c->kept, o->data_dir, ds->archive) ||
         path_join(c->lock, sizeof c->lock, o->data_dir, ".cifar-act.lock"))
-        return ca_fail(err, CA_ERR_USAGE, "data directory name too long");
+        return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
     for (int i = 0; i < ds->n_files; i++) {
         const struct fetch_file *f = &ds->files[i];
         char sname[300];
         int k = c->n;
-        if (f->train_only && o->split != CIFAR_TRAIN)
+        if (f->train_only && o->split != CACT_CIFAR_TRAIN)
             continue;
         c->md5[k] = f->md5;
         if (o->test_md5) {
             c->md5[k] = NULL;
-            for (const struct fetch_md5 *t = o->test_md5; t->member; t++)
+            for (const struct cact_fetch_md5 *t = o->test_md5; t->member; t++)
                 if (strcmp(t->member, f->name) == 0)
                     c->md5[k] = t->md5;
         }
@@ -204,17 +204,17 @@ static enum ca_status ctx_init(struct fetch_ctx *c, const struct fetch_opts *o,
         snprintf(sname, sizeof sname, ".%s.verified", f->name);
         if (path_join(c->dest[k], sizeof c->dest[k], c->dir, f->name) ||
             path_join(c->stamp[k], sizeof c->stamp[k], c->dir, sname))
-            return ca_fail(err, CA_ERR_USAGE, "data directory name too long");
-        c->members[k] = (struct archive_member){ c->name[k], c->dest[k], c->md5[k] };
+            return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
+        c->members[k] = (struct cact_archive_member){ c->name[k], c->dest[k], c->md5[k] };
         c->n++;
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* Prepend "prefix: " to err->msg, cutting what does not fit. */
-static void err_prefix(struct ca_err *err, const char *prefix)
+static void err_prefix(struct cact_err *err, const char *prefix)
 {
-    char msg[CA_ERR_MSG_MAX];
+    char msg[CACT_ERR_MSG_MAX];
     size_t pl = strlen(prefix), ml = strlen(err->msg);
 
     if (pl > sizeof msg / 2)
@@ -272,12 +272,12 @@ static void stamp_write(const char *stamp, const char *path, const char *md5)
     if (stat(path, &sb) != 0)
         return;
     stamp_line(line, sizeof line, &sb, md5);
-    (void)ca_write_atomic(stamp, line, strlen(line), NULL);
+    (void)cact_write_atomic(stamp, line, strlen(line), NULL);
 }
 
-static enum ca_status md5_file(const char *path, char *hex, struct ca_err *err)
+static enum cact_status md5_file(const char *path, char *hex, struct cact_err *err)
 {
-    enum ca_status st = CA_OK;
+    enum cact_status st = CACT_OK;
     EVP_MD_CTX *md = NULL;
     unsigned char *buf = NULL, d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
@@ -287,32 +287,32 @@ static enum ca_status md5_file(const char *path, char *hex, struct ca_err *err)
     md = EVP_MD_CTX_new();
     buf = malloc(FETCH_CHUNK);
     if (!md || !buf) {
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
     f = fopen(path, "rb");
     if (!f) {
-        st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         goto out;
     }
     if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        st = ca_fail(err, CA_ERR_NOMEM, "MD5 init failed");
+        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 init failed");
         goto out;
     }
     while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0)
         if (EVP_DigestUpdate(md, buf, got) != 1) {
-            st = ca_fail(err, CA_ERR_NOMEM, "MD5 update failed");
+            st = cact_fail(err, CACT_ERR_NOMEM, "MD5 update failed");
             goto out;
         }
     if (ferror(f)) {
-        st = ca_fail(err, CA_ERR_IO, "cannot read %s", path);
+        st = cact_fail(err, CACT_ERR_IO, "cannot read %s", path);
         goto out;
     }
     if (EVP_DigestFinal_ex(md, d, &dn) != 1) {
-        st = ca_fail(err, CA_ERR_NOMEM, "MD5 final failed");
+        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 final failed");
         goto out;
     }
-    ca_hex(d, dn, hex);
+    cact_hex(d, dn, hex);
 out:
     if (f)
         fclose(f);
@@ -322,54 +322,54 @@ out:
 }
 
 /* Member k present and, if it has a digest, matching it (by stamp or by hashing). */
-static enum ca_status check_member(struct fetch_ctx *c, int k, struct ca_err *err)
+static enum cact_status check_member(struct fetch_ctx *c, int k, struct cact_err *err)
 {
     struct stat sb, sb2;
-    char actual[ARCHIVE_MD5_HEX];
-    enum ca_status st;
+    char actual[CACT_ARCHIVE_MD5_HEX];
+    enum cact_status st;
 
     if (stat(c->dest[k], &sb) != 0) {
         if (errno == ENOENT)
-            return ca_fail(err, CA_ERR_MISSING, "%s is missing", c->dest[k]);
-        return ca_fail(err, CA_ERR_IO, "cannot stat %s: %s", c->dest[k], strerror(errno));
+            return cact_fail(err, CACT_ERR_MISSING, "%s is missing", c->dest[k]);
+        return cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", c->dest[k], strerror(errno));
     }
     if (!S_ISREG(sb.st_mode))
-        return ca_fail(err, CA_ERR_FORMAT, "%s is not a regular file", c->dest[k]);
+        return cact_fail(err, CACT_ERR_FORMAT, "%s is not a regular file", c->dest[k]);
     if (!c->md5[k] || stamp_matches(c->stamp[k], &sb, c->md5[k]))
-        return CA_OK;
+        return CACT_OK;
     st = md5_file(c->dest[k], actual, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         return st;
     if (strcasecmp(actual, c->md5[k]) != 0)
-        return ca_fail(err, CA_ERR_CHECKSUM, "%s: MD5 %s, expected %s", c->dest[k], actual,
+        return cact_fail(err, CACT_ERR_CHECKSUM, "%s: MD5 %s, expected %s", c->dest[k], actual,
                        c->md5[k]);
     /* Stamp only if the file did not change while we hashed it. */
     if (stat(c->dest[k], &sb2) == 0 && sb2.st_ino == sb.st_ino &&
         sb2.st_size == sb.st_size && sb2.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
         sb2.st_mtim.tv_nsec == sb.st_mtim.tv_nsec)
         stamp_write(c->stamp[k], c->dest[k], actual);
-    return CA_OK;
+    return CACT_OK;
 }
 
-static enum ca_status check_all(struct fetch_ctx *c, struct ca_err *err)
+static enum cact_status check_all(struct fetch_ctx *c, struct cact_err *err)
 {
     for (int k = 0; k < c->n; k++) {
-        enum ca_status st = check_member(c, k, err);
-        if (st != CA_OK)
+        enum cact_status st = check_member(c, k, err);
+        if (st != CACT_OK)
             return st;
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
-enum ca_status fetch_verify(const struct fetch_opts *o, struct ca_err *err)
+enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_err *err)
 {
     struct fetch_ctx *c = calloc(1, sizeof *c);
-    enum ca_status st;
+    enum cact_status st;
 
     if (!c)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     st = ctx_init(c, o, err);
-    if (st == CA_OK)
+    if (st == CACT_OK)
         st = check_all(c, err);
     free(c);
     return st;
@@ -395,7 +395,7 @@ static void progress_start(struct fetch_ctx *c)
  * moving average, so one slow or fast quarter-second does not swing the ETA. */
 static void progress_maybe(struct fetch_ctx *c, int force)
 {
-    struct fetch_progress p;
+    struct cact_fetch_progress p;
     double t = now_s(), dt = t - c->t_last;
 
     if (!c->o->progress || (!force && dt < FETCH_PROGRESS_S))
@@ -425,67 +425,67 @@ static int cancel_requested(struct fetch_ctx *c)
 /* ---- The stream ---- */
 
 /* Drop all stream state and start again at archive byte 0. */
-static enum ca_status stream_reset(struct fetch_ctx *c, struct ca_err *err)
+static enum cact_status stream_reset(struct fetch_ctx *c, struct cact_err *err)
 {
-    archive_free(c->ar);
+    cact_archive_free(c->ar);
     c->ar = NULL;
     c->bytes = 0;
     if (!c->sha && !(c->sha = EVP_MD_CTX_new()))
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     if (EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
-        return ca_fail(err, CA_ERR_NOMEM, "SHA-256 init failed");
-    return archive_new(&c->ar, c->members, c->n, err);
+        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 init failed");
+    return cact_archive_new(&c->ar, c->members, c->n, err);
 }
 
 /* Archive bytes, in order, from any source. */
-static enum ca_status stream_feed(struct fetch_ctx *c, const void *buf, size_t len,
-                                  struct ca_err *err)
+static enum cact_status stream_feed(struct fetch_ctx *c, const void *buf, size_t len,
+                                  struct cact_err *err)
 {
     if (c->size && c->bytes + len > c->size)
-        return ca_fail(err, CA_ERR_CHECKSUM,
+        return cact_fail(err, CACT_ERR_CHECKSUM,
                        "archive is larger than the expected %" PRIu64 " bytes", c->size);
     if (EVP_DigestUpdate(c->sha, buf, len) != 1)
-        return ca_fail(err, CA_ERR_NOMEM, "SHA-256 update failed");
+        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 update failed");
     c->bytes += len;
-    return archive_feed(c->ar, buf, len, err);
+    return cact_archive_feed(c->ar, buf, len, err);
 }
 
 /* Every check on a complete stream, then the members go into place. */
-static enum ca_status stream_finish(struct fetch_ctx *c, struct ca_err *err)
+static enum cact_status stream_finish(struct fetch_ctx *c, struct cact_err *err)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    enum ca_status st;
+    enum cact_status st;
 
-    st = archive_finish(c->ar, err);
-    if (st != CA_OK)
+    st = cact_archive_finish(c->ar, err);
+    if (st != CACT_OK)
         return st;
     if (c->size && c->bytes != c->size)
-        return ca_fail(err, CA_ERR_CHECKSUM, "archive size %" PRIu64 ", expected %" PRIu64,
+        return cact_fail(err, CACT_ERR_CHECKSUM, "archive size %" PRIu64 ", expected %" PRIu64,
                        c->bytes, c->size);
     if (EVP_DigestFinal_ex(c->sha, d, &dn) != 1)
-        return ca_fail(err, CA_ERR_NOMEM, "SHA-256 final failed");
-    ca_hex(d, dn, hex);
+        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 final failed");
+    cact_hex(d, dn, hex);
     if (c->sha256 && strcasecmp(hex, c->sha256) != 0)
-        return ca_fail(err, CA_ERR_CHECKSUM, "archive SHA-256 %s, expected %s", hex,
+        return cact_fail(err, CACT_ERR_CHECKSUM, "archive SHA-256 %s, expected %s", hex,
                        c->sha256);
-    st = archive_commit(c->ar, err);
-    if (st != CA_OK)
+    st = cact_archive_commit(c->ar, err);
+    if (st != CACT_OK)
         return st;
     for (int k = 0; k < c->n; k++)
         if (c->md5[k])
-            stamp_write(c->stamp[k], c->dest[k], archive_member_md5(c->ar, k));
-    return CA_OK;
+            stamp_write(c->stamp[k], c->dest[k], cact_archive_member_md5(c->ar, k));
+    return CACT_OK;
 }
 
 /* ---- Local archives ---- */
 
 /* Extract a .tar.gz file we did not write: it is never removed. */
-static enum ca_status extract_file(struct fetch_ctx *c, const char *path,
-                                   struct ca_err *err)
+static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
+                                   struct cact_err *err)
 {
-    enum ca_status st;
+    enum cact_status st;
     unsigned char *buf = NULL;
     FILE *f = NULL;
     struct stat sb;
@@ -495,38 +495,38 @@ static enum ca_status extract_file(struct fetch_ctx *c, const char *path,
     c->sha256 = c->o->sha256;
     c->size = 0;
     st = stream_reset(c, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
     buf = malloc(FETCH_CHUNK);
     if (!buf) {
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
     f = fopen(path, "rb");
     if (!f) {
-        st = ca_fail(err, CA_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         goto out;
     }
     c->total = fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0;
     progress_start(c);
     while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0) {
         st = stream_feed(c, buf, got, err);
-        if (st != CA_OK)
+        if (st != CACT_OK)
             goto out;
         if (cancel_requested(c)) {
-            st = ca_fail(err, CA_ERR_INTERRUPTED, "extraction of %s interrupted", path);
+            st = cact_fail(err, CACT_ERR_INTERRUPTED, "extraction of %s interrupted", path);
             goto out;
         }
         progress_maybe(c, 0);
     }
     if (ferror(f)) {
-        st = ca_fail(err, CA_ERR_IO, "cannot read %s", path);
+        st = cact_fail(err, CACT_ERR_IO, "cannot read %s", path);
         goto out;
     }
     progress_maybe(c, 1);
     st = stream_finish(c, err);
 out:
-    if (st != CA_OK && st != CA_ERR_NOMEM && st != CA_ERR_INTERRUPTED &&
+    if (st != CACT_OK && st != CACT_ERR_NOMEM && st != CACT_ERR_INTERRUPTED &&
         strstr(err->msg, path) == NULL)
         err_prefix(err, path); /* say which file was at fault */
     if (f)
@@ -538,21 +538,21 @@ out:
 /* ---- Downloading ---- */
 
 /* download.c's sink: the body goes to the .part file and through the stream. */
-static enum ca_status dl_sink(void *ctx, const void *buf, size_t len, int restart,
-                              struct ca_err *err)
+static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int restart,
+                              struct cact_err *err)
 {
     struct fetch_ctx *c = ctx;
-    enum ca_status st;
+    enum cact_status st;
     const unsigned char *p = buf;
     size_t left = len;
 
     if (restart) {
         /* The server ignored our Range: throw away the .part and start clean. */
         if (ftruncate(c->part_fd, 0) != 0)
-            return ca_fail(err, CA_ERR_IO, "cannot truncate %s: %s", c->part,
+            return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
                            strerror(errno));
         st = stream_reset(c, err);
-        if (st != CA_OK)
+        if (st != CACT_OK)
             return st;
         progress_start(c);
     }
@@ -562,16 +562,16 @@ static enum ca_status dl_sink(void *ctx, const void *buf, size_t len, int restar
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
-            return ca_fail(err, CA_ERR_IO, "cannot write %s: %s", c->part,
+            return cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", c->part,
                            w < 0 ? strerror(errno) : "no progress");
         p += w;
         left -= (size_t)w;
     }
     st = stream_feed(c, buf, len, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         return st;
     progress_maybe(c, 0);
-    return CA_OK;
+    return CACT_OK;
 }
 
 static int dl_tick(void *ctx)
@@ -597,43 +597,43 @@ static int nap_ms(struct fetch_ctx *c, long ms)
 
 /* Feed the existing .part through the stream. A .part that cannot be the start of a
  * good archive is discarded (truncated) so the download starts over. */
-static enum ca_status refeed_part(struct fetch_ctx *c, struct ca_err *err)
+static enum cact_status refeed_part(struct fetch_ctx *c, struct cact_err *err)
 {
-    enum ca_status st;
+    enum cact_status st;
     unsigned char *buf = NULL;
-    struct ca_err perr;
+    struct cact_err perr;
     ssize_t got;
     off_t pos = 0;
 
     st = stream_reset(c, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         return st;
     buf = malloc(FETCH_CHUNK);
     if (!buf)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
-    ca_err_clear(&perr);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    cact_err_clear(&perr);
     for (;;) {
         got = pread(c->part_fd, buf, FETCH_CHUNK, pos);
         if (got < 0 && errno == EINTR)
             continue;
         if (got < 0) {
-            st = ca_fail(err, CA_ERR_IO, "cannot read %s: %s", c->part, strerror(errno));
+            st = cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", c->part, strerror(errno));
             goto out;
         }
         if (got == 0)
             break;
         pos += got;
         st = stream_feed(c, buf, (size_t)got, &perr);
-        if (st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM)
+        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM)
             break;
-        if (st != CA_OK) {
+        if (st != CACT_OK) {
             *err = perr;
             goto out;
         }
     }
-    if (st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM) {
+    if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) {
         if (ftruncate(c->part_fd, 0) != 0) {
-            st = ca_fail(err, CA_ERR_IO, "cannot truncate %s: %s", c->part,
+            st = cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
                          strerror(errno));
             goto out;
         }
@@ -653,33 +653,33 @@ static void part_discard(struct fetch_ctx *c)
     unlink(c->part);
 }
 
-static enum ca_status offline_missing(struct fetch_ctx *c, const char *why,
-                                      struct ca_err *err)
+static enum cact_status offline_missing(struct fetch_ctx *c, const char *why,
+                                      struct cact_err *err)
 {
-    return ca_fail(err, CA_ERR_MISSING,
+    return cact_fail(err, CACT_ERR_MISSING,
                    "%s; offline, so not downloading: put %s (from %s) into %s/, "
                    "or use --archive FILE",
                    why, c->ds->archive, c->url, c->o->data_dir);
 }
 
-static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_err *err)
+static enum cact_status download(struct fetch_ctx *c, const char *why, struct cact_err *err)
 {
-    const struct fetch_opts *o = c->o;
-    struct download_req req;
-    struct download_result res;
-    enum ca_status st;
+    const struct cact_fetch_opts *o = c->o;
+    struct cact_download_req req;
+    struct cact_download_result res;
+    enum cact_status st;
     int fails = 0, restarted_416 = 0;
 
     c->part_fd = open(c->part, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (c->part_fd < 0) {
         if (o->offline && errno == ENOENT)
             return offline_missing(c, why, err);
-        return ca_fail(err, CA_ERR_IO, "cannot open %s: %s", c->part, strerror(errno));
+        return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->part, strerror(errno));
     }
     st = refeed_part(c, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
-    if (archive_stream_done(c->ar))
+    if (cact_archive_stream_done(c->ar))
         goto finish; /* a previous run received everything: no network */
     if (o->offline) {
         int empty = c->bytes == 0;
@@ -702,33 +702,33 @@ static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_e
     for (;;) {
         req.offset = c->bytes;
         progress_start(c);
-        st = download_run(&req, &res, err);
-        if (st == CA_OK) {
+        st = cact_download_run(&req, &res, err);
+        if (st == CACT_OK) {
             progress_maybe(c, 1);
-            if (!archive_stream_done(c->ar)) {
-                st = archive_finish(c->ar, err); /* says "truncated after N bytes" */
+            if (!cact_archive_stream_done(c->ar)) {
+                st = cact_archive_finish(c->ar, err); /* says "truncated after N bytes" */
                 err_prefix(err, c->url);
                 part_discard(c);
                 goto out;
             }
             break;
         }
-        if (st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM) {
+        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) {
             part_discard(c); /* these bytes can never become the right archive */
             goto out;
         }
-        if (st != CA_ERR_NETWORK)
+        if (st != CACT_ERR_NETWORK)
             goto out; /* I/O, memory, interrupted: keep the .part to resume */
         if (res.status == 416 && req.offset > 0 && !restarted_416) {
             /* The server has fewer bytes than our .part: start over once. */
             restarted_416 = 1;
             if (ftruncate(c->part_fd, 0) != 0) {
-                st = ca_fail(err, CA_ERR_IO, "cannot truncate %s: %s", c->part,
+                st = cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
                              strerror(errno));
                 goto out;
             }
             st = stream_reset(c, err);
-            if (st != CA_OK)
+            if (st != CACT_OK)
                 goto out;
             continue;
         }
@@ -748,20 +748,20 @@ static enum ca_status download(struct fetch_ctx *c, const char *why, struct ca_e
         if (ms > 60000)
             ms = 60000;
         if (o->notice) {
-            char line[CA_ERR_MSG_MAX + 64];
+            char line[CACT_ERR_MSG_MAX + 64];
             snprintf(line, sizeof line, "%s; retry %d of %d in %.1f s", err->msg, fails,
                      o->retries, (double)ms / 1000.0);
             o->notice(line, o->notice_ctx);
         }
         if (nap_ms(c, ms)) {
-            st = ca_fail(err, CA_ERR_INTERRUPTED, "download of %s interrupted", c->url);
+            st = cact_fail(err, CACT_ERR_INTERRUPTED, "download of %s interrupted", c->url);
             goto out;
         }
     }
 finish:
     st = stream_finish(c, err);
-    if (st != CA_OK) {
-        if (st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM)
+    if (st != CACT_OK) {
+        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM)
             part_discard(c);
         goto out;
     }
@@ -769,16 +769,16 @@ finish:
     c->part_fd = -1;
     if (o->keep_archive) {
         if (rename(c->part, c->kept) != 0)
-            st = ca_fail(err, CA_ERR_IO, "cannot rename %s to %s: %s", c->part, c->kept,
+            st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", c->part, c->kept,
                          strerror(errno));
     } else if (unlink(c->part) != 0 && errno != ENOENT) {
-        st = ca_fail(err, CA_ERR_IO, "cannot remove %s: %s", c->part, strerror(errno));
+        st = cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", c->part, strerror(errno));
     }
 out:
     if (c->part_fd >= 0) {
         struct stat sb;
         /* An empty .part we created helps no later run. */
-        if (st != CA_OK && fstat(c->part_fd, &sb) == 0 && sb.st_size == 0)
+        if (st != CACT_OK && fstat(c->part_fd, &sb) == 0 && sb.st_size == 0)
             unlink(c->part);
         close(c->part_fd);
         c->part_fd = -1;
@@ -818,11 +818,11 @@ static void sweep_temps(struct fetch_ctx *c)
     closedir(d);
 }
 
-static enum ca_status lock_take(struct fetch_ctx *c, int *fd, struct ca_err *err)
+static enum cact_status lock_take(struct fetch_ctx *c, int *fd, struct cact_err *err)
 {
     *fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (*fd < 0)
-        return ca_fail(err, CA_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
+        return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
     /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
      * and would not notice the cancel flag while another process downloads. */
     for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
@@ -840,10 +840,10 @@ static enum ca_status lock_take(struct fetch_ctx *c, int *fd, struct ca_err *err
         close(*fd);
         *fd = -1;
         if (e == EINTR)
-            return ca_fail(err, CA_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
-        return ca_fail(err, CA_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
+            return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
+        return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* Data verified but a .part left by a run killed after its last rename: remove it,
@@ -865,42 +865,42 @@ static void drop_stale_part(struct fetch_ctx *c)
 
 /* ---- The entry point ---- */
 
-enum ca_status fetch_ensure(const struct fetch_opts *o, struct ca_err *err)
+enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_err *err)
 {
     struct fetch_ctx *c = calloc(1, sizeof *c);
-    struct ca_err why, local;
+    struct cact_err why, local;
     struct stat sb;
-    enum ca_status st;
+    enum cact_status st;
     int lock_fd = -1;
 
     if (!err)
         err = &local; /* the helpers below read err->msg back */
     if (!c)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     st = ctx_init(c, o, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
     /* Fast path without the lock: a read-only data directory works when complete. */
-    ca_err_clear(&why);
-    if (check_all(c, &why) == CA_OK) {
+    cact_err_clear(&why);
+    if (check_all(c, &why) == CACT_OK) {
         drop_stale_part(c);
-        st = CA_OK;
+        st = CACT_OK;
         goto out;
     }
-    st = ca_mkdirs(o->data_dir, err);
-    if (st != CA_OK)
+    st = cact_mkdirs(o->data_dir, err);
+    if (st != CACT_OK)
         goto out;
     st = lock_take(c, &lock_fd, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
     /* Another process may have finished while we waited. */
-    ca_err_clear(&why);
-    if (check_all(c, &why) == CA_OK) {
-        st = CA_OK;
+    cact_err_clear(&why);
+    if (check_all(c, &why) == CACT_OK) {
+        st = CACT_OK;
         goto out;
     }
-    st = ca_mkdirs(c->dir, err);
-    if (st != CA_OK)
+    st = cact_mkdirs(c->dir, err);
+    if (st != CACT_OK)
         goto out;
     sweep_temps(c);
     if (o->archive) {
@@ -908,14 +908,14 @@ enum ca_status fetch_ensure(const struct fetch_opts *o, struct ca_err *err)
     } else if (stat(c->kept, &sb) == 0) {
         st = extract_file(c, c->kept, err);
     } else {
-        char reason[2 * CA_ERR_MSG_MAX];
+        char reason[2 * CACT_ERR_MSG_MAX];
         snprintf(reason, sizeof reason, "%s %s data not verified: %s", c->ds->label,
-                 o->split == CIFAR_TRAIN ? "train" : "test", why.msg);
+                 o->split == CACT_CIFAR_TRAIN ? "train" : "test", why.msg);
         st = download(c, reason, err);
     }
 out:
     if (c) {
-        archive_free(c->ar);
+        cact_archive_free(c->ar);
         EVP_MD_CTX_free(c->sha);
         if (c->part_fd >= 0)
             close(c->part_fd);

@@ -37,8 +37,8 @@
  * each time; `retries` counts consecutive attempts that brought no new bytes. Other
  * HTTP errors (4xx) fail at once naming the URL and status. The library never prints.
  */
-#ifndef FETCH_H
-#define FETCH_H
+#ifndef CACT_FETCH_H
+#define CACT_FETCH_H
 
 #include <signal.h>
 #include <stdint.h>
@@ -46,7 +46,7 @@
 #include "ca.h"
 #include "cifar.h"
 
-struct fetch_progress {
+struct cact_fetch_progress {
     uint64_t done;   /* compressed bytes received so far, resumed part included */
     uint64_t total;  /* archive size, 0 if unknown */
     double rate;     /* bytes per second over the recent past */
@@ -54,15 +54,15 @@ struct fetch_progress {
 };
 
 /* FOR TESTS ONLY: an expected MD5 for a member, by its file name ("test_batch.bin"). */
-struct fetch_md5 {
+struct cact_fetch_md5 {
     const char *member;
     const char *md5;  /* lowercase hex */
 };
 
-struct fetch_opts {
+struct cact_fetch_opts {
     const char *data_dir;      /* directory that holds cifar-10-batches-bin/ etc. */
-    enum cifar_kind kind;
-    enum cifar_split split;    /* train also needs the data batches */
+    enum cact_cifar_kind kind;
+    enum cact_cifar_split split;    /* train also needs the data batches */
     const char *url;           /* NULL: the official URL */
     const char *sha256;        /* expected archive SHA-256 (hex), NULL: official only */
     const char *archive;       /* local .tar.gz to extract instead of downloading */
@@ -70,10 +70,10 @@ struct fetch_opts {
     int keep_archive;          /* keep the verified .tar.gz beside the data */
     /* Called from the fetching thread, at most a few times a second (plus once at the
      * end of a transfer); may be NULL. */
-    void (*progress)(const struct fetch_progress *p, void *ctx);
+    void (*progress)(const struct cact_fetch_progress *p, void *ctx);
     void *progress_ctx;
 
-    /* Robustness knobs: fetch_opts_default() sets them, then applies the environment
+    /* Robustness knobs: cact_fetch_opts_default() sets them, then applies the environment
      * overrides named here (meant for tests of the CLI; the C tests set the fields). */
     int retries;               /* consecutive attempts without new bytes: 5 */
     long retry_base_ms;        /* wait base * 2^(k-1) ms (at most 60 s) before retry k:
@@ -87,34 +87,34 @@ struct fetch_opts {
     void (*notice)(const char *msg, void *ctx);
     void *notice_ctx;
     /* If not NULL and *cancel becomes non-zero (a signal handler sets it), stop soon
-     * with CA_ERR_INTERRUPTED, keeping the .part for a later resume. */
+     * with CACT_ERR_INTERRUPTED, keeping the .part for a later resume. */
     const volatile sig_atomic_t *cancel;
 
     /* FOR TESTS ONLY (the CLI never sets it): replaces the official MD5 table, so small
      * fixture archives can be verified. Ends with member == NULL. Members it does not
      * list are not digest-checked. */
-    const struct fetch_md5 *test_md5;
+    const struct cact_fetch_md5 *test_md5;
 };
 
-/* All zero/NULL, kind CIFAR_10, split CIFAR_TEST, and the knob defaults above. */
-void fetch_opts_default(struct fetch_opts *o);
+/* All zero/NULL, kind CACT_CIFAR_10, split CACT_CIFAR_TEST, and the knob defaults above. */
+void cact_fetch_opts_default(struct cact_fetch_opts *o);
 
-/* Return CA_OK once every file that (kind, split) needs is present and verified.
+/* Return CACT_OK once every file that (kind, split) needs is present and verified.
  * Files already present and verified: no network, no lock, nothing written (except a
  * refreshed stamp). Otherwise, holding the lock: extracts `archive`, else
  * DATA_DIR/<archive name> if present, else finishes a complete .part, else downloads
- * (unless offline: then CA_ERR_MISSING saying which file to put where).
- * Errors: CA_ERR_NETWORK, CA_ERR_CHECKSUM (expected and actual values), CA_ERR_IO,
- * CA_ERR_FORMAT, CA_ERR_MISSING, CA_ERR_USAGE (bad options), CA_ERR_INTERRUPTED,
+ * (unless offline: then CACT_ERR_MISSING saying which file to put where).
+ * Errors: CACT_ERR_NETWORK, CACT_ERR_CHECKSUM (expected and actual values), CACT_ERR_IO,
+ * CACT_ERR_FORMAT, CACT_ERR_MISSING, CACT_ERR_USAGE (bad options), CACT_ERR_INTERRUPTED,
  * each with a one-line message in err. */
-enum ca_status fetch_ensure(const struct fetch_opts *o, struct ca_err *err);
+enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_err *err);
 
-/* Only check: CA_OK if every needed file is present and verified; CA_ERR_MISSING or
- * CA_ERR_CHECKSUM (naming the file) otherwise. Never downloads or extracts. */
-enum ca_status fetch_verify(const struct fetch_opts *o, struct ca_err *err);
+/* Only check: CACT_OK if every needed file is present and verified; CACT_ERR_MISSING or
+ * CACT_ERR_CHECKSUM (naming the file) otherwise. Never downloads or extracts. */
+enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_err *err);
 
 /* The official URL and archive file name for a kind ("cifar-10-binary.tar.gz"). */
-const char *fetch_default_url(enum cifar_kind kind);
-const char *fetch_archive_name(enum cifar_kind kind);
+const char *cact_fetch_default_url(enum cact_cifar_kind kind);
+const char *cact_fetch_archive_name(enum cact_cifar_kind kind);
 
 #endif

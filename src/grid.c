@@ -3,7 +3,7 @@
  * Both render paths build the grid one unscaled row at a time, straight into the
  * first bytes of the matching (scaled) output row, then enlarge that row in place and
  * copy it down `scale - 1` times. So nothing is allocated and the functions cannot
- * fail: the caller's buffer, sized by grid_size, is all the memory used.
+ * fail: the caller's buffer, sized by cact_grid_size, is all the memory used.
  */
 #include "grid.h"
 
@@ -39,30 +39,30 @@ struct grid_layout {
     int single;      /* torchvision's one-image case: the image itself, no padding */
 };
 
-static void grid_layout_get(const struct grid_opts *o, size_t n, struct grid_layout *l)
+static void grid_layout_get(const struct cact_grid_opts *o, size_t n, struct grid_layout *l)
 {
     int nrow = o->nrow >= 1 ? o->nrow : 1;
 
     assert(n >= 1);
-    l->single = o->style == GRID_TORCHVISION && n == 1;
+    l->single = o->style == CACT_GRID_TORCHVISION && n == 1;
     /* torchvision: xmaps = min(nrow, n); tensorboard: ncols = min(n, ncols). Same. */
     l->cols = (size_t)nrow < n ? nrow : (int)n;
     l->rows = (int)((n + (size_t)l->cols - 1) / (size_t)l->cols);
-    l->pad = o->style == GRID_TORCHVISION && !l->single && o->padding > 0 ? o->padding : 0;
+    l->pad = o->style == CACT_GRID_TORCHVISION && !l->single && o->padding > 0 ? o->padding : 0;
     l->w = (GRID_SIDE + l->pad) * l->cols + l->pad;
     l->h = (GRID_SIDE + l->pad) * l->rows + l->pad;
 }
 
-void grid_opts_default(struct grid_opts *o)
+void cact_grid_opts_default(struct cact_grid_opts *o)
 {
-    o->style = GRID_TORCHVISION;
+    o->style = CACT_GRID_TORCHVISION;
     o->nrow = 8;
     o->padding = 2;
     o->pad_value = 0.0f;
     o->scale = 1;
 }
 
-void grid_size(const struct grid_opts *o, size_t n, int *w, int *h)
+void cact_grid_size(const struct cact_grid_opts *o, size_t n, int *w, int *h)
 {
     struct grid_layout l;
     int s = o->scale >= 1 ? o->scale : 1;
@@ -74,14 +74,14 @@ void grid_size(const struct grid_opts *o, size_t n, int *w, int *h)
 
 /* ---- Quantization ---- */
 
-uint8_t grid_quantize(enum grid_style style, float v)
+uint8_t cact_grid_quantize(enum cact_grid_style style, float v)
 {
     /* Each step is its own float32 operation, as in PyTorch/numpy; the build uses
      * -ffp-contract=off so v*255 + 0.5 is never fused into one rounding. The
      * negated comparison sends NaN to 0 (x86 converts NaN to 0 in both libraries). */
     float t = v * 255.0f;
 
-    if (style == GRID_TORCHVISION)
+    if (style == CACT_GRID_TORCHVISION)
         t = t + 0.5f;
     if (!(t >= 0.0f))
         return 0;
@@ -92,9 +92,9 @@ uint8_t grid_quantize(enum grid_style style, float v)
 
 /* The byte every padding pixel gets: pad_value quantized (torchvision fills the grid
  * with pad_value before save_image scales it), or black for TensorBoard's canvas. */
-static uint8_t grid_pad_byte(const struct grid_opts *o)
+static uint8_t grid_pad_byte(const struct cact_grid_opts *o)
 {
-    return o->style == GRID_TORCHVISION ? grid_quantize(GRID_TORCHVISION, o->pad_value) : 0;
+    return o->style == CACT_GRID_TORCHVISION ? cact_grid_quantize(CACT_GRID_TORCHVISION, o->pad_value) : 0;
 }
 
 /* ---- Row assembly ---- */
@@ -152,7 +152,7 @@ static uint8_t *grid_row_ptr(uint8_t *rgb, const struct grid_layout *l, int s, i
 
 /* ---- Rendering ---- */
 
-void grid_render(const struct grid_opts *o, const float *x, size_t n, uint8_t *rgb)
+void cact_grid_render(const struct cact_grid_opts *o, const float *x, size_t n, uint8_t *rgb)
 {
     struct grid_layout l;
     int s = o->scale >= 1 ? o->scale : 1;
@@ -172,9 +172,9 @@ void grid_render(const struct grid_opts *o, const float *x, size_t n, uint8_t *r
                 const float *img = x + k * 3 * GRID_PLANE + (size_t)iy * GRID_SIDE;
                 uint8_t *d = row + (size_t)3 * (l.pad + c * (GRID_SIDE + l.pad));
                 for (int px = 0; px < GRID_SIDE; px++) {
-                    d[3 * px] = grid_quantize(o->style, img[px]);
-                    d[3 * px + 1] = grid_quantize(o->style, img[GRID_PLANE + px]);
-                    d[3 * px + 2] = grid_quantize(o->style, img[2 * GRID_PLANE + px]);
+                    d[3 * px] = cact_grid_quantize(o->style, img[px]);
+                    d[3 * px + 1] = cact_grid_quantize(o->style, img[GRID_PLANE + px]);
+                    d[3 * px + 2] = cact_grid_quantize(o->style, img[2 * GRID_PLANE + px]);
                 }
             }
         }
@@ -208,7 +208,7 @@ static void grid_interleave_lut(uint8_t *restrict d, const uint8_t *restrict r,
     }
 }
 
-void grid_render_lut(const struct grid_opts *o, const uint8_t *px, size_t n,
+void cact_grid_render_lut(const struct cact_grid_opts *o, const uint8_t *px, size_t n,
                      const uint8_t lut[3][256], uint8_t *rgb)
 {
     struct grid_layout l;
@@ -239,7 +239,7 @@ void grid_render_lut(const struct grid_opts *o, const uint8_t *px, size_t n,
     }
 }
 
-void grid_pair(const uint8_t *a, const uint8_t *b, int w, int h, int gap,
+void cact_grid_pair(const uint8_t *a, const uint8_t *b, int w, int h, int gap,
                const uint8_t gap_rgb[3], uint8_t *out)
 {
     size_t half = (size_t)3 * w;

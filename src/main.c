@@ -200,14 +200,14 @@ static void cli_list(void)
 {
     char spec[256];
     printf("%-14s %-12s %-44s %s\n", "NAME", "TORCH.NN", "PARAMETERS (defaults)", "FORMULA");
-    for (size_t i = 0; i < act_count(); i++) {
-        const struct act_desc *d = act_at(i);
-        struct act_fn fn;
-        struct ca_err e;
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
+        struct cact_act_fn fn;
+        struct cact_err e;
         const char *params = "";
         /* The canonical spelling with defaults shows every parameter's name. */
-        if (act_parse(d->name, &fn, &e) == CA_OK && d->n_params > 0) {
-            act_format(&fn, spec, sizeof spec);
+        if (cact_act_parse(d->name, &fn, &e) == CACT_OK && d->n_params > 0) {
+            cact_act_format(&fn, spec, sizeof spec);
             params = strchr(spec, '(') ? strchr(spec, '(') : "";
         } else if (d->n_params > 0) {
             /* Rows with required parameters (threshold) show their names. */
@@ -228,7 +228,7 @@ static void cli_list(void)
 
 /* ---- Progress ---- */
 
-static void cli_run_progress(const struct run_progress *p, void *ctx)
+static void cli_run_progress(const struct cact_run_progress *p, void *ctx)
 {
     static double last = -1;
     (void)ctx;
@@ -246,7 +246,7 @@ static void cli_run_progress(const struct run_progress *p, void *ctx)
 /* Set once a progress line is on the terminal, so the next message starts a line. */
 static int cli_fetch_line;
 
-static void cli_fetch_progress(const struct fetch_progress *p, void *ctx)
+static void cli_fetch_progress(const struct cact_fetch_progress *p, void *ctx)
 {
     (void)ctx;
     cli_fetch_line = 1;
@@ -287,18 +287,18 @@ int main(int argc, char **argv)
     static const char *const labels[] = {"fine", "coarse", NULL};
     static const char *const styles[] = {"torchvision", "tensorboard", NULL};
     static const char *const layouts[] = {"separate", "pairs", NULL};
-    struct run_opts ro;
-    struct fetch_opts fo;
-    struct run_stats stats;
-    struct ca_err err;
+    struct cact_run_opts ro;
+    struct cact_fetch_opts fo;
+    struct cact_run_stats stats;
+    struct cact_err err;
     int list = 0, quiet = 0, download_only = 0, no_verify = 0, opt, rc;
     const char *env_data = getenv("CIFAR_ACT_DATA");
     unsigned long long u;
     char *end;
 
-    run_opts_default(&ro);
-    fetch_opts_default(&fo);
-    ca_err_clear(&err);
+    cact_run_opts_default(&ro);
+    cact_fetch_opts_default(&fo);
+    cact_err_clear(&err);
     if (env_data && *env_data)
         ro.data_dir = env_data;
 
@@ -307,9 +307,9 @@ int main(int argc, char **argv)
         int i;
         switch (opt) {
         case 'f':
-            if (ro.chain.n == ACT_MAX_CHAIN)
+            if (ro.chain.n == CACT_ACT_MAX_CHAIN)
                 return cli_usage_error("%s: at most 16 functions in a chain%s", "--fn", "");
-            if (act_parse(optarg, &ro.chain.fn[ro.chain.n], &err) != CA_OK) {
+            if (cact_act_parse(optarg, &ro.chain.fn[ro.chain.n], &err) != CACT_OK) {
                 fprintf(stderr, "cifar-act: --fn: %s\n", err.msg);
                 return 2;
             }
@@ -317,7 +317,7 @@ int main(int argc, char **argv)
             break;
         case OPT_LIST: list = 1; break;
         case OPT_NORMALIZE:
-            if (act_parse_normalize(optarg, &ro.chain, &err) != CA_OK) {
+            if (cact_act_parse_normalize(optarg, &ro.chain, &err) != CACT_OK) {
                 fprintf(stderr, "cifar-act: --normalize: %s\n", err.msg);
                 return 2;
             }
@@ -327,15 +327,15 @@ int main(int argc, char **argv)
         case 'd': ro.data_dir = optarg; break;
         case OPT_DATASET:
             if ((i = cli_choice("--dataset", optarg, datasets)) < 0) return 2;
-            ro.kind = i ? CIFAR_100 : CIFAR_10;
+            ro.kind = i ? CACT_CIFAR_100 : CACT_CIFAR_10;
             break;
         case OPT_SPLIT:
             if ((i = cli_choice("--split", optarg, splits)) < 0) return 2;
-            ro.split = i ? CIFAR_TRAIN : CIFAR_TEST;
+            ro.split = i ? CACT_CIFAR_TRAIN : CACT_CIFAR_TEST;
             break;
         case OPT_LABEL:
             if ((i = cli_choice("--label", optarg, labels)) < 0) return 2;
-            ro.label = i ? CIFAR_LABEL_COARSE : CIFAR_LABEL_FINE;
+            ro.label = i ? CACT_CIFAR_LABEL_COARSE : CACT_CIFAR_LABEL_FINE;
             break;
         case 'b':
             if ((rc = cli_uint("--batch", optarg, 1, 1000000, &u))) return rc;
@@ -361,7 +361,7 @@ int main(int argc, char **argv)
         case 'o': ro.out_dir = optarg; break;
         case OPT_STYLE:
             if ((i = cli_choice("--style", optarg, styles)) < 0) return 2;
-            ro.grid.style = i ? GRID_TENSORBOARD : GRID_TORCHVISION;
+            ro.grid.style = i ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
             break;
         case OPT_NROW:
             if ((rc = cli_int("--nrow", optarg, 1, 4096, &ro.grid.nrow))) return rc;
@@ -382,7 +382,7 @@ int main(int argc, char **argv)
             break;
         case OPT_LAYOUT:
             if ((i = cli_choice("--layout", optarg, layouts)) < 0) return 2;
-            ro.layout = i ? RUN_LAYOUT_PAIRS : RUN_LAYOUT_SEPARATE;
+            ro.layout = i ? CACT_RUN_LAYOUT_PAIRS : CACT_RUN_LAYOUT_SEPARATE;
             break;
         case OPT_PNG_LEVEL:
             if ((rc = cli_int("--png-level", optarg, 0, 9, &ro.png_level))) return rc;
@@ -395,9 +395,9 @@ int main(int argc, char **argv)
             printf("%s      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within 0.2%% of\n"
                    "                         PIL's size); 6-9 zlib, up to 1%% smaller, 20-80x slower\n"
                    "                         (default %d)\n%s",
-                   cli_usage_a, PNGW_DEFAULT_LEVEL, cli_usage_b);
+                   cli_usage_a, CACT_PNGW_DEFAULT_LEVEL, cli_usage_b);
             return 0;
-        case 'V': printf("cifar-act %s\n", CA_VERSION); return 0;
+        case 'V': printf("cifar-act %s\n", CACT_VERSION); return 0;
         case ':':
             fprintf(stderr, "cifar-act: %s needs a value (see cifar-act --help)\n",
                     argv[optind - 1]);
@@ -424,17 +424,17 @@ int main(int argc, char **argv)
         return 0;
     }
     if (ro.chain.n == 0) {
-        act_parse("sigmoid", &ro.chain.fn[0], &err);
+        cact_act_parse("sigmoid", &ro.chain.fn[0], &err);
         ro.chain.n = 1;
     }
-    if (ro.kind == CIFAR_10 && ro.label == CIFAR_LABEL_COARSE)
+    if (ro.kind == CACT_CIFAR_10 && ro.label == CACT_CIFAR_LABEL_COARSE)
         return cli_usage_error("%s: coarse labels exist only in CIFAR-100%s", "--label", "");
     if (no_verify && (download_only || fo.url || fo.archive || fo.sha256))
         return cli_usage_error("%s cannot be combined with download options%s", "--no-verify",
                                "");
 
     /* Fetch before the job, but after checking where the job will write. */
-    if (!download_only && ca_mkdirs(ro.out_dir, &err) != CA_OK) {
+    if (!download_only && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
         fprintf(stderr, "cifar-act: --out: %s\n", err.msg);
         return 1;
     }
@@ -451,12 +451,12 @@ int main(int argc, char **argv)
             fo.progress = cli_fetch_progress;
         if (!quiet)
             fo.notice = cli_fetch_notice;
-        enum ca_status fst = fetch_ensure(&fo, &err);
+        enum cact_status fst = cact_fetch_ensure(&fo, &err);
         if (cli_fetch_line)
             fputc('\n', stderr);
-        if (fst != CA_OK) {
+        if (fst != CACT_OK) {
             cli_error(err.msg);
-            return err.code == CA_ERR_INTERRUPTED ? 130 : ca_exit_code(err.code);
+            return err.code == CACT_ERR_INTERRUPTED ? 130 : cact_exit_code(err.code);
         }
         if (download_only) {
             if (!quiet)
@@ -468,11 +468,11 @@ int main(int argc, char **argv)
 
     if (!quiet && isatty(STDERR_FILENO))
         ro.progress = cli_run_progress;
-    if (run_job(&ro, &stats, &err) != CA_OK) {
+    if (cact_run_job(&ro, &stats, &err) != CACT_OK) {
         if (ro.progress)
             fputc('\n', stderr);
         cli_error(err.msg);
-        return err.code == CA_ERR_INTERRUPTED ? 130 : ca_exit_code(err.code);
+        return err.code == CACT_ERR_INTERRUPTED ? 130 : cact_exit_code(err.code);
     }
     if (!quiet)
         printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "

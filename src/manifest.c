@@ -72,7 +72,7 @@ static void jb_num(struct jbuf *b, double v)
         jb_printf(b, "null");
 }
 
-static void jb_stats(struct jbuf *b, const struct manifest_stats *s)
+static void jb_stats(struct jbuf *b, const struct cact_manifest_stats *s)
 {
     jb_printf(b, "{\"min\": ");
     jb_num(b, s->min);
@@ -85,24 +85,24 @@ static void jb_stats(struct jbuf *b, const struct manifest_stats *s)
 
 /* ---- The manifest ---- */
 
-void manifest_file_name(char *buf, size_t size, const char *prefix, size_t k)
+void cact_manifest_file_name(char *buf, size_t size, const char *prefix, size_t k)
 {
     snprintf(buf, size, "%s_%04zu.png", prefix, k);
 }
 
-static void manifest_chain(struct jbuf *b, const struct act_chain *c)
+static void manifest_chain(struct jbuf *b, const struct cact_act_chain *c)
 {
     char spec[256];
 
     jb_printf(b, "  \"transform\": {\"to_tensor\": true, \"normalize\": ");
     if (c->normalize) {
         jb_printf(b, "{\"mean\": [");
-        for (int i = 0; i < ACT_CHANNELS; i++) {
+        for (int i = 0; i < CACT_ACT_CHANNELS; i++) {
             jb_printf(b, i ? ", " : "");
             jb_num(b, c->mean[i]);
         }
         jb_printf(b, "], \"std\": [");
-        for (int i = 0; i < ACT_CHANNELS; i++) {
+        for (int i = 0; i < CACT_ACT_CHANNELS; i++) {
             jb_printf(b, i ? ", " : "");
             jb_num(b, c->std[i]);
         }
@@ -112,16 +112,16 @@ static void manifest_chain(struct jbuf *b, const struct act_chain *c)
     }
     jb_printf(b, "},\n  \"functions\": [");
     for (int i = 0; i < c->n; i++) {
-        const struct act_fn *fn = &c->fn[i];
+        const struct cact_act_fn *fn = &c->fn[i];
         jb_printf(b, "%s\n    {\"name\": ", i ? "," : "");
         jb_str(b, fn->desc->name);
         jb_printf(b, ", \"module\": ");
         jb_str(b, fn->desc->torch_module);
         jb_printf(b, ", \"spec\": ");
-        jb_str(b, act_format(fn, spec, sizeof spec));
+        jb_str(b, cact_act_format(fn, spec, sizeof spec));
         jb_printf(b, ", \"params\": {");
         for (int j = 0; j < fn->desc->n_params; j++) {
-            const struct act_param *p = &fn->desc->params[j];
+            const struct cact_act_param *p = &fn->desc->params[j];
             jb_printf(b, "%s", j ? ", " : "");
             jb_str(b, p->name);
             jb_printf(b, ": ");
@@ -135,29 +135,29 @@ static void manifest_chain(struct jbuf *b, const struct act_chain *c)
     jb_printf(b, "%s],\n", c->n ? "\n  " : "");
 }
 
-enum ca_status manifest_write(const char *path, const struct run_opts *o,
-                              const struct cifar_set *set, size_t n_images,
-                              const struct manifest_batch *batches, size_t n_batches,
-                              struct ca_err *err)
+enum cact_status cact_manifest_write(const char *path, const struct cact_run_opts *o,
+                              const struct cact_cifar_set *set, size_t n_images,
+                              const struct cact_manifest_batch *batches, size_t n_batches,
+                              struct cact_err *err)
 {
     struct jbuf b = {0};
-    enum ca_status st;
+    enum cact_status st;
     char name[64];
 
-    jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n", CA_VERSION);
+    jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n", CACT_VERSION);
     jb_printf(&b, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n",
-              o->kind == CIFAR_10 ? "cifar10" : "cifar100",
-              o->split == CIFAR_TRAIN ? "train" : "test");
-    if (o->kind == CIFAR_100)
+              o->kind == CACT_CIFAR_10 ? "cifar10" : "cifar100",
+              o->split == CACT_CIFAR_TRAIN ? "train" : "test");
+    if (o->kind == CACT_CIFAR_100)
         jb_printf(&b, "  \"label\": \"%s\",\n",
-                  o->label == CIFAR_LABEL_COARSE ? "coarse" : "fine");
+                  o->label == CACT_CIFAR_LABEL_COARSE ? "coarse" : "fine");
     jb_printf(&b, "  \"data_dir\": ");
     jb_str(&b, o->data_dir);
     jb_printf(&b, ",\n  \"images\": %zu,\n", n_images);
     jb_printf(&b, "  \"classes\": [");
-    for (int i = 0; i < cifar_n_classes(set); i++) {
+    for (int i = 0; i < cact_cifar_n_classes(set); i++) {
         jb_printf(&b, "%s", i ? ", " : "");
-        jb_str(&b, cifar_class_name(set, i));
+        jb_str(&b, cact_cifar_class_name(set, i));
     }
     jb_printf(&b, "],\n");
     manifest_chain(&b, &o->chain);
@@ -167,23 +167,23 @@ enum ca_status manifest_write(const char *path, const struct run_opts *o,
         jb_printf(&b, "  \"seed\": %llu,\n", (unsigned long long)o->seed);
     jb_printf(&b, "  \"grid\": {\"style\": \"%s\", \"nrow\": %d, \"padding\": %d, "
                   "\"pad_value\": ",
-              o->grid.style == GRID_TENSORBOARD ? "tensorboard" : "torchvision",
-              o->grid.nrow, o->grid.style == GRID_TENSORBOARD ? 0 : o->grid.padding);
+              o->grid.style == CACT_GRID_TENSORBOARD ? "tensorboard" : "torchvision",
+              o->grid.nrow, o->grid.style == CACT_GRID_TENSORBOARD ? 0 : o->grid.padding);
     jb_num(&b, o->grid.pad_value);
     jb_printf(&b, ", \"scale\": %d, \"layout\": \"%s\", \"png_level\": %d},\n",
-              o->grid.scale, o->layout == RUN_LAYOUT_PAIRS ? "pairs" : "separate",
+              o->grid.scale, o->layout == CACT_RUN_LAYOUT_PAIRS ? "pairs" : "separate",
               o->png_level);
     jb_printf(&b, "  \"batches\": [");
     for (size_t k = 0; k < n_batches; k++) {
-        const struct manifest_batch *mb = &batches[k];
+        const struct cact_manifest_batch *mb = &batches[k];
         jb_printf(&b, "%s\n    {\"batch\": %zu, ", k ? "," : "", k);
-        if (o->layout == RUN_LAYOUT_PAIRS) {
-            manifest_file_name(name, sizeof name, "compare", k);
+        if (o->layout == CACT_RUN_LAYOUT_PAIRS) {
+            cact_manifest_file_name(name, sizeof name, "compare", k);
             jb_printf(&b, "\"compare\": \"%s\", ", name);
         } else {
-            manifest_file_name(name, sizeof name, "input", k);
+            cact_manifest_file_name(name, sizeof name, "input", k);
             jb_printf(&b, "\"input\": \"%s\", ", name);
-            manifest_file_name(name, sizeof name, "output", k);
+            cact_manifest_file_name(name, sizeof name, "output", k);
             jb_printf(&b, "\"output\": \"%s\", ", name);
         }
         jb_printf(&b, "\"size\": %zu,\n     \"images\": [", mb->n);
@@ -195,7 +195,7 @@ enum ca_status manifest_write(const char *path, const struct run_opts *o,
         jb_printf(&b, "],\n     \"class_names\": [");
         for (size_t i = 0; i < mb->n; i++) {
             jb_printf(&b, "%s", i ? ", " : "");
-            jb_str(&b, cifar_class_name(set, mb->labels[i]));
+            jb_str(&b, cact_cifar_class_name(set, mb->labels[i]));
         }
         jb_printf(&b, "],\n     \"input_stats\": ");
         jb_stats(&b, &mb->in);
@@ -205,9 +205,9 @@ enum ca_status manifest_write(const char *path, const struct run_opts *o,
     }
     jb_printf(&b, "%s]\n}\n", n_batches ? "\n  " : "");
     if (b.oom)
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory writing %s", path);
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s", path);
     else
-        st = ca_write_atomic(path, b.p, b.len, err);
+        st = cact_write_atomic(path, b.p, b.len, err);
     free(b.p);
     return st;
 }

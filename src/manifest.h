@@ -1,8 +1,8 @@
 /* manifest.h - OUT/manifest.json: what a run did, so a person or a script can tell
  * which images, labels and settings every PNG holds.
  */
-#ifndef MANIFEST_H
-#define MANIFEST_H
+#ifndef CACT_MANIFEST_H
+#define CACT_MANIFEST_H
 
 #include <stddef.h>
 
@@ -12,26 +12,26 @@
 
 /* min/mean/max of a tensor's float values; NaN values are left out of min and max
  * and make the mean NaN (written as JSON null). */
-struct manifest_stats {
+struct cact_manifest_stats {
     double min, mean, max;
 };
 
 /* One batch as the manifest records it. idx and labels have n entries and are owned
  * by whoever filled the struct. */
-struct manifest_batch {
+struct cact_manifest_batch {
     size_t n;
     size_t *idx;
     int *labels;
-    struct manifest_stats in, out;
+    struct cact_manifest_stats in, out;
 };
 
 /* "input_0007.png": prefix, "_", the batch number with at least 4 digits, ".png". */
-void manifest_file_name(char *buf, size_t size, const char *prefix, size_t k);
+void cact_manifest_file_name(char *buf, size_t size, const char *prefix, size_t k);
 
-/* Write OUT/manifest.json atomically (ca_write_atomic). */
-enum ca_status manifest_write(const char *path, const struct run_opts *o,
-                              const struct cifar_set *set, size_t n_images,
-                              const struct manifest_batch *batches, size_t n_batches,
-                              struct ca_err *err);
+/* Write OUT/manifest.json atomically (cact_write_atomic). */
+enum cact_status cact_manifest_write(const char *path, const struct cact_run_opts *o,
+                              const struct cact_cifar_set *set, size_t n_images,
+                              const struct cact_manifest_batch *batches, size_t n_batches,
+                              struct cact_err *err);
 
 #endif

@@ -409,7 +409,7 @@ static int pngw_deflate_step(struct pngw_zcache *c, const struct pngw_zset *zs,
 /* stb's STBIW_ZLIB_COMPRESS hook: filter the rows stb copied (pngw_filter_rows), then
  * deflate data_len bytes into a malloc'd zlib stream (stb frees it with STBIW_FREE).
  * `quality` is stb's global level, which we ignore in favour of pngw_cur. Returns NULL
- * on any deflate or allocation failure; stb then returns NULL and pngw_encode reports
+ * on any deflate or allocation failure; stb then returns NULL and cact_pngw_encode reports
  * it. */
 static unsigned char *pngw_zlib_compress(unsigned char *data, int data_len, int *out_len,
                                          int quality)
@@ -501,11 +501,11 @@ static void pngw_init_stb(void)
     pngw_zkey_ok = pthread_key_create(&pngw_zkey, pngw_zcache_free) == 0;
 }
 
-/* pngw_encode with explicit zlib settings (tools/pngw_bench.c calls it to compare
+/* cact_pngw_encode with explicit zlib settings (tools/pngw_bench.c calls it to compare
  * settings; it #includes this file). */
-static enum ca_status pngw_encode_zset(const uint8_t *rgb, int w, int h,
+static enum cact_status pngw_encode_zset(const uint8_t *rgb, int w, int h,
                                        const struct pngw_zset *zs, unsigned char **out,
-                                       size_t *out_len, struct ca_err *err)
+                                       size_t *out_len, struct cact_err *err)
 {
     unsigned char *png;
     int len = 0;
@@ -515,7 +515,7 @@ static enum ca_status pngw_encode_zset(const uint8_t *rgb, int w, int h,
     /* stb computes the filtered size (3w+1)*h in int; keep it, plus the deflate
      * overhead, well inside INT_MAX. */
     if (w < 1 || h < 1 || w > (INT_MAX / 2 - 1) / 3 || (3 * w + 1) > INT_MAX / 2 / h)
-        return ca_fail(err, CA_ERR_USAGE, "bad PNG size %dx%d", w, h);
+        return cact_fail(err, CACT_ERR_USAGE, "bad PNG size %dx%d", w, h);
     pthread_once(&pngw_once, pngw_init_stb);
     pngw_cur.zs = zs;
     pngw_cur.row_bytes = (size_t)3 * (size_t)w;
@@ -523,36 +523,36 @@ static enum ca_status pngw_encode_zset(const uint8_t *rgb, int w, int h,
     pngw_cur.zs = NULL;
     pngw_cur.row_bytes = 0;
     if (!png)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory encoding a %dx%d PNG", w, h);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory encoding a %dx%d PNG", w, h);
     *out = png;
     *out_len = (size_t)len;
-    return CA_OK;
+    return CACT_OK;
 }
 
-enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
-                           unsigned char **out, size_t *out_len, struct ca_err *err)
+enum cact_status cact_pngw_encode(const uint8_t *rgb, int w, int h, int level,
+                           unsigned char **out, size_t *out_len, struct cact_err *err)
 {
     *out = NULL;
     *out_len = 0;
     if (level < 0 || level > 9)
-        return ca_fail(err, CA_ERR_USAGE, "PNG level %d out of range 0..9", level);
+        return cact_fail(err, CACT_ERR_USAGE, "PNG level %d out of range 0..9", level);
     return pngw_encode_zset(rgb, w, h, &pngw_levels[level], out, out_len, err);
 }
 
-enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
-                                 int level, size_t *bytes, struct ca_err *err)
+enum cact_status cact_pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
+                                 int level, size_t *bytes, struct cact_err *err)
 {
     unsigned char *png = NULL;
     size_t len = 0;
-    enum ca_status st;
+    enum cact_status st;
 
     if (bytes)
         *bytes = 0;
-    st = pngw_encode(rgb, w, h, level, &png, &len, err);
-    if (st != CA_OK)
+    st = cact_pngw_encode(rgb, w, h, level, &png, &len, err);
+    if (st != CACT_OK)
         goto out;
-    st = ca_write_output(path, png, len, err);
-    if (st == CA_OK && bytes)
+    st = cact_write_output(path, png, len, err);
+    if (st == CACT_OK && bytes)
         *bytes = len;
 out:
     free(png);

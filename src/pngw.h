@@ -2,8 +2,8 @@
  * row's filter, ISA-L (default levels) or zlib deflates. ("pngw", not "png": libpng
  * owns the png_ prefix.)
  */
-#ifndef PNGW_H
-#define PNGW_H
+#ifndef CACT_PNGW_H
+#define CACT_PNGW_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -74,21 +74,21 @@
  * to gain. Cost of the scores themselves, all 314 grids: pngw_costs 26 ms; sum|x| plus
  * an equal-adjacent count (filter each row 5 ways, then count; vectorized) 42 ms; a
  * histogram entropy ~490 ms. */
-#define PNGW_DEFAULT_LEVEL 1
+#define CACT_PNGW_DEFAULT_LEVEL 1
 
 /* Encode rgb ([h][w][3]) at PNG level 0..9 (table above) into a malloc'd buffer the
- * caller frees. CA_ERR_USAGE for a level outside 0..9, w or h < 1, or more than 2^30
- * bytes of filtered data ((3w+1)*h; stb counts in int); *out stays NULL. CA_ERR_NOMEM
+ * caller frees. CACT_ERR_USAGE for a level outside 0..9, w or h < 1, or more than 2^30
+ * bytes of filtered data ((3w+1)*h; stb counts in int); *out stays NULL. CACT_ERR_NOMEM
  * if memory, zlib or ISA-L fails. Thread-safe: concurrent calls with different levels do not interact. */
-enum ca_status pngw_encode(const uint8_t *rgb, int w, int h, int level,
-                           unsigned char **out, size_t *out_len, struct ca_err *err);
+enum cact_status cact_pngw_encode(const uint8_t *rgb, int w, int h, int level,
+                           unsigned char **out, size_t *out_len, struct cact_err *err);
 
 /* Encode and write to path: the bytes go to "path.tmp.PID.N", are flushed and closed,
  * then an existing path is unlinked and the file renamed to path, so an interrupted
- * run never leaves a truncated PNG (ca_write_output says why not rename over it). On
+ * run never leaves a truncated PNG (cact_write_output says why not rename over it). On
  * failure the temporary file is removed and err names the path. Thread-safe. If bytes
  * is not NULL, it receives the file's size on success (0 otherwise). */
-enum ca_status pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
-                                 int level, size_t *bytes, struct ca_err *err);
+enum cact_status cact_pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
+                                 int level, size_t *bytes, struct cact_err *err);
 
 #endif

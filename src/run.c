@@ -25,19 +25,19 @@ static double run_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-void run_opts_default(struct run_opts *o)
+void cact_run_opts_default(struct cact_run_opts *o)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
     memset(o, 0, sizeof *o);
     o->data_dir = "data";
-    o->kind = CIFAR_10;
-    o->split = CIFAR_TEST;
-    o->label = CIFAR_LABEL_FINE;
+    o->kind = CACT_CIFAR_10;
+    o->split = CACT_CIFAR_TEST;
+    o->label = CACT_CIFAR_LABEL_FINE;
     o->batch = 64;
-    grid_opts_default(&o->grid);
-    o->layout = RUN_LAYOUT_SEPARATE;
-    o->png_level = PNGW_DEFAULT_LEVEL;
+    cact_grid_opts_default(&o->grid);
+    o->layout = CACT_RUN_LAYOUT_SEPARATE;
+    o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
@@ -45,14 +45,14 @@ void run_opts_default(struct run_opts *o)
 /* ---- Shared state of one job ---- */
 
 struct run_ctx {
-    const struct run_opts *o;
-    struct cifar_set *set;
-    struct cifar_loader ld;
+    const struct cact_run_opts *o;
+    struct cact_cifar_set *set;
+    struct cact_cifar_loader ld;
     size_t n_batches;
     int use_lut;
-    float in_f[ACT_CHANNELS][256], out_f[ACT_CHANNELS][256];
-    uint8_t in_lut[ACT_CHANNELS][256], out_lut[ACT_CHANNELS][256];
-    struct manifest_batch *mb; /* [n_batches] */
+    float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
+    uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
+    struct cact_manifest_batch *mb; /* [n_batches] */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -61,7 +61,7 @@ struct run_ctx {
     pthread_mutex_t lock;      /* guards the fields below */
     size_t done, images_done, files;
     uint64_t png_bytes;
-    struct ca_err err;
+    struct cact_err err;
 };
 
 /* Per-worker buffers, sized for a full batch. */
@@ -85,23 +85,23 @@ static void run_work_free(struct run_work *w)
     free(w->pair);
 }
 
-static enum ca_status run_work_init(struct run_work *w, const struct run_ctx *c,
-                                    struct ca_err *err)
+static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *c,
+                                    struct cact_err *err)
 {
     size_t b = c->o->batch;
     size_t rgb = (size_t)c->grid_w * (size_t)c->grid_h * 3;
-    int pairs = c->o->layout == RUN_LAYOUT_PAIRS;
+    int pairs = c->o->layout == CACT_RUN_LAYOUT_PAIRS;
 
     memset(w, 0, sizeof *w);
     w->idx = malloc(b * sizeof *w->idx);
     w->labels = malloc(b * sizeof *w->labels);
-    w->px = malloc(b * CIFAR_PIXELS);
+    w->px = malloc(b * CACT_CIFAR_PIXELS);
     w->rgb_in = malloc(rgb);
     w->rgb_out = malloc(rgb);
     if (!c->use_lut) {
-        w->x = malloc(b * CIFAR_PIXELS * sizeof *w->x);
+        w->x = malloc(b * CACT_CIFAR_PIXELS * sizeof *w->x);
         if (!c->o->inplace)
-            w->y = malloc(b * CIFAR_PIXELS * sizeof *w->y);
+            w->y = malloc(b * CACT_CIFAR_PIXELS * sizeof *w->y);
     }
     if (pairs) {
         size_t gap = (size_t)RUN_PAIR_GAP * (size_t)c->o->grid.scale;
@@ -110,9 +110,9 @@ static enum ca_status run_work_init(struct run_work *w, const struct run_ctx *c,
     if (!w->idx || !w->labels || !w->px || !w->rgb_in || !w->rgb_out ||
         (!c->use_lut && (!w->x || (!c->o->inplace && !w->y))) || (pairs && !w->pair)) {
         run_work_free(w);
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory for a batch of %zu", b);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory for a batch of %zu", b);
     }
-    return CA_OK;
+    return CACT_OK;
 }
 
 /* ---- Statistics ---- */
@@ -139,14 +139,14 @@ static void run_acc_add(struct run_acc *a, double v, double count)
         a->max = v;
 }
 
-static void run_acc_done(const struct run_acc *a, size_t n, struct manifest_stats *s)
+static void run_acc_done(const struct run_acc *a, size_t n, struct cact_manifest_stats *s)
 {
     s->min = a->min;
     s->max = a->max;
     s->mean = n ? a->sum / (double)n : NAN;
 }
 
-static void run_stats_floats(const float *x, size_t n, struct manifest_stats *s)
+static void run_stats_floats(const float *x, size_t n, struct cact_manifest_stats *s)
 {
     struct run_acc a;
     run_acc_init(&a);
@@ -156,12 +156,12 @@ static void run_stats_floats(const float *x, size_t n, struct manifest_stats *s)
 }
 
 /* The same statistics from a byte histogram and the float tables. */
-static void run_stats_lut(const size_t hist[ACT_CHANNELS][256], size_t n,
-                          const float f[ACT_CHANNELS][256], struct manifest_stats *s)
+static void run_stats_lut(const size_t hist[CACT_ACT_CHANNELS][256], size_t n,
+                          const float f[CACT_ACT_CHANNELS][256], struct cact_manifest_stats *s)
 {
     struct run_acc a;
     run_acc_init(&a);
-    for (int c = 0; c < ACT_CHANNELS; c++)
+    for (int c = 0; c < CACT_ACT_CHANNELS; c++)
         for (int b = 0; b < 256; b++)
             if (hist[c][b])
                 run_acc_add(&a, f[c][b], (double)hist[c][b]);
@@ -173,15 +173,15 @@ static void run_stats_lut(const size_t hist[ACT_CHANNELS][256], size_t n,
 /* hist[c][b]: how many bytes of channel c in the n images px holds equal b. Four
  * tallies per channel take turns, so that runs of equal bytes (common in images) do
  * not wait on one counter's previous increment; that made a plain loop ~4% of a run. */
-static void run_hist(const uint8_t *px, size_t n, size_t hist[ACT_CHANNELS][256])
+static void run_hist(const uint8_t *px, size_t n, size_t hist[CACT_ACT_CHANNELS][256])
 {
-    _Static_assert(CIFAR_PLANE % 4 == 0, "run_hist reads a plane four bytes at a time");
-    for (int ch = 0; ch < ACT_CHANNELS; ch++) {
+    _Static_assert(CACT_CIFAR_PLANE % 4 == 0, "run_hist reads a plane four bytes at a time");
+    for (int ch = 0; ch < CACT_ACT_CHANNELS; ch++) {
         size_t part[4][256] = { { 0 } };
 
         for (size_t i = 0; i < n; i++) {
-            const uint8_t *p = px + i * CIFAR_PIXELS + (size_t)ch * CIFAR_PLANE;
-            for (size_t j = 0; j < CIFAR_PLANE; j += 4) {
+            const uint8_t *p = px + i * CACT_CIFAR_PIXELS + (size_t)ch * CACT_CIFAR_PLANE;
+            for (size_t j = 0; j < CACT_CIFAR_PLANE; j += 4) {
                 part[0][p[j]]++;
                 part[1][p[j + 1]]++;
                 part[2][p[j + 2]]++;
@@ -193,84 +193,84 @@ static void run_hist(const uint8_t *px, size_t n, size_t hist[ACT_CHANNELS][256]
     }
 }
 
-static enum ca_status run_write(struct run_ctx *c, const char *prefix, size_t k,
-                                const uint8_t *rgb, int w, int h, struct ca_err *err)
+static enum cact_status run_write(struct run_ctx *c, const char *prefix, size_t k,
+                                const uint8_t *rgb, int w, int h, struct cact_err *err)
 {
     char name[64], path[4096];
     size_t bytes;
-    enum ca_status st;
+    enum cact_status st;
 
-    manifest_file_name(name, sizeof name, prefix, k);
+    cact_manifest_file_name(name, sizeof name, prefix, k);
     snprintf(path, sizeof path, "%s/%s", c->o->out_dir, name);
-    st = pngw_write_atomic(path, rgb, w, h, c->o->png_level, &bytes, err);
-    if (st != CA_OK)
+    st = cact_pngw_write_atomic(path, rgb, w, h, c->o->png_level, &bytes, err);
+    if (st != CACT_OK)
         return st;
     pthread_mutex_lock(&c->lock);
     c->files++;
     c->png_bytes += (uint64_t)bytes;
     pthread_mutex_unlock(&c->lock);
-    return CA_OK;
+    return CACT_OK;
 }
 
-static enum ca_status run_batch(struct run_ctx *c, struct run_work *w, size_t k,
-                                struct ca_err *err)
+static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t k,
+                                struct cact_err *err)
 {
-    const struct run_opts *o = c->o;
-    struct manifest_batch *mb = &c->mb[k];
-    size_t n = cifar_loader_batch(&c->ld, k, w->idx);
-    size_t values = n * CIFAR_PIXELS;
-    enum ca_status st;
+    const struct cact_run_opts *o = c->o;
+    struct cact_manifest_batch *mb = &c->mb[k];
+    size_t n = cact_cifar_loader_batch(&c->ld, k, w->idx);
+    size_t values = n * CACT_CIFAR_PIXELS;
+    enum cact_status st;
     int gw, gh;
 
-    st = cifar_read(c->set, w->idx, n, w->px, w->labels, err);
-    if (st != CA_OK)
+    st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
+    if (st != CACT_OK)
         return st;
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     mb->n = n;
     memcpy(mb->idx, w->idx, n * sizeof *mb->idx);
     memcpy(mb->labels, w->labels, n * sizeof *mb->labels);
 
-    grid_size(&o->grid, n, &gw, &gh);
+    cact_grid_size(&o->grid, n, &gw, &gh);
     if (c->use_lut) {
-        size_t hist[ACT_CHANNELS][256];
+        size_t hist[CACT_ACT_CHANNELS][256];
         run_hist(w->px, n, hist);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->in_f,
                       &mb->in);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->out_f,
                       &mb->out);
-        grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut, w->rgb_in);
-        grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut, w->rgb_out);
+        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut, w->rgb_in);
+        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut, w->rgb_out);
     } else {
         float *out = o->inplace ? w->x : w->y;
-        act_to_tensor(&o->chain, w->x, w->px, n, CIFAR_PLANE);
+        cact_act_to_tensor(&o->chain, w->x, w->px, n, CACT_CIFAR_PLANE);
         run_stats_floats(w->x, values, &mb->in);
         /* Render the input before the kernels run: with --inplace they overwrite it. */
-        grid_render(&o->grid, w->x, n, w->rgb_in);
+        cact_grid_render(&o->grid, w->x, n, w->rgb_in);
         if (!o->inplace)
             memcpy(out, w->x, values * sizeof *out);
-        act_chain_apply(&o->chain, out, n, CIFAR_PLANE);
+        cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
-        grid_render(&o->grid, out, n, w->rgb_out);
+        cact_grid_render(&o->grid, out, n, w->rgb_out);
     }
 
-    if (o->layout == RUN_LAYOUT_PAIRS) {
+    if (o->layout == CACT_RUN_LAYOUT_PAIRS) {
         static const uint8_t white[3] = {255, 255, 255};
         int gap = RUN_PAIR_GAP * o->grid.scale;
-        grid_pair(w->rgb_in, w->rgb_out, gw, gh, gap, white, w->pair);
+        cact_grid_pair(w->rgb_in, w->rgb_out, gw, gh, gap, white, w->pair);
         return run_write(c, "compare", k, w->pair, 2 * gw + gap, gh, err);
     }
     st = run_write(c, "input", k, w->rgb_in, gw, gh, err);
-    if (st == CA_OK)
+    if (st == CACT_OK)
         st = run_write(c, "output", k, w->rgb_out, gw, gh, err);
     return st;
 }
 
 /* ---- Workers ---- */
 
-static void run_fail(struct run_ctx *c, const struct ca_err *e)
+static void run_fail(struct run_ctx *c, const struct cact_err *e)
 {
     pthread_mutex_lock(&c->lock);
     if (!atomic_load(&c->failed)) {
@@ -284,23 +284,23 @@ static void *run_worker(void *arg)
 {
     struct run_ctx *c = arg;
     struct run_work w;
-    struct ca_err e;
+    struct cact_err e;
 
-    ca_err_clear(&e);
-    if (run_work_init(&w, c, &e) != CA_OK) {
+    cact_err_clear(&e);
+    if (run_work_init(&w, c, &e) != CACT_OK) {
         run_fail(c, &e);
         return NULL;
     }
     while (!atomic_load(&c->failed)) {
         if (c->o->cancel && *c->o->cancel) {
-            ca_fail(&e, CA_ERR_INTERRUPTED, "interrupted");
+            cact_fail(&e, CACT_ERR_INTERRUPTED, "interrupted");
             run_fail(c, &e);
             break;
         }
         size_t k = atomic_fetch_add(&c->next, 1);
         if (k >= c->n_batches)
             break;
-        if (run_batch(c, &w, k, &e) != CA_OK) {
+        if (run_batch(c, &w, k, &e) != CACT_OK) {
             run_fail(c, &e);
             break;
         }
@@ -308,7 +308,7 @@ static void *run_worker(void *arg)
         c->done++;
         c->images_done += c->mb[k].n;
         if (c->o->progress) {
-            struct run_progress p = {c->done, c->n_batches, c->images_done,
+            struct cact_run_progress p = {c->done, c->n_batches, c->images_done,
                                      run_now() - c->t0};
             c->o->progress(&p, c->o->progress_ctx);
         }
@@ -320,82 +320,82 @@ static void *run_worker(void *arg)
 
 /* ---- The job ---- */
 
-static enum ca_status run_check_opts(const struct run_opts *o, struct ca_err *err)
+static enum cact_status run_check_opts(const struct cact_run_opts *o, struct cact_err *err)
 {
     if (o->batch < 1)
-        return ca_fail(err, CA_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
     if (o->grid.nrow < 1)
-        return ca_fail(err, CA_ERR_USAGE, "--nrow must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "--nrow must be at least 1");
     if (o->grid.padding < 0)
-        return ca_fail(err, CA_ERR_USAGE, "--padding must be 0 or more");
+        return cact_fail(err, CACT_ERR_USAGE, "--padding must be 0 or more");
     if (o->grid.scale < 1)
-        return ca_fail(err, CA_ERR_USAGE, "--scale must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "--scale must be at least 1");
     if (o->png_level < 0 || o->png_level > 9)
-        return ca_fail(err, CA_ERR_USAGE, "--png-level must be 0..9");
+        return cact_fail(err, CACT_ERR_USAGE, "--png-level must be 0..9");
     if (o->jobs < 1)
-        return ca_fail(err, CA_ERR_USAGE, "--jobs must be at least 1");
-    return CA_OK;
+        return cact_fail(err, CACT_ERR_USAGE, "--jobs must be at least 1");
+    return CACT_OK;
 }
 
-enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
-                       struct ca_err *err)
+enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
+                       struct cact_err *err)
 {
     struct run_ctx *c = NULL;
     pthread_t *threads = NULL;
     int started = 0, jobs;
-    enum ca_status st;
+    enum cact_status st;
     char path[4096];
 
     memset(stats, 0, sizeof *stats);
     st = run_check_opts(o, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         return st;
-    st = ca_mkdirs(o->out_dir, err);
-    if (st != CA_OK)
+    st = cact_mkdirs(o->out_dir, err);
+    if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
     if (!c)
-        return ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     c->o = o;
     c->t0 = run_now();
     pthread_mutex_init(&c->lock, NULL);
-    ca_err_clear(&c->err);
+    cact_err_clear(&c->err);
 
-    st = (o->data_verified ? cifar_open_verified : cifar_open)(&c->set, o->data_dir, o->kind,
+    st = (o->data_verified ? cact_cifar_open_verified : cact_cifar_open)(&c->set, o->data_dir, o->kind,
                                                                o->split, o->label, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
-    st = cifar_loader_init(&c->ld, cifar_count(c->set), o->batch, o->drop_last, o->shuffle,
+    st = cact_cifar_loader_init(&c->ld, cact_cifar_count(c->set), o->batch, o->drop_last, o->shuffle,
                            o->seed, err);
-    if (st != CA_OK)
+    if (st != CACT_OK)
         goto out;
     c->n_batches = c->ld.n_batches;
     if (o->max_batches && o->max_batches < c->n_batches)
         c->n_batches = o->max_batches;
     if (c->n_batches == 0) {
-        st = ca_fail(err, CA_ERR_USAGE,
+        st = cact_fail(err, CACT_ERR_USAGE,
                      "no batch to write: %zu images with --batch %zu and --drop-last",
-                     cifar_count(c->set), o->batch);
+                     cact_cifar_count(c->set), o->batch);
         goto out;
     }
     c->mb = calloc(c->n_batches, sizeof *c->mb);
     if (!c->mb) {
-        st = ca_fail(err, CA_ERR_NOMEM, "out of memory");
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    grid_size(&o->grid, o->batch < cifar_count(c->set) ? o->batch : cifar_count(c->set),
+    cact_grid_size(&o->grid, o->batch < cact_cifar_count(c->set) ? o->batch : cact_cifar_count(c->set),
               &c->grid_w, &c->grid_h);
 
-    c->use_lut = !o->force_float && act_chain_is_elementwise(&o->chain);
+    c->use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
     if (c->use_lut) {
-        struct act_chain input_only = o->chain;
+        struct cact_act_chain input_only = o->chain;
         input_only.n = 0;
-        act_chain_lut(&input_only, c->in_f);
-        act_chain_lut(&o->chain, c->out_f);
-        for (int ch = 0; ch < ACT_CHANNELS; ch++)
+        cact_act_chain_lut(&input_only, c->in_f);
+        cact_act_chain_lut(&o->chain, c->out_f);
+        for (int ch = 0; ch < CACT_ACT_CHANNELS; ch++)
             for (int b = 0; b < 256; b++) {
-                c->in_lut[ch][b] = grid_quantize(o->grid.style, c->in_f[ch][b]);
-                c->out_lut[ch][b] = grid_quantize(o->grid.style, c->out_f[ch][b]);
+                c->in_lut[ch][b] = cact_grid_quantize(o->grid.style, c->in_f[ch][b]);
+                c->out_lut[ch][b] = cact_grid_quantize(o->grid.style, c->out_f[ch][b]);
             }
     }
 
@@ -405,13 +405,13 @@ enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
     } else {
         threads = calloc((size_t)jobs, sizeof *threads);
         if (!threads) {
-            st = ca_fail(err, CA_ERR_NOMEM, "out of memory");
+            st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
             goto out;
         }
         for (; started < jobs; started++) {
             int rc = pthread_create(&threads[started], NULL, run_worker, c);
             if (rc != 0) {
-                ca_fail(&c->err, CA_ERR_NOMEM, "cannot start a thread: %s", strerror(rc));
+                cact_fail(&c->err, CACT_ERR_NOMEM, "cannot start a thread: %s", strerror(rc));
                 atomic_store(&c->failed, 1);
                 break;
             }
@@ -421,13 +421,13 @@ enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
     }
     if (atomic_load(&c->failed)) {
         *err = c->err;
-        st = c->err.code ? c->err.code : CA_ERR_IO;
+        st = c->err.code ? c->err.code : CACT_ERR_IO;
         goto out;
     }
 
     snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    st = manifest_write(path, o, c->set, cifar_count(c->set), c->mb, c->n_batches, err);
-    if (st != CA_OK)
+    st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb, c->n_batches, err);
+    if (st != CACT_OK)
         goto out;
     stats->batches = c->n_batches;
     stats->images = c->images_done;
@@ -442,8 +442,8 @@ out:
         }
     free(c->mb);
     free(threads);
-    cifar_loader_free(&c->ld);
-    cifar_free(c->set);
+    cact_cifar_loader_free(&c->ld);
+    cact_cifar_free(c->set);
     pthread_mutex_destroy(&c->lock);
     free(c);
     return st;

@@ -8,8 +8,8 @@
  * float path's exactly. Channel-wise chains (softmax family), and force_float, run
  * the float kernels on every value.
  */
-#ifndef RUN_H
-#define RUN_H
+#ifndef CACT_RUN_H
+#define CACT_RUN_H
 
 #include <signal.h>
 #include <stddef.h>
@@ -20,42 +20,42 @@
 #include "cifar.h"
 #include "grid.h"
 
-enum run_layout { RUN_LAYOUT_SEPARATE, RUN_LAYOUT_PAIRS };
+enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS };
 
-struct run_progress {
+struct cact_run_progress {
     size_t batches_done, batches_total;
     size_t images_done;
     double seconds; /* since the job started */
 };
 
-struct run_opts {
+struct cact_run_opts {
     const char *data_dir;
-    enum cifar_kind kind;
-    enum cifar_split split;
-    enum cifar_label label;
+    enum cact_cifar_kind kind;
+    enum cact_cifar_split split;
+    enum cact_cifar_label label;
     int data_verified;       /* the caller just checked data_dir's files against their
-                                MD5s (fetch_ensure): open with cifar_open_verified */
+                                MD5s (cact_fetch_ensure): open with cact_cifar_open_verified */
     size_t batch;            /* images per batch, >= 1 */
     int drop_last;
     int shuffle;
     uint64_t seed;
     size_t max_batches;      /* 0: all */
-    struct act_chain chain;
+    struct cact_act_chain chain;
     int inplace;             /* float path: kernels overwrite the input buffer */
     int force_float;         /* never use the lookup-table path */
-    struct grid_opts grid;
-    enum run_layout layout;
+    struct cact_grid_opts grid;
+    enum cact_run_layout layout;
     int png_level;           /* pngw level 0..9 (pngw.h) */
     const char *out_dir;     /* created if missing */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
-    void (*progress)(const struct run_progress *p, void *ctx);
+    void (*progress)(const struct cact_run_progress *p, void *ctx);
     void *progress_ctx;
-    /* Set asynchronously (signal handler) to stop early: CA_ERR_INTERRUPTED. */
+    /* Set asynchronously (signal handler) to stop early: CACT_ERR_INTERRUPTED. */
     volatile sig_atomic_t *cancel;
 };
 
-struct run_stats {
+struct cact_run_stats {
     size_t batches, images;
     size_t files;            /* PNG files written */
     uint64_t png_bytes;      /* their total size */
@@ -63,14 +63,14 @@ struct run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
-void run_opts_default(struct run_opts *o);
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
+void cact_run_opts_default(struct cact_run_opts *o);
 
 /* Check out_dir (create, must be writable) before any work; open the dataset; run.
  * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json.
  * On failure err says what failed (file names included); files already finished stay,
  * but none is ever half-written and manifest.json is written only on success. */
-enum ca_status run_job(const struct run_opts *o, struct run_stats *stats,
-                       struct ca_err *err);
+enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
+                       struct cact_err *err);
 
 #endif

@@ -9,7 +9,7 @@
  *   bit 0 set:   the payload is a raw tar; we gzip it (zlib, level 0) before feeding,
  *                so the fuzzer reaches the tar reader instead of dying in inflate.
  *   bit 0 clear: the payload is fed as it is (exercises inflate and the gzip trailer).
- *   bits 1..7:   chunk size for archive_feed (1 + bits * 67), to cross every boundary.
+ *   bits 1..7:   chunk size for cact_archive_feed (1 + bits * 67), to cross every boundary.
  * Members are digest-only (dest NULL), so nothing is written to disk; the expected
  * MD5 of one of them is set so the mismatch path runs too.
  */
@@ -25,13 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const struct archive_member m[3] = {
+    static const struct cact_archive_member m[3] = {
         { "cifar-10-batches-bin/test_batch.bin", NULL, NULL },
         { "cifar-10-batches-bin/batches.meta.txt", NULL, "d41d8cd98f00b204e9800998ecf8427e" },
         { "cifar-10-batches-bin/data_batch_1.bin", NULL, NULL },
     };
-    struct archive *a = NULL;
-    struct ca_err err;
+    struct cact_archive *a = NULL;
+    struct cact_err err;
     unsigned char *gz = NULL;
     const unsigned char *p;
     size_t n, chunk;
@@ -61,14 +61,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         deflateEnd(&zs);
         p = gz;
     }
-    if (archive_new(&a, m, 3, &err) == CA_OK) {
-        enum ca_status st = CA_OK;
-        for (size_t pos = 0; pos < n && st == CA_OK; pos += chunk)
-            st = archive_feed(a, p + pos, n - pos < chunk ? n - pos : chunk, &err);
-        if (st == CA_OK && archive_finish(a, &err) == CA_OK)
-            archive_commit(a, &err);
+    if (cact_archive_new(&a, m, 3, &err) == CACT_OK) {
+        enum cact_status st = CACT_OK;
+        for (size_t pos = 0; pos < n && st == CACT_OK; pos += chunk)
+            st = cact_archive_feed(a, p + pos, n - pos < chunk ? n - pos : chunk, &err);
+        if (st == CACT_OK && cact_archive_finish(a, &err) == CACT_OK)
+            cact_archive_commit(a, &err);
     }
-    archive_free(a);
+    cact_archive_free(a);
     free(gz);
     return 0;
 }

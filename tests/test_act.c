@@ -102,7 +102,7 @@ static double ulp(float v)
 }
 
 /* The cancellation floor documented at the top. */
-static double cancel_floor(const struct act_fn *fn, float x)
+static double cancel_floor(const struct cact_act_fn *fn, float x)
 {
     const char *name = fn->desc->name;
     if (strcmp(name, "elu") == 0 || strcmp(name, "celu") == 0)
@@ -119,7 +119,7 @@ static double cancel_floor(const struct act_fn *fn, float x)
 }
 
 static int verbose;
-static struct act_fn parse_ok(const char *spec);
+static struct cact_act_fn parse_ok(const char *spec);
 
 /* Every kernel implementation this build and CPU can run; tests loop over them. */
 static const char *const isas[] = {"avx512f", "avx2", "default", "generic"};
@@ -127,11 +127,11 @@ static const char *const isas[] = {"avx512f", "avx2", "default", "generic"};
 
 static int use_isa(size_t k)
 {
-    return act_kernels_use(isas[k]) == 0;
+    return cact_act_kernels_use(isas[k]) == 0;
 }
 
 /* Compare one golden row; returns the number of bad elements (also CHECKed). */
-static int check_row(const struct golden *g, int row, const struct act_fn *fn, const char *path)
+static int check_row(const struct golden *g, int row, const struct cact_act_fn *fn, const char *path)
 {
     const float *x = g->data, *ref = g->data + g->offset[row];
     size_t n = g->n, plane = g->shape[2] * g->shape[3];
@@ -183,29 +183,29 @@ static int check_row(const struct golden *g, int row, const struct act_fn *fn, c
 static void test_golden(const struct golden *g)
 {
     int covered[64] = {0};
-    CHECK(act_count() <= 64);
+    CHECK(cact_act_count() <= 64);
     for (size_t ik = 0; ik < N_ISAS; ik++) {
         if (!use_isa(ik))
             continue;
         const char *path = isas[ik];
         for (int r = 0; r < g->n_rows; r++) {
-            struct act_fn fn;
-            struct ca_err err;
-            ca_err_clear(&err);
-            enum ca_status st = act_parse(g->spec[r], &fn, &err);
-            CHECK_MSG(st == CA_OK, "golden spec '%s' does not parse: %s", g->spec[r], err.msg);
-            if (st != CA_OK)
+            struct cact_act_fn fn;
+            struct cact_err err;
+            cact_err_clear(&err);
+            enum cact_status st = cact_act_parse(g->spec[r], &fn, &err);
+            CHECK_MSG(st == CACT_OK, "golden spec '%s' does not parse: %s", g->spec[r], err.msg);
+            if (st != CACT_OK)
                 continue;
-            for (size_t i = 0; i < act_count(); i++)
-                if (act_at(i) == fn.desc)
+            for (size_t i = 0; i < cact_act_count(); i++)
+                if (cact_act_at(i) == fn.desc)
                     covered[i] = 1;
             check_row(g, r, &fn, path);
         }
     }
-    act_kernels_set_generic(0);
-    for (size_t i = 0; i < act_count(); i++)
+    cact_act_kernels_set_generic(0);
+    for (size_t i = 0; i < cact_act_count(); i++)
         CHECK_MSG(covered[i], "row '%s' has no golden data: add it to "
-                  "tools/gen_golden_kernels.py", act_at(i)->name);
+                  "tools/gen_golden_kernels.py", cact_act_at(i)->name);
 }
 
 /* NaN in: NaN out for every row but softshrink, which PyTorch maps to 0. */
@@ -214,9 +214,9 @@ static void test_nan(void)
     for (size_t ik = 0; ik < N_ISAS; ik++) {
         if (!use_isa(ik))
             continue;
-        for (size_t i = 0; i < act_count(); i++) {
-            const struct act_desc *d = act_at(i);
-            struct act_fn fn = {d, {0}};
+        for (size_t i = 0; i < cact_act_count(); i++) {
+            const struct cact_act_desc *d = cact_act_at(i);
+            struct cact_act_fn fn = {d, {0}};
             float x[3 * 4], y[3 * 4];
             for (int k = 0; k < d->n_params; k++)
                 fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
@@ -232,7 +232,7 @@ static void test_nan(void)
                           (double)y[k], isas[ik]);
         }
     }
-    act_kernels_set_generic(0);
+    cact_act_kernels_set_generic(0);
 }
 
 /* y == x gives the same bits as y != x, for every row, on the golden inputs. */
@@ -243,9 +243,9 @@ static void test_in_place(const struct golden *g)
     for (size_t ik = 0; ik < N_ISAS; ik++) {
         if (!use_isa(ik))
             continue;
-        for (size_t i = 0; i < act_count(); i++) {
-            const struct act_desc *d = act_at(i);
-            struct act_fn fn = {d, {0}};
+        for (size_t i = 0; i < cact_act_count(); i++) {
+            const struct cact_act_desc *d = cact_act_at(i);
+            struct cact_act_fn fn = {d, {0}};
             for (int k = 0; k < d->n_params; k++)
                 fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
             memcpy(b, g->data, n * sizeof *b);
@@ -270,7 +270,7 @@ static void test_in_place(const struct golden *g)
             }
         }
     }
-    act_kernels_set_generic(0);
+    cact_act_kernels_set_generic(0);
     free(a);
     free(b);
 }
@@ -291,7 +291,7 @@ static void test_large(const struct golden *g)
         if (!use_isa(ik))
             continue;
         for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
-            struct act_fn fn = parse_ok(specs[s]);
+            struct cact_act_fn fn = parse_ok(specs[s]);
             for (int shift = 0; shift <= 1; shift++) {
                 float *xs = x + shift, *ys = y + shift;
                 if (fn.desc->elem) {
@@ -318,7 +318,7 @@ static void test_large(const struct golden *g)
             }
         }
     }
-    act_kernels_set_generic(0);
+    cact_act_kernels_set_generic(0);
     free(x);
     free(y);
     free(ref);
@@ -328,54 +328,54 @@ static void test_large(const struct golden *g)
 
 static void test_table(void)
 {
-    CHECK(act_count() >= 27);
-    CHECK(act_at(act_count()) == NULL);
-    for (size_t i = 0; i < act_count(); i++) {
-        const struct act_desc *d = act_at(i);
+    CHECK(cact_act_count() >= 27);
+    CHECK(cact_act_at(cact_act_count()) == NULL);
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
         CHECK_MSG((d->elem != NULL) != (d->chan != NULL), "%s: exactly one kernel", d->name);
         CHECK_MSG(d->formula && d->formula[0], "%s: formula", d->name);
-        CHECK_MSG(d->n_params >= 0 && d->n_params <= ACT_MAX_PARAMS, "%s", d->name);
-        CHECK(act_find(d->name) == d);
-        CHECK(act_find(d->torch_module) == d);
+        CHECK_MSG(d->n_params >= 0 && d->n_params <= CACT_ACT_MAX_PARAMS, "%s", d->name);
+        CHECK(cact_act_find(d->name) == d);
+        CHECK(cact_act_find(d->torch_module) == d);
         for (size_t j = 0; j < i; j++) {
-            CHECK_MSG(strcmp(act_at(j)->name, d->name) != 0, "duplicate %s", d->name);
-            CHECK_MSG(strcmp(act_at(j)->torch_module, d->torch_module) != 0, "duplicate %s",
+            CHECK_MSG(strcmp(cact_act_at(j)->name, d->name) != 0, "duplicate %s", d->name);
+            CHECK_MSG(strcmp(cact_act_at(j)->torch_module, d->torch_module) != 0, "duplicate %s",
                       d->torch_module);
         }
     }
-    CHECK(act_find("RELU") == NULL);
-    CHECK(act_find("") == NULL);
-    CHECK(act_find("relu ") == NULL);
+    CHECK(cact_act_find("RELU") == NULL);
+    CHECK(cact_act_find("") == NULL);
+    CHECK(cact_act_find("relu ") == NULL);
     static const char *const required[] = {
         "relu", "relu6", "leaky_relu", "rrelu", "elu", "selu", "celu", "gelu", "silu",
         "mish", "sigmoid", "hardsigmoid", "tanh", "hardtanh", "hardswish", "hardshrink",
         "softshrink", "tanhshrink", "softplus", "softsign", "logsigmoid", "threshold",
         "prelu", "identity", "softmax", "log_softmax", "softmin"};
     for (size_t i = 0; i < sizeof required / sizeof required[0]; i++)
-        CHECK_MSG(act_find(required[i]) != NULL, "missing row %s", required[i]);
+        CHECK_MSG(cact_act_find(required[i]) != NULL, "missing row %s", required[i]);
 }
 
 /* ---- Parsing ---- */
 
-static struct act_fn parse_ok(const char *spec)
+static struct cact_act_fn parse_ok(const char *spec)
 {
-    struct act_fn fn;
-    struct ca_err err;
+    struct cact_act_fn fn;
+    struct cact_err err;
     memset(&fn, 0, sizeof fn);
-    ca_err_clear(&err);
-    enum ca_status st = act_parse(spec, &fn, &err);
-    CHECK_MSG(st == CA_OK, "'%s' should parse: %s", spec, err.msg);
+    cact_err_clear(&err);
+    enum cact_status st = cact_act_parse(spec, &fn, &err);
+    CHECK_MSG(st == CACT_OK, "'%s' should parse: %s", spec, err.msg);
     return fn;
 }
 
 static void parse_bad(const char *spec, const char *want1, const char *want2)
 {
-    struct act_fn fn;
-    struct ca_err err;
-    ca_err_clear(&err);
-    enum ca_status st = act_parse(spec, &fn, &err);
-    CHECK_MSG(st == CA_ERR_USAGE, "'%s' should fail", spec);
-    CHECK_MSG(err.code == CA_ERR_USAGE, "'%s': err.code", spec);
+    struct cact_act_fn fn;
+    struct cact_err err;
+    cact_err_clear(&err);
+    enum cact_status st = cact_act_parse(spec, &fn, &err);
+    CHECK_MSG(st == CACT_ERR_USAGE, "'%s' should fail", spec);
+    CHECK_MSG(err.code == CACT_ERR_USAGE, "'%s': err.code", spec);
     CHECK_MSG(strstr(err.msg, want1) != NULL, "'%s': message '%s' lacks '%s'", spec, err.msg,
               want1);
     if (want2)
@@ -386,20 +386,20 @@ static void parse_bad(const char *spec, const char *want1, const char *want2)
 
 static void test_parse(void)
 {
-    struct act_fn fn;
+    struct cact_act_fn fn;
 
     fn = parse_ok("relu");
-    CHECK(fn.desc == act_find("relu"));
+    CHECK(fn.desc == cact_act_find("relu"));
     fn = parse_ok("relu()");
-    CHECK(fn.desc == act_find("relu"));
+    CHECK(fn.desc == cact_act_find("relu"));
     fn = parse_ok("  relu ( )  ");
-    CHECK(fn.desc == act_find("relu"));
+    CHECK(fn.desc == cact_act_find("relu"));
     fn = parse_ok("ReLU");
-    CHECK(fn.desc == act_find("relu"));
+    CHECK(fn.desc == cact_act_find("relu"));
     fn = parse_ok("leaky_relu");
     CHECK(fn.p[0] == 0.01f);
     fn = parse_ok("LeakyReLU(negative_slope=0.2)");
-    CHECK(fn.desc == act_find("leaky_relu") && fn.p[0] == 0.2f);
+    CHECK(fn.desc == cact_act_find("leaky_relu") && fn.p[0] == 0.2f);
     fn = parse_ok("leaky_relu(0.2)");
     CHECK(fn.p[0] == 0.2f);
     fn = parse_ok("hardtanh(-2, 2)");
@@ -419,7 +419,7 @@ static void test_parse(void)
     fn = parse_ok("gelu(approximate=tanh)");
     CHECK(fn.p[0] == 1.0f);
     fn = parse_ok("GELU('none')");
-    CHECK(fn.desc == act_find("gelu") && fn.p[0] == 0.0f);
+    CHECK(fn.desc == cact_act_find("gelu") && fn.p[0] == 0.0f);
     fn = parse_ok("rrelu");
     CHECK(fn.p[0] == 0.125f && fn.p[1] == 1.0f / 3.0f);
     fn = parse_ok("softplus(beta=2, threshold=5)");
@@ -431,7 +431,7 @@ static void test_parse(void)
     fn = parse_ok("prelu");
     CHECK(fn.p[0] == 0.25f);
     fn = parse_ok("Softmax");
-    CHECK(fn.desc == act_find("softmax"));
+    CHECK(fn.desc == cact_act_find("softmax"));
 
     parse_bad("foo", "unknown activation 'foo'", "log_softmax");
     parse_bad("relu7", "unknown activation", "relu6");
@@ -471,29 +471,29 @@ static void test_parse(void)
 static void test_format(void)
 {
     char buf[256];
-    struct act_fn fn;
+    struct cact_act_fn fn;
 
     fn = parse_ok("relu");
-    CHECK(strcmp(act_format(&fn, buf, sizeof buf), "relu") == 0);
+    CHECK(strcmp(cact_act_format(&fn, buf, sizeof buf), "relu") == 0);
     fn = parse_ok("leaky_relu(0.2)");
-    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "leaky_relu(negative_slope=0.2)") == 0,
+    CHECK_MSG(strcmp(cact_act_format(&fn, buf, sizeof buf), "leaky_relu(negative_slope=0.2)") == 0,
               "%s", buf);
     fn = parse_ok("GELU(approximate='tanh')");
-    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "gelu(approximate='tanh')") == 0, "%s",
+    CHECK_MSG(strcmp(cact_act_format(&fn, buf, sizeof buf), "gelu(approximate='tanh')") == 0, "%s",
               buf);
     fn = parse_ok("hardtanh");
-    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "hardtanh(min_val=-1, max_val=1)") == 0,
+    CHECK_MSG(strcmp(cact_act_format(&fn, buf, sizeof buf), "hardtanh(min_val=-1, max_val=1)") == 0,
               "%s", buf);
     fn = parse_ok("rrelu");
-    CHECK_MSG(strcmp(act_format(&fn, buf, sizeof buf), "rrelu(lower=0.125, upper=0.33333334)")
+    CHECK_MSG(strcmp(cact_act_format(&fn, buf, sizeof buf), "rrelu(lower=0.125, upper=0.33333334)")
               == 0, "%s", buf);
 
     /* parse(format(x)) == x for every row, at defaults and at other values. */
-    for (size_t i = 0; i < act_count(); i++) {
-        const struct act_desc *d = act_at(i);
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
         for (int variant = 0; variant < 2; variant++) {
-            struct act_fn a = {d, {0}}, b;
-            struct ca_err err;
+            struct cact_act_fn a = {d, {0}}, b;
+            struct cact_err err;
             for (int k = 0; k < d->n_params; k++) {
                 float v = isnan(d->params[k].def) ? 0.5f * (float)(k + 1) : d->params[k].def;
                 if (variant && !d->params[k].choices)
@@ -502,10 +502,10 @@ static void test_format(void)
                     v = 1.0f;
                 a.p[k] = v;
             }
-            act_format(&a, buf, sizeof buf);
-            ca_err_clear(&err);
+            cact_act_format(&a, buf, sizeof buf);
+            cact_err_clear(&err);
             memset(&b, 0, sizeof b);
-            CHECK_MSG(act_parse(buf, &b, &err) == CA_OK, "'%s' does not parse: %s", buf,
+            CHECK_MSG(cact_act_parse(buf, &b, &err) == CACT_OK, "'%s' does not parse: %s", buf,
                       err.msg);
             CHECK_MSG(b.desc == a.desc && memcmp(a.p, b.p, sizeof a.p) == 0,
                       "round trip of '%s'", buf);
@@ -514,10 +514,10 @@ static void test_format(void)
 
     /* A short buffer is still terminated. */
     fn = parse_ok("softplus");
-    act_format(&fn, buf, 5);
+    cact_act_format(&fn, buf, 5);
     CHECK(strlen(buf) == 4);
     memset(buf, 'x', sizeof buf);
-    act_format(&fn, buf, 1);
+    cact_act_format(&fn, buf, 1);
     CHECK(buf[0] == '\0');
 }
 
@@ -525,35 +525,35 @@ static void test_format(void)
 
 static void test_normalize_parse(void)
 {
-    struct act_chain ch;
-    struct ca_err err;
+    struct cact_act_chain ch;
+    struct cact_err err;
 
     memset(&ch, 0, sizeof ch);
-    CHECK(act_parse_normalize("0.5,0.25", &ch, &err) == CA_OK);
+    CHECK(cact_act_parse_normalize("0.5,0.25", &ch, &err) == CACT_OK);
     CHECK(ch.normalize == 1);
     for (int c = 0; c < 3; c++)
         CHECK(ch.mean[c] == 0.5f && ch.std[c] == 0.25f);
     memset(&ch, 0, sizeof ch);
-    CHECK(act_parse_normalize("0.4914, 0.4822, 0.4465, 0.2470, 0.2435, 0.2616", &ch, &err)
-          == CA_OK);
+    CHECK(cact_act_parse_normalize("0.4914, 0.4822, 0.4465, 0.2470, 0.2435, 0.2616", &ch, &err)
+          == CACT_OK);
     CHECK(ch.mean[1] == 0.4822f && ch.std[2] == 0.2616f);
 
     static const char *const bad[] = {"", "1", "1,0", "0,0,0,1,1,0", "1,2,3", "a,b",
                                       "0.5,0.5x", "1,2,3,4,5,6,7", "nan,1", "1,inf", "1,,2"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(&ch, 0, sizeof ch);
-        ca_err_clear(&err);
-        CHECK_MSG(act_parse_normalize(bad[i], &ch, &err) == CA_ERR_USAGE &&
+        cact_err_clear(&err);
+        CHECK_MSG(cact_act_parse_normalize(bad[i], &ch, &err) == CACT_ERR_USAGE &&
                   err.msg[0] != '\0', "--normalize '%s' should fail", bad[i]);
     }
-    ca_err_clear(&err);
-    act_parse_normalize("1,0", &ch, &err);
+    cact_err_clear(&err);
+    cact_act_parse_normalize("1,0", &ch, &err);
     CHECK_MSG(strstr(err.msg, "std") != NULL, "%s", err.msg);
 }
 
 static void test_to_tensor(void)
 {
-    struct act_chain ch;
+    struct cact_act_chain ch;
     uint8_t bytes[3 * 256];
     float y[3 * 256];
     int exact = 1;
@@ -562,7 +562,7 @@ static void test_to_tensor(void)
     for (int c = 0; c < 3; c++)
         for (int b = 0; b < 256; b++)
             bytes[c * 256 + b] = (uint8_t)b;
-    act_to_tensor(&ch, y, bytes, 1, 256);
+    cact_act_to_tensor(&ch, y, bytes, 1, 256);
     for (int c = 0; c < 3; c++)
         for (int b = 0; b < 256; b++) {
             volatile float fb = (float)b, d = 255.0f;
@@ -580,9 +580,9 @@ static void test_to_tensor(void)
     }
     CHECK(differs > 0);
 
-    struct ca_err err;
-    CHECK(act_parse_normalize("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616", &ch, &err) == CA_OK);
-    act_to_tensor(&ch, y, bytes, 1, 256);
+    struct cact_err err;
+    CHECK(cact_act_parse_normalize("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616", &ch, &err) == CACT_OK);
+    cact_act_to_tensor(&ch, y, bytes, 1, 256);
     exact = 1;
     for (int c = 0; c < 3; c++)
         for (int b = 0; b < 256; b++) {
@@ -603,12 +603,12 @@ static void test_to_tensor(void)
     float out[2 * 3 * 4];
     for (int i = 0; i < 24; i++)
         two[i] = (uint8_t)(i * 10);
-    act_to_tensor(&ch, out, two, 2, 4);
+    cact_act_to_tensor(&ch, out, two, 2, 4);
     for (int i = 0; i < 24; i++)
         CHECK(out[i] == (float)(i * 10) / 255.0f);
 }
 
-static void set_chain(struct act_chain *ch, const char *const *specs, int n)
+static void set_chain(struct cact_act_chain *ch, const char *const *specs, int n)
 {
     ch->n = n;
     for (int i = 0; i < n; i++)
@@ -617,7 +617,7 @@ static void set_chain(struct act_chain *ch, const char *const *specs, int n)
 
 static void test_chain(void)
 {
-    struct act_chain ch;
+    struct cact_act_chain ch;
     float x[3 * 8], a[3 * 8], b[3 * 8];
 
     memset(&ch, 0, sizeof ch);
@@ -629,44 +629,44 @@ static void test_chain(void)
     static const char *const order2[] = {"relu", "threshold(0.5, -1)"};
     set_chain(&ch, order1, 2);
     memcpy(a, x, sizeof x);
-    act_chain_apply(&ch, a, 1, 8);
+    cact_act_chain_apply(&ch, a, 1, 8);
     for (int i = 0; i < 24; i++)
         CHECK(a[i] == (x[i] <= 0.5f ? 0.0f : x[i]));
     set_chain(&ch, order2, 2);
     memcpy(b, x, sizeof x);
-    act_chain_apply(&ch, b, 1, 8);
+    cact_act_chain_apply(&ch, b, 1, 8);
     for (int i = 0; i < 24; i++)
         CHECK(b[i] == (x[i] <= 0.5f ? -1.0f : x[i]));
 
     /* A channel-wise step in a chain: sums to 1 over the channels of each pixel. */
     static const char *const sm[] = {"tanh", "softmax"};
     set_chain(&ch, sm, 2);
-    CHECK(!act_chain_is_elementwise(&ch));
+    CHECK(!cact_act_chain_is_elementwise(&ch));
     memcpy(a, x, sizeof x);
-    act_chain_apply(&ch, a, 1, 8);
+    cact_act_chain_apply(&ch, a, 1, 8);
     for (int px = 0; px < 8; px++)
         CHECK_NEAR(a[px] + a[8 + px] + a[16 + px], 1.0, 1e-6);
 
     ch.n = 0;
-    CHECK(act_chain_is_elementwise(&ch));
+    CHECK(cact_act_chain_is_elementwise(&ch));
     memcpy(a, x, sizeof x);
-    act_chain_apply(&ch, a, 1, 8);
+    cact_act_chain_apply(&ch, a, 1, 8);
     CHECK(memcmp(a, x, sizeof x) == 0);
     static const char *const el[] = {"relu", "sigmoid", "gelu('tanh')"};
     set_chain(&ch, el, 3);
-    CHECK(act_chain_is_elementwise(&ch));
+    CHECK(cact_act_chain_is_elementwise(&ch));
     static const char *const mixed[] = {"relu", "log_softmax"};
     set_chain(&ch, mixed, 2);
-    CHECK(!act_chain_is_elementwise(&ch));
+    CHECK(!cact_act_chain_is_elementwise(&ch));
 }
 
-/* act_chain_lut equals ToTensor(+Normalize) + act_chain_apply, bit for bit, for every
+/* cact_act_chain_lut equals ToTensor(+Normalize) + cact_act_chain_apply, bit for bit, for every
  * element-wise row alone and in a chain, with and without Normalize, on both paths. */
 static void test_lut(void)
 {
     uint8_t bytes[2 * 3 * 256];
-    float full[2 * 3 * 256], lut[ACT_CHANNELS][256];
-    struct ca_err err;
+    float full[2 * 3 * 256], lut[CACT_ACT_CHANNELS][256];
+    struct cact_err err;
 
     for (int img = 0; img < 2; img++)
         for (int c = 0; c < 3; c++)
@@ -676,13 +676,13 @@ static void test_lut(void)
         if (!use_isa(ik))
             continue;
         for (int norm = 0; norm <= 1; norm++) {
-            for (size_t i = 0; i <= act_count(); i++) {
-                struct act_chain ch;
+            for (size_t i = 0; i <= cact_act_count(); i++) {
+                struct cact_act_chain ch;
                 memset(&ch, 0, sizeof ch);
                 if (norm)
-                    act_parse_normalize("0.5,0.5,0.5,0.01,0.2,3", &ch, &err);
-                if (i < act_count()) {
-                    const struct act_desc *d = act_at(i);
+                    cact_act_parse_normalize("0.5,0.5,0.5,0.01,0.2,3", &ch, &err);
+                if (i < cact_act_count()) {
+                    const struct cact_act_desc *d = cact_act_at(i);
                     if (!d->elem)
                         continue;
                     ch.n = 1;
@@ -693,9 +693,9 @@ static void test_lut(void)
                     static const char *const multi[] = {"gelu", "softplus(2, 5)", "elu"};
                     set_chain(&ch, multi, 3);
                 }
-                act_to_tensor(&ch, full, bytes, 2, 256);
-                act_chain_apply(&ch, full, 2, 256);
-                act_chain_lut(&ch, lut);
+                cact_act_to_tensor(&ch, full, bytes, 2, 256);
+                cact_act_chain_apply(&ch, full, 2, 256);
+                cact_act_chain_lut(&ch, lut);
                 int same = 1;
                 for (int img = 0; img < 2; img++)
                     for (int c = 0; c < 3; c++)
@@ -706,12 +706,12 @@ static void test_lut(void)
                                 same = 0;
                         }
                 CHECK_MSG(same, "lut != full path for %s (normalize %d, %s)",
-                          i < act_count() ? act_at(i)->name : "chain", norm,
+                          i < cact_act_count() ? cact_act_at(i)->name : "chain", norm,
                           isas[ik]);
             }
         }
     }
-    act_kernels_set_generic(0);
+    cact_act_kernels_set_generic(0);
 }
 
 int main(void)

@@ -116,37 +116,37 @@ static struct buf gunzip_file(const char *path)
 
 /* Extract gz (n bytes) in chunks (chunk 0: random sizes from seed) for members m.
  * Returns the first failing status; commits on success. */
-static enum ca_status run(const unsigned char *gz, size_t n, size_t chunk, uint64_t seed,
-                          const struct archive_member *m, int nm, struct ca_err *err)
+static enum cact_status run(const unsigned char *gz, size_t n, size_t chunk, uint64_t seed,
+                          const struct cact_archive_member *m, int nm, struct cact_err *err)
 {
-    struct archive *a = NULL;
-    enum ca_status st = archive_new(&a, m, nm, err);
+    struct cact_archive *a = NULL;
+    enum cact_status st = cact_archive_new(&a, m, nm, err);
     size_t pos = 0;
 
-    while (st == CA_OK && pos < n) {
+    while (st == CACT_OK && pos < n) {
         size_t k = chunk ? chunk : 1 + fx_rand(&seed) % 20000;
         if (k > n - pos)
             k = n - pos;
-        st = archive_feed(a, gz + pos, k, err);
+        st = cact_archive_feed(a, gz + pos, k, err);
         pos += k;
     }
-    if (st == CA_OK)
-        st = archive_finish(a, err);
-    if (st == CA_OK)
-        st = archive_commit(a, err);
-    archive_free(a);
+    if (st == CACT_OK)
+        st = cact_archive_finish(a, err);
+    if (st == CACT_OK)
+        st = cact_archive_commit(a, err);
+    cact_archive_free(a);
     return st;
 }
 
 static struct fx_set set;
-static struct archive_member mem[7];
+static struct cact_archive_member mem[7];
 static char names[7][128];
 
 static void members_all(void)
 {
     for (int i = 0; i < 7; i++) {
         snprintf(names[i], sizeof names[i], "cifar-10-batches-bin/%s", fx_c10_files[i]);
-        mem[i] = (struct archive_member){ names[i], strdup(fx_path(out, fx_c10_files[i])),
+        mem[i] = (struct cact_archive_member){ names[i], strdup(fx_path(out, fx_c10_files[i])),
                                           set.md5[i] };
     }
 }
@@ -171,7 +171,7 @@ static void test_fixture_formats(void)
 {
     static const char *const fmts[] = { "--format gnu", "--format gnu --long-name",
                                         "--format pax --long-name", "--format ustar" };
-    struct ca_err err;
+    struct cact_err err;
     for (size_t f = 0; f < sizeof fmts / sizeof *fmts; f++) {
         const char *gzp = fx_path(dir, "fmt.tar.gz");
         size_t n;
@@ -180,8 +180,8 @@ static void test_fixture_formats(void)
         static const size_t chunks[] = { 0, 1, 7, 512, 65536, 1 << 24 };
         for (size_t c = 0; c < sizeof chunks / sizeof *chunks; c++) {
             clear_out();
-            enum ca_status st = run(gz, n, chunks[c], 42 + c, mem, 7, &err);
-            CHECK_MSG(st == CA_OK, "%s chunk %zu: %s", fmts[f], chunks[c], err.msg);
+            enum cact_status st = run(gz, n, chunks[c], 42 + c, mem, 7, &err);
+            CHECK_MSG(st == CACT_OK, "%s chunk %zu: %s", fmts[f], chunks[c], err.msg);
             CHECK_MSG(out_matches_src(7), "%s chunk %zu", fmts[f], chunks[c]);
             CHECK_EQ_INT(fx_count(out, ""), 7); /* nothing but the members */
         }
@@ -191,50 +191,50 @@ static void test_fixture_formats(void)
 
 static void test_subset_and_digests(void)
 {
-    struct ca_err err;
+    struct cact_err err;
     size_t n;
     const char *gzp = fx_path(dir, "a.tar.gz");
     unsigned char *gz;
-    struct archive *a = NULL;
+    struct cact_archive *a = NULL;
 
     CHECK(fx_pack(gzp, src, "") == 0);
     gz = fx_read(gzp, &n);
 
     /* Only the test batch: nothing else is written. */
     clear_out();
-    CHECK_EQ_INT(run(gz, n, 4096, 0, mem, 1, &err), CA_OK);
+    CHECK_EQ_INT(run(gz, n, 4096, 0, mem, 1, &err), CACT_OK);
     CHECK_EQ_INT(fx_count(out, ""), 1);
     CHECK(fx_same_file(mem[0].dest, fx_path(src, "test_batch.bin")));
 
     /* Digest-only members (dest NULL) write nothing; MD5 and size are reported. */
     clear_out();
-    struct archive_member m = { "./cifar-10-batches-bin/test_batch.bin", NULL, NULL };
+    struct cact_archive_member m = { "./cifar-10-batches-bin/test_batch.bin", NULL, NULL };
     m.name = "cifar-10-batches-bin/test_batch.bin";
-    CHECK_EQ_INT(archive_new(&a, &m, 1, &err), CA_OK);
-    CHECK_EQ_INT(archive_feed(a, gz, n, &err), CA_OK);
-    CHECK(archive_stream_done(a));
-    CHECK_EQ_INT(archive_bytes_in(a), n);
-    CHECK_EQ_INT(archive_finish(a, &err), CA_OK);
-    CHECK(archive_member_md5(a, 0) && strcmp(archive_member_md5(a, 0), set.md5[0]) == 0);
-    CHECK_EQ_INT(archive_member_size(a, 0), 20 * 3073);
-    CHECK_EQ_INT(archive_commit(a, &err), CA_OK);
-    archive_free(a);
+    CHECK_EQ_INT(cact_archive_new(&a, &m, 1, &err), CACT_OK);
+    CHECK_EQ_INT(cact_archive_feed(a, gz, n, &err), CACT_OK);
+    CHECK(cact_archive_stream_done(a));
+    CHECK_EQ_INT(cact_archive_bytes_in(a), n);
+    CHECK_EQ_INT(cact_archive_finish(a, &err), CACT_OK);
+    CHECK(cact_archive_member_md5(a, 0) && strcmp(cact_archive_member_md5(a, 0), set.md5[0]) == 0);
+    CHECK_EQ_INT(cact_archive_member_size(a, 0), 20 * 3073);
+    CHECK_EQ_INT(cact_archive_commit(a, &err), CACT_OK);
+    cact_archive_free(a);
     CHECK_EQ_INT(fx_count(out, ""), 0);
 
-    /* A wrong expected MD5: CA_ERR_CHECKSUM naming both values; nothing left. */
+    /* A wrong expected MD5: CACT_ERR_CHECKSUM naming both values; nothing left. */
     clear_out();
-    struct archive_member bad[2] = { mem[1], mem[0] };
+    struct cact_archive_member bad[2] = { mem[1], mem[0] };
     bad[1].md5 = "0123456789abcdef0123456789abcdef";
-    CHECK_EQ_INT(run(gz, n, 10000, 0, bad, 2, &err), CA_ERR_CHECKSUM);
+    CHECK_EQ_INT(run(gz, n, 10000, 0, bad, 2, &err), CACT_ERR_CHECKSUM);
     CHECK_MSG(strstr(err.msg, set.md5[0]) && strstr(err.msg, bad[1].md5), "%s", err.msg);
     CHECK_MSG(strstr(err.msg, "test_batch.bin") != NULL, "%s", err.msg);
     CHECK_EQ_INT(fx_count(out, ""), 0);
 
     /* A member the archive lacks. */
     clear_out();
-    struct archive_member ghost[2] = { mem[0], { "cifar-10-batches-bin/ghost.bin",
+    struct cact_archive_member ghost[2] = { mem[0], { "cifar-10-batches-bin/ghost.bin",
                                                   fx_path(out, "ghost.bin"), NULL } };
-    CHECK_EQ_INT(run(gz, n, 0, 3, ghost, 2, &err), CA_ERR_FORMAT);
+    CHECK_EQ_INT(run(gz, n, 0, 3, ghost, 2, &err), CACT_ERR_FORMAT);
     CHECK_MSG(strstr(err.msg, "ghost.bin") != NULL, "%s", err.msg);
     CHECK_EQ_INT(fx_count(out, ""), 0);
 
@@ -243,30 +243,30 @@ static void test_subset_and_digests(void)
     unsigned char *more = malloc(n + 3);
     memcpy(more, gz, n);
     memcpy(more + n, "abc", 3);
-    CHECK_EQ_INT(run(more, n + 3, 0, 5, mem, 7, &err), CA_ERR_FORMAT);
+    CHECK_EQ_INT(run(more, n + 3, 0, 5, mem, 7, &err), CACT_ERR_FORMAT);
     CHECK_MSG(strstr(err.msg, "after the end") != NULL, "%s", err.msg);
     CHECK_EQ_INT(fx_count(out, ""), 0);
     free(more);
 
     /* Usage errors. */
-    CHECK_EQ_INT(archive_new(&a, mem, 0, &err), CA_ERR_USAGE);
-    CHECK_EQ_INT(archive_new(&a, mem, ARCHIVE_MAX_MEMBERS + 1, &err), CA_ERR_USAGE);
-    archive_free(NULL);
+    CHECK_EQ_INT(cact_archive_new(&a, mem, 0, &err), CACT_ERR_USAGE);
+    CHECK_EQ_INT(cact_archive_new(&a, mem, CACT_ARCHIVE_MAX_MEMBERS + 1, &err), CACT_ERR_USAGE);
+    cact_archive_free(NULL);
     free(gz);
 }
 
 /* Hand-made tars: what the reader must accept and refuse. */
 static void test_crafted(void)
 {
-    struct ca_err err;
+    struct cact_err err;
     const char *nm = "cifar-10-batches-bin/test_batch.bin";
     static const char data[] = "0123456789 some member data\n";
     char md5[33];
-    struct archive_member m;
+    struct cact_archive_member m;
     unsigned char h[512];
 
     fx_digest(EVP_md5(), data, sizeof data - 1, md5);
-    m = (struct archive_member){ nm, fx_path(out, "t.bin"), md5 };
+    m = (struct cact_archive_member){ nm, fx_path(out, "t.bin"), md5 };
 
 #define TRY(expect, why, build)                                                   \
     do {                                                                          \
@@ -274,19 +274,19 @@ static void test_crafted(void)
         build;                                                                    \
         struct buf g = gzip_buf(t.p, t.n, 6);                                     \
         clear_out();                                                              \
-        enum ca_status st_ = run(g.p, g.n, 0, 9, &m, 1, &err);                    \
+        enum cact_status st_ = run(g.p, g.n, 0, 9, &m, 1, &err);                    \
         CHECK_MSG(st_ == (expect), "%s: status %d (%s)", why, (int)st_, err.msg); \
         CHECK_MSG(fx_count(out, ".tmp.") == 0, "%s: temporaries left", why);      \
         free(t.p);                                                                \
         free(g.p);                                                                \
     } while (0)
 
-    TRY(CA_OK, "plain", { tar_entry(&t, nm, '0', data, sizeof data - 1); tar_end(&t); });
-    TRY(CA_OK, "./ prefix and NUL type",
+    TRY(CACT_OK, "plain", { tar_entry(&t, nm, '0', data, sizeof data - 1); tar_end(&t); });
+    TRY(CACT_OK, "./ prefix and NUL type",
         { tar_entry(&t, "./cifar-10-batches-bin/test_batch.bin", '\0', data, sizeof data - 1);
           tar_end(&t); });
-    TRY(CA_OK, "no end blocks", { tar_entry(&t, nm, '0', data, sizeof data - 1); });
-    TRY(CA_OK, "ustar prefix field", {
+    TRY(CACT_OK, "no end blocks", { tar_entry(&t, nm, '0', data, sizeof data - 1); });
+    TRY(CACT_OK, "ustar prefix field", {
         tar_hdr(h, "test_batch.bin", '0', sizeof data - 1);
         memcpy(h + 345, "cifar-10-batches-bin", 20);
         tar_checksum(h);
@@ -295,7 +295,7 @@ static void test_crafted(void)
         buf_add(&t, NULL, 512 - (sizeof data - 1));
         tar_end(&t);
     });
-    TRY(CA_OK, "GNU base-256 size", {
+    TRY(CACT_OK, "GNU base-256 size", {
         tar_hdr(h, nm, '0', 0);
         memset(h + 124, 0, 12);
         h[124] = 0x80;
@@ -306,18 +306,18 @@ static void test_crafted(void)
         buf_add(&t, NULL, 512 - (sizeof data - 1));
         tar_end(&t);
     });
-    TRY(CA_OK, "GNU long name gives the real name", {
+    TRY(CACT_OK, "GNU long name gives the real name", {
         tar_entry(&t, "././@LongLink", 'L', nm, strlen(nm) + 1);
         tar_entry(&t, "cifar-10-batches-bin/truncated-name", '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "long name renames the member away", {
+    TRY(CACT_ERR_FORMAT, "long name renames the member away", {
         const char *other = "cifar-10-batches-bin/other.bin";
         tar_entry(&t, "././@LongLink", 'L', other, strlen(other) + 1);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_OK, "pax path record", {
+    TRY(CACT_OK, "pax path record", {
         char rec[128];
         int len = (int)strlen(nm) + 9; /* "NN path=" + name + "\n" */
         snprintf(rec, sizeof rec, "%d path=%s\n", len, nm);
@@ -326,67 +326,67 @@ static void test_crafted(void)
         tar_entry(&t, "short", '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_OK, "malformed pax and global headers are skipped", {
+    TRY(CACT_OK, "malformed pax and global headers are skipped", {
         tar_entry(&t, "g", 'g', "99 nonsense", 11);
         tar_entry(&t, "x", 'x', "5 a=b\n999999999999999999999 path=x\n", 35);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "over-long name matches nothing", {
+    TRY(CACT_ERR_FORMAT, "over-long name matches nothing", {
         static char longname[3000];
         memset(longname, 'a', sizeof longname - 1);
         tar_entry(&t, "././@LongLink", 'L', longname, sizeof longname);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "huge long-name payload is skipped, not buffered", {
+    TRY(CACT_ERR_FORMAT, "huge long-name payload is skipped, not buffered", {
         static char big[20000];
         memset(big, 'b', sizeof big);
         tar_entry(&t, "././@LongLink", 'L', big, sizeof big);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "a symlink is never a member", {
+    TRY(CACT_ERR_FORMAT, "a symlink is never a member", {
         tar_entry(&t, nm, '2', NULL, 0);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "a directory is never a member", {
+    TRY(CACT_ERR_FORMAT, "a directory is never a member", {
         tar_entry(&t, nm, '5', NULL, 0);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "path tricks do not match", {
+    TRY(CACT_ERR_FORMAT, "path tricks do not match", {
         tar_entry(&t, "cifar-10-batches-bin/../cifar-10-batches-bin/test_batch.bin", '0',
                   data, sizeof data - 1);
         tar_entry(&t, "/cifar-10-batches-bin/test_batch.bin", '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "duplicate member", {
+    TRY(CACT_ERR_FORMAT, "duplicate member", {
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "bad header checksum", {
+    TRY(CACT_ERR_FORMAT, "bad header checksum", {
         tar_hdr(h, nm, '0', sizeof data - 1);
         h[0] ^= 1;
         buf_add(&t, h, 512);
         buf_add(&t, data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "garbage in the size field", {
+    TRY(CACT_ERR_FORMAT, "garbage in the size field", {
         tar_hdr(h, nm, '0', sizeof data - 1);
         h[126] = 'x';
         tar_checksum(h);
         buf_add(&t, h, 512);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "negative base-256 size", {
+    TRY(CACT_ERR_FORMAT, "negative base-256 size", {
         tar_hdr(h, nm, '0', 0);
         memset(h + 124, 0xff, 12);
         tar_checksum(h);
         buf_add(&t, h, 512);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "member larger than the cap", {
+    TRY(CACT_ERR_FORMAT, "member larger than the cap", {
         tar_hdr(h, nm, '0', 0);
         memset(h + 124, 0, 12);
         h[124] = 0x80;
@@ -395,16 +395,16 @@ static void test_crafted(void)
         buf_add(&t, h, 512);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "member cut short by the end of the stream", {
+    TRY(CACT_ERR_FORMAT, "member cut short by the end of the stream", {
         tar_hdr(h, nm, '0', 100000);
         buf_add(&t, h, 512);
         buf_add(&t, data, sizeof data - 1);
     });
-    TRY(CA_ERR_CHECKSUM, "member with other content", {
+    TRY(CACT_ERR_CHECKSUM, "member with other content", {
         tar_entry(&t, nm, '0', "x", 1);
         tar_end(&t);
     });
-    TRY(CA_ERR_FORMAT, "zero block ends the archive before the member", {
+    TRY(CACT_ERR_FORMAT, "zero block ends the archive before the member", {
         buf_add(&t, NULL, 512);
         tar_entry(&t, nm, '0', data, sizeof data - 1);
     });
@@ -413,8 +413,8 @@ static void test_crafted(void)
     /* Not gzip at all. */
     clear_out();
     CHECK_EQ_INT(run((const unsigned char *)"hello, not gzip", 15, 0, 1, &m, 1, &err),
-                 CA_ERR_FORMAT);
-    CHECK_EQ_INT(run((const unsigned char *)"", 0, 0, 1, &m, 1, &err), CA_ERR_FORMAT);
+                 CACT_ERR_FORMAT);
+    CHECK_EQ_INT(run((const unsigned char *)"", 0, 0, 1, &m, 1, &err), CACT_ERR_FORMAT);
     CHECK_MSG(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
 }
 
@@ -422,7 +422,7 @@ static void test_crafted(void)
  * verified success), never a crash, never a temporary left behind. */
 static void test_damage(void)
 {
-    struct ca_err err;
+    struct cact_err err;
     size_t n;
     char gzp[4096];
     snprintf(gzp, sizeof gzp, "%s/d.tar.gz", dir);
@@ -433,13 +433,13 @@ static void test_damage(void)
 
     for (size_t cut = 0; cut < n; cut += n / 97 + 1) {
         clear_out();
-        enum ca_status st = run(gz, cut, 0, cut, mem, 7, &err);
-        CHECK_MSG(st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM, "cut %zu: %d", cut, (int)st);
+        enum cact_status st = run(gz, cut, 0, cut, mem, 7, &err);
+        CHECK_MSG(st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM, "cut %zu: %d", cut, (int)st);
         CHECK_EQ_INT(fx_count(out, ""), 0);
     }
     for (size_t back = 1; back <= 9; back++) {
         clear_out();
-        CHECK_EQ_INT(run(gz, n - back, 0, back, mem, 7, &err), CA_ERR_FORMAT);
+        CHECK_EQ_INT(run(gz, n - back, 0, back, mem, 7, &err), CACT_ERR_FORMAT);
         CHECK_EQ_INT(fx_count(out, ""), 0);
     }
     for (int trial = 0; trial < 150; trial++) {
@@ -448,13 +448,13 @@ static void test_damage(void)
         for (int f = 0; f < flips; f++)
             bad[fx_rand(&seed) % n] ^= (unsigned char)(1 + fx_rand(&seed) % 255);
         clear_out();
-        enum ca_status st = run(bad, n, 0, (uint64_t)trial, mem, 7, &err);
-        if (st == CA_OK) {
+        enum cact_status st = run(bad, n, 0, (uint64_t)trial, mem, 7, &err);
+        if (st == CACT_OK) {
             ok++;
             CHECK(out_matches_src(7));
         } else {
             failed++;
-            CHECK_MSG(st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM, "flip: %d %s", (int)st,
+            CHECK_MSG(st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM, "flip: %d %s", (int)st,
                       err.msg);
             CHECK_EQ_INT(fx_count(out, ""), 0);
         }
@@ -477,8 +477,8 @@ static void test_damage(void)
         t2[at] ^= (unsigned char)(1 + fx_rand(&seed) % 255);
         struct buf g = gzip_buf(t2, tar.n, 1);
         clear_out();
-        enum ca_status st = run(g.p, g.n, 0, (uint64_t)trial, mem, 7, &err);
-        if (st == CA_OK)
+        enum cact_status st = run(g.p, g.n, 0, (uint64_t)trial, mem, 7, &err);
+        if (st == CACT_OK)
             CHECK(out_matches_src(7));
         else
             CHECK_EQ_INT(fx_count(out, ""), 0);
@@ -491,8 +491,8 @@ static void test_damage(void)
             t2[i] = (unsigned char)fx_rand(&seed);
         struct buf g = gzip_buf(t2, len, 1);
         clear_out();
-        CHECK(run(g.p, g.n, 0, 1, mem, 7, &err) != CA_OK);
-        CHECK(run(t2, len, 0, 1, mem, 7, &err) != CA_OK);
+        CHECK(run(g.p, g.n, 0, 1, mem, 7, &err) != CACT_OK);
+        CHECK(run(t2, len, 0, 1, mem, 7, &err) != CACT_OK);
         CHECK_EQ_INT(fx_count(out, ""), 0);
         free(g.p);
     }
@@ -505,13 +505,13 @@ static void test_damage(void)
 /* An unwritable destination is an I/O error naming the file. */
 static void test_io_error(void)
 {
-    struct ca_err err;
+    struct cact_err err;
     size_t n;
     const char *gzp = fx_path(dir, "a.tar.gz");
     unsigned char *gz = fx_read(gzp, &n);
-    struct archive_member m = mem[0];
+    struct cact_archive_member m = mem[0];
     m.dest = "/nonexistent-dir/test_batch.bin";
-    CHECK_EQ_INT(run(gz, n, 0, 1, &m, 1, &err), CA_ERR_IO);
+    CHECK_EQ_INT(run(gz, n, 0, 1, &m, 1, &err), CACT_ERR_IO);
     CHECK_MSG(strstr(err.msg, "/nonexistent-dir/test_batch.bin") != NULL, "%s", err.msg);
     free(gz);
 }

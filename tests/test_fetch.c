@@ -1,4 +1,4 @@
-/* test_fetch.c - fetch_ensure() end to end, on loopback only: file:// URLs, local
+/* test_fetch.c - cact_fetch_ensure() end to end, on loopback only: file:// URLs, local
  * archives, offline mode, and tests/http_server.py with its fault modes (dropped
  * connections, a flipped byte, 404, 500s, redirects, ignored Range, stalls), a
  * download killed and resumed by another process, two processes sharing a data
@@ -29,12 +29,12 @@ static const char *newdata(const char *name)
     return b;
 }
 
-static void opts(struct fetch_opts *o, const char *data, const char *url)
+static void opts(struct cact_fetch_opts *o, const char *data, const char *url)
 {
-    fetch_opts_default(o);
+    cact_fetch_opts_default(o);
     o->data_dir = data;
     o->url = url;
-    o->split = CIFAR_TRAIN;
+    o->split = CACT_CIFAR_TRAIN;
     o->test_md5 = set.tab;
     o->retry_base_ms = 10;
     o->stall_seconds = 1;
@@ -79,7 +79,7 @@ struct prog {
     volatile sig_atomic_t *cancel;
 };
 
-static void on_progress(const struct fetch_progress *p, void *ctx)
+static void on_progress(const struct cact_fetch_progress *p, void *ctx)
 {
     struct prog *g = ctx;
     if (g->calls && p->done < g->last_done)
@@ -117,35 +117,35 @@ static double now(void)
 
 static void test_file_url(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data = newdata("file");
 
     opts(&o, data, file_url);
-    CHECK_MSG(fetch_verify(&o, &err) == CA_ERR_MISSING, "%s", err.msg);
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_verify(&o, &err) == CACT_ERR_MISSING, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(!fx_exists(part_of(data)));
     CHECK(fx_exists(fx_path(data, ".cifar-act.lock")));
     CHECK(fx_exists(fx_path(data, "cifar-10-batches-bin/.test_batch.bin.verified")));
     CHECK(!fx_exists(fx_path(data, "cifar-10-batches-bin/.batches.meta.txt.verified")));
     CHECK_EQ_INT(fx_count(fx_path(data, "cifar-10-batches-bin"), ".tmp."), 0);
-    CHECK_MSG(fetch_verify(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_verify(&o, &err) == CACT_OK, "%s", err.msg);
 
     /* Present and verified: no network at all (this URL would fail), even offline. */
     char url[128];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/x.tar.gz", closed_port());
     o.url = url;
     o.retries = 0;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     o.offline = 1;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
 
     /* The test split extracts only what it needs. */
     data = newdata("file-test");
     opts(&o, data, file_url);
-    o.split = CIFAR_TEST;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    o.split = CACT_CIFAR_TEST;
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 0));
 
     /* file:// resumes a .part too. */
@@ -156,7 +156,7 @@ static void test_file_url(void)
         mkdir(data, 0777);
         fx_write(part_of(data), ab, an / 3);
         opts(&o, data, file_url);
-        CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+        CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
         CHECK(data_ok(data, 1));
         CHECK(!fx_exists(part_of(data)));
         free(ab);
@@ -171,7 +171,7 @@ static void test_file_url(void)
     snprintf(cut_url, sizeof cut_url, "file://%s", cut);
     data = newdata("file-cut");
     opts(&o, data, cut_url);
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_FORMAT);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_FORMAT);
     CHECK_MSG(strstr(err.msg, "truncated") != NULL, "%s", err.msg);
     CHECK(nothing_left(data));
     free(b);
@@ -179,8 +179,8 @@ static void test_file_url(void)
 
 static void test_archive_option(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data = newdata("arch");
     char url[128];
 
@@ -188,7 +188,7 @@ static void test_archive_option(void)
     opts(&o, data, url);
     o.retries = 0;
     o.archive = arch;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
 
     /* With the archive's SHA-256 given, it is checked. */
@@ -196,12 +196,12 @@ static void test_archive_option(void)
     opts(&o, data, NULL);
     o.archive = arch;
     o.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_CHECKSUM);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_CHECKSUM);
     CHECK_MSG(strstr(err.msg, arch_sha) && strstr(err.msg, o.sha256), "%s", err.msg);
     CHECK(nothing_left(data));
     CHECK(fx_exists(arch)); /* the user's file stays */
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
 
     /* A damaged archive: the message names it, and nothing is left. */
@@ -215,27 +215,27 @@ static void test_archive_option(void)
     data = newdata("arch-bad");
     opts(&o, data, NULL);
     o.archive = bad;
-    enum ca_status st = fetch_ensure(&o, &err);
-    CHECK_MSG(st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM, "%d %s", (int)st, err.msg);
+    enum cact_status st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM, "%d %s", (int)st, err.msg);
     CHECK_MSG(strstr(err.msg, bad) != NULL, "%s", err.msg);
     CHECK(nothing_left(data));
     CHECK(fx_exists(bad));
 
     /* A missing archive file. */
     o.archive = "/nonexistent/cifar.tar.gz";
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_IO);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_IO);
     CHECK_MSG(strstr(err.msg, "/nonexistent/cifar.tar.gz") != NULL, "%s", err.msg);
 }
 
 static void test_offline(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data = newdata("off");
 
     opts(&o, data, NULL);
     o.offline = 1;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_MISSING);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_MISSING);
     CHECK_MSG(strstr(err.msg, "cifar-10-binary.tar.gz") && strstr(err.msg, data) &&
                   strstr(err.msg, "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz") &&
                   strstr(err.msg, "--archive") && strstr(err.msg, "test_batch.bin"),
@@ -246,7 +246,7 @@ static void test_offline(void)
     size_t n;
     unsigned char *b = fx_read(arch, &n);
     fx_write(fx_path(data, "cifar-10-binary.tar.gz"), b, n);
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(fx_exists(fx_path(data, "cifar-10-binary.tar.gz")));
 
@@ -256,7 +256,7 @@ static void test_offline(void)
     fx_write(part_of(data), b, n);
     opts(&o, data, file_url); /* a .part from the official URL would need its size */
     o.offline = 1;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(!fx_exists(part_of(data)));
 
@@ -265,21 +265,21 @@ static void test_offline(void)
     mkdir(data, 0777);
     fx_write(part_of(data), b, n / 2);
     o.data_dir = data;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_MISSING);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_MISSING);
     CHECK_EQ_INT(fx_size(part_of(data)), (long long)(n / 2));
     free(b);
 }
 
 static void test_verify_on_disk(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data = newdata("disk");
     char p[4096];
     struct stat sb;
 
     opts(&o, data, file_url);
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     snprintf(p, sizeof p, "%s/cifar-10-batches-bin/data_batch_3.bin", data);
     /* Same size, mtime put back: the stamp's ctime still catches the change. */
     CHECK(stat(p, &sb) == 0);
@@ -289,26 +289,26 @@ static void test_verify_on_disk(void)
     fx_write(p, b, n);
     struct timespec ts[2] = { sb.st_atim, sb.st_mtim };
     CHECK(utimensat(AT_FDCWD, p, ts, 0) == 0);
-    CHECK_EQ_INT(fetch_verify(&o, &err), CA_ERR_CHECKSUM);
+    CHECK_EQ_INT(cact_fetch_verify(&o, &err), CACT_ERR_CHECKSUM);
     CHECK_MSG(strstr(err.msg, set.md5[3]) && strstr(err.msg, "data_batch_3.bin"), "%s",
               err.msg);
-    /* fetch_ensure repairs it. */
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    /* cact_fetch_ensure repairs it. */
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     free(b);
 
     /* A missing meta file is missing data too. */
     unlink(fx_path(fx_path(data, "cifar-10-batches-bin"), "batches.meta.txt"));
-    CHECK_EQ_INT(fetch_verify(&o, &err), CA_ERR_MISSING);
+    CHECK_EQ_INT(cact_fetch_verify(&o, &err), CACT_ERR_MISSING);
     CHECK_MSG(strstr(err.msg, "batches.meta.txt") != NULL, "%s", err.msg);
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
 }
 
 static void test_cifar100(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     char s100[4096], a100[4096], url[4200], md5t[33], md5r[33];
     uint64_t seed = 99;
     size_t nt = 10 * 3074, nr = 30 * 3074;
@@ -327,13 +327,13 @@ static void test_cifar100(void)
     snprintf(a100, sizeof a100, "%s/c100.tar.gz", dir);
     CHECK(fx_pack(a100, s100, "--kind cifar100") == 0);
     snprintf(url, sizeof url, "file://%s", a100);
-    const struct fetch_md5 tab[] = { { "test.bin", md5t }, { "train.bin", md5r }, { 0, 0 } };
+    const struct cact_fetch_md5 tab[] = { { "test.bin", md5t }, { "train.bin", md5r }, { 0, 0 } };
 
     const char *data = newdata("c100");
     opts(&o, data, url);
-    o.kind = CIFAR_100;
+    o.kind = CACT_CIFAR_100;
     o.test_md5 = tab;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     static const char *const f100[] = { "test.bin", "train.bin", "coarse_label_names.txt",
                                         "fine_label_names.txt" };
     for (int i = 0; i < 4; i++)
@@ -341,46 +341,46 @@ static void test_cifar100(void)
                                fx_path(s100, f100[i])),
                   "%s", f100[i]);
     CHECK(!fx_exists(fx_path(data, "cifar-100-binary.tar.gz.part")));
-    CHECK(strcmp(fetch_archive_name(CIFAR_100), "cifar-100-binary.tar.gz") == 0);
-    CHECK(strcmp(fetch_default_url(CIFAR_100),
+    CHECK(strcmp(cact_fetch_archive_name(CACT_CIFAR_100), "cifar-100-binary.tar.gz") == 0);
+    CHECK(strcmp(cact_fetch_default_url(CACT_CIFAR_100),
                  "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz") == 0);
 
     /* Offline CIFAR-100 names its own archive. */
     data = newdata("c100-off");
     o.data_dir = data;
     o.offline = 1;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_MISSING);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_MISSING);
     CHECK_MSG(strstr(err.msg, "cifar-100-binary.tar.gz") != NULL, "%s", err.msg);
     free(b);
 }
 
 static void test_usage(void)
 {
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     opts(&o, NULL, file_url);
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_USAGE);
     opts(&o, newdata("usage"), file_url);
     o.sha256 = "abc";
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_USAGE);
     CHECK_MSG(strstr(err.msg, "abc") != NULL, "%s", err.msg);
-    CHECK_EQ_INT(fetch_ensure(&o, NULL), CA_ERR_USAGE); /* err may be NULL */
+    CHECK_EQ_INT(cact_fetch_ensure(&o, NULL), CACT_ERR_USAGE); /* err may be NULL */
     opts(&o, newdata("usage"), file_url);
-    o.kind = (enum cifar_kind)7;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_USAGE);
+    o.kind = (enum cact_cifar_kind)7;
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_USAGE);
 
     /* Environment overrides for the CLI's tests. */
     setenv("CIFAR_ACT_RETRY_BASE_MS", "3", 1);
     setenv("CIFAR_ACT_STALL_SECONDS", "2", 1);
-    fetch_opts_default(&o);
+    cact_fetch_opts_default(&o);
     CHECK_EQ_INT(o.retry_base_ms, 3);
     CHECK_EQ_INT(o.stall_seconds, 2);
     unsetenv("CIFAR_ACT_RETRY_BASE_MS");
     unsetenv("CIFAR_ACT_STALL_SECONDS");
-    fetch_opts_default(&o);
+    cact_fetch_opts_default(&o);
     CHECK_EQ_INT(o.retry_base_ms, 1000);
     CHECK_EQ_INT(o.retries, 5);
-    CHECK(o.url == NULL && o.test_md5 == NULL && o.kind == CIFAR_10 && o.split == CIFAR_TEST);
+    CHECK(o.url == NULL && o.test_md5 == NULL && o.kind == CACT_CIFAR_10 && o.split == CACT_CIFAR_TEST);
 }
 
 /* ---- HTTP ---- */
@@ -388,8 +388,8 @@ static void test_usage(void)
 static void test_http_basic(void)
 {
     struct fx_server s;
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     struct prog g = { 0 };
     const char *data = newdata("http");
 
@@ -398,7 +398,7 @@ static void test_http_basic(void)
     o.sha256 = arch_sha;
     o.progress = on_progress;
     o.progress_ctx = &g;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(!fx_exists(part_of(data)));
     CHECK_EQ_INT(fx_log_count(&s, ""), 1);
@@ -407,14 +407,14 @@ static void test_http_basic(void)
     CHECK_EQ_INT(g.last_total, arch_size);
 
     /* Already there: no request at all. */
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 1);
 
     /* A wrong SHA-256: both values in the message, nothing left behind. */
     data = newdata("http-sha");
     opts(&o, data, s.url);
     o.sha256 = "1111111111111111111111111111111111111111111111111111111111111111";
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_CHECKSUM);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_CHECKSUM);
     CHECK_MSG(strstr(err.msg, arch_sha) && strstr(err.msg, o.sha256), "%s", err.msg);
     CHECK(nothing_left(data));
 
@@ -422,7 +422,7 @@ static void test_http_basic(void)
     data = newdata("http-keep");
     opts(&o, data, s.url);
     o.keep_archive = 1;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(fx_same_file(fx_path(data, "cifar-10-binary.tar.gz"), arch));
     CHECK(!fx_exists(part_of(data)));
@@ -432,18 +432,18 @@ static void test_http_basic(void)
 static void test_http_faults(void)
 {
     struct fx_server s;
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data;
     char args[128];
-    enum ca_status st;
+    enum cact_status st;
 
     /* The connection drops after 100000 bytes, every time: resumed to the end. */
     CHECK(fx_server_start(&s, arch, dir, "--drop-after 100000") == 0);
     data = newdata("drop");
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK_EQ_INT(fx_log_count(&s, ""), (int)((arch_size + 99999) / 100000));
     CHECK_EQ_INT(fx_log_count(&s, "bytes=100000- 206"), 1);
@@ -455,8 +455,8 @@ static void test_http_faults(void)
     CHECK(fx_server_start(&s, arch, dir, args) == 0);
     data = newdata("flip");
     opts(&o, data, s.url);
-    st = fetch_ensure(&o, &err);
-    CHECK_MSG(st == CA_ERR_FORMAT || st == CA_ERR_CHECKSUM, "%d %s", (int)st, err.msg);
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM, "%d %s", (int)st, err.msg);
     CHECK(nothing_left(data));
     CHECK_EQ_INT(fx_log_count(&s, ""), 1); /* content errors are not retried */
     fx_server_stop(&s);
@@ -465,7 +465,7 @@ static void test_http_faults(void)
     CHECK(fx_server_start(&s, arch, dir, "--status 404") == 0);
     data = newdata("404");
     opts(&o, data, s.url);
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_NETWORK);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "404") && strstr(err.msg, s.url), "%s", err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 1);
     CHECK(nothing_left(data));
@@ -475,7 +475,7 @@ static void test_http_faults(void)
     CHECK(fx_server_start(&s, arch, dir, "--fail 3") == 0);
     data = newdata("500");
     opts(&o, data, s.url);
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK_EQ_INT(fx_log_count(&s, " 500"), 3);
     CHECK_EQ_INT(fx_log_count(&s, ""), 4);
@@ -487,7 +487,7 @@ static void test_http_faults(void)
     opts(&o, data, s.url);
     o.retries = 2;
     double t0 = now();
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_NETWORK);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "giving up after 3 attempts") && strstr(err.msg, "500"), "%s",
               err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 3);
@@ -501,7 +501,7 @@ static void test_http_faults(void)
     data = newdata("refused");
     opts(&o, data, url);
     o.retries = 1;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_NETWORK);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "giving up after 2 attempts") && strstr(err.msg, url), "%s",
               err.msg);
 
@@ -510,7 +510,7 @@ static void test_http_faults(void)
     data = newdata("redir");
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK_EQ_INT(fx_log_count(&s, " 302"), 1);
     CHECK_EQ_INT(fx_log_count(&s, "/real/"), 1);
@@ -527,7 +527,7 @@ static void test_http_faults(void)
     fx_write(part_of(data), b, n / 2);
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK_EQ_INT(fx_log_count(&s, rng), 1);
     CHECK_EQ_INT(fx_log_count(&s, ""), 1);
@@ -540,7 +540,7 @@ static void test_http_faults(void)
     fx_write(part_of(data), b, n / 2);
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     snprintf(rng, sizeof rng, "bytes=%zu- 200", n / 2);
     CHECK_EQ_INT(fx_log_count(&s, rng), 1);
@@ -551,7 +551,7 @@ static void test_http_faults(void)
     mkdir(data, 0777);
     fx_write(part_of(data), "this is not gzip data at all", 28);
     o.data_dir = data;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     fx_server_stop(&s);
     free(b);
@@ -562,7 +562,7 @@ static void test_http_faults(void)
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
     t0 = now();
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     CHECK(now() - t0 < 10);
     CHECK_EQ_INT(fx_log_count(&s, ""), 2);
@@ -574,8 +574,8 @@ static void test_http_faults(void)
 static void test_cancel(void)
 {
     struct fx_server s;
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     volatile sig_atomic_t cancel = 0;
     struct prog g = { 0 };
     const char *data = newdata("cancel");
@@ -586,7 +586,7 @@ static void test_cancel(void)
     o.cancel = &cancel;
     o.progress = on_progress;
     o.progress_ctx = &g;
-    CHECK_EQ_INT(fetch_ensure(&o, &err), CA_ERR_INTERRUPTED);
+    CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_INTERRUPTED);
     CHECK(fx_size(part_of(data)) > 0);
     CHECK(g.calls >= 1);
     CHECK_EQ_INT(g.last_total, arch_size); /* known from the response, mid-transfer */
@@ -600,8 +600,8 @@ static void test_cancel(void)
 static void test_killed_resume(void)
 {
     struct fx_server s;
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     const char *data = newdata("killed");
     pid_t pid;
     long long part = 0;
@@ -613,8 +613,8 @@ static void test_killed_resume(void)
     fflush(NULL);
     pid = fork();
     if (pid == 0) {
-        struct ca_err e;
-        _exit(fetch_ensure(&o, &e) == CA_OK ? 0 : 1); /* _exit: keep the parent's atexit */
+        struct cact_err e;
+        _exit(cact_fetch_ensure(&o, &e) == CACT_OK ? 0 : 1); /* _exit: keep the parent's atexit */
     }
     t0 = now();
     while (now() - t0 < 20 && (part = fx_size(part_of(data))) < 120000)
@@ -633,7 +633,7 @@ static void test_killed_resume(void)
     CHECK(fx_server_start(&s, arch, dir, "") == 0);
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
     char rng[64];
     snprintf(rng, sizeof rng, "bytes=%lld- 206", part);
@@ -649,7 +649,7 @@ static void test_killed_resume(void)
 static void test_concurrent(void)
 {
     struct fx_server s;
-    struct fetch_opts o;
+    struct cact_fetch_opts o;
     const char *data = newdata("twice");
     pid_t pid[2];
     int ok = 0;
@@ -661,11 +661,11 @@ static void test_concurrent(void)
     for (int i = 0; i < 2; i++) {
         pid[i] = fork();
         if (pid[i] == 0) {
-            struct ca_err e;
-            enum ca_status st = fetch_ensure(&o, &e);
-            if (st != CA_OK)
+            struct cact_err e;
+            enum cact_status st = cact_fetch_ensure(&o, &e);
+            if (st != CACT_OK)
                 fprintf(stderr, "child %d: %s\n", i, e.msg);
-            _exit(st == CA_OK && data_ok(data, 1) ? 0 : 1);
+            _exit(st == CACT_OK && data_ok(data, 1) ? 0 : 1);
         }
     }
     for (int i = 0; i < 2; i++) {
@@ -686,8 +686,8 @@ static void test_end_to_end(void)
     const char *shared = check_env("CA_SHARED", "../shared");
     char real_dir[4096], srcr[4096], archr[4096], sha[65];
     struct fx_server s;
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
 
     snprintf(real_dir, sizeof real_dir, "%s/cifar-10-batches-bin", shared);
     if (!fx_exists(fx_path(real_dir, "test_batch.bin"))) {
@@ -705,19 +705,19 @@ static void test_end_to_end(void)
 
     CHECK(fx_server_start(&s, archr, dir, "") == 0);
     const char *data = newdata("real");
-    fetch_opts_default(&o); /* the official MD5 table: test_md5 stays NULL */
+    cact_fetch_opts_default(&o); /* the official MD5 table: test_md5 stays NULL */
     o.data_dir = data;
     o.url = s.url;
     o.sha256 = sha;
     double t0 = now();
-    CHECK_MSG(fetch_ensure(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     printf("end-to-end: %lld-byte archive fetched and extracted in %.2f s\n",
            fx_size(archr), now() - t0);
     CHECK(fx_same_file(fx_path(data, "cifar-10-batches-bin/test_batch.bin"),
                        fx_path(real_dir, "test_batch.bin")));
     CHECK(fx_same_file(fx_path(data, "cifar-10-batches-bin/batches.meta.txt"),
                        fx_path(real_dir, "batches.meta.txt")));
-    CHECK_MSG(fetch_verify(&o, &err) == CA_OK, "%s", err.msg);
+    CHECK_MSG(cact_fetch_verify(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 1);
     fx_server_stop(&s);
 }

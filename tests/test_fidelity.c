@@ -1,7 +1,7 @@
 /* test_fidelity.c - our pixels against PyTorch's, on the real CIFAR-10 test set.
  *
  * Goldens: tests/golden/grids.txt from tools/gen_golden_grids.py (format described
- * there). Every record runs the whole job (run_job: loader, kernels, grid, PNG
+ * there). Every record runs the whole job (cact_run_job: loader, kernels, grid, PNG
  * writer), decodes the PNG it wrote with stb_image, and compares:
  *   input  - the input grid must equal torchvision/TensorBoard's pixels exactly;
  *   lut    - element-wise functions: output grid within 1 level of PyTorch's, in at
@@ -33,19 +33,19 @@ static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
         sprintf(hex + 2 * i, "%02x", md[i]);
 }
 
-static void opts_for(struct run_opts *o, const char *style, const char *norm, const char *spec)
+static void opts_for(struct cact_run_opts *o, const char *style, const char *norm, const char *spec)
 {
-    struct ca_err e;
-    run_opts_default(o);
+    struct cact_err e;
+    cact_run_opts_default(o);
     o->data_dir = data_dir;
     o->out_dir = out_dir;
     o->max_batches = 1;
     o->png_level = 1;
-    o->grid.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
-    if (strcmp(norm, "-") != 0 && act_parse_normalize(norm, &o->chain, &e) != CA_OK)
+    o->grid.style = strcmp(style, "tb") == 0 ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
+    if (strcmp(norm, "-") != 0 && cact_act_parse_normalize(norm, &o->chain, &e) != CACT_OK)
         fprintf(stderr, "bad normalize %s: %s\n", norm, e.msg);
     if (spec) {
-        if (act_parse(spec, &o->chain.fn[0], &e) != CA_OK)
+        if (cact_act_parse(spec, &o->chain.fn[0], &e) != CACT_OK)
             fprintf(stderr, "bad spec %s: %s\n", spec, e.msg);
         else
             o->chain.n = 1;
@@ -53,14 +53,14 @@ static void opts_for(struct run_opts *o, const char *style, const char *norm, co
 }
 
 /* Run the job; return the decoded PNG `name` (w*h*3 bytes, caller frees) or NULL. */
-static uint8_t *run_and_decode(const struct run_opts *o, const char *name, int *w, int *h)
+static uint8_t *run_and_decode(const struct cact_run_opts *o, const char *name, int *w, int *h)
 {
-    struct run_stats st;
-    struct ca_err e;
+    struct cact_run_stats st;
+    struct cact_err e;
     char path[600];
     int comp;
-    if (run_job(o, &st, &e) != CA_OK) {
-        fprintf(stderr, "run_job: %s\n", e.msg);
+    if (cact_run_job(o, &st, &e) != CACT_OK) {
+        fprintf(stderr, "cact_run_job: %s\n", e.msg);
         return NULL;
     }
     snprintf(path, sizeof path, "%s/%s", out_dir, name);
@@ -88,7 +88,7 @@ static void check_input(const char *style, int batch, int n, int w, int h, const
     snprintf(what, sizeof what, "input %s batch %d", style, batch);
     if (batch == 0) {
         for (int force_float = 0; force_float < 2; force_float++) {
-            struct run_opts o;
+            struct cact_run_opts o;
             int gw, gh;
             opts_for(&o, style, "-", NULL);
             o.force_float = force_float;
@@ -104,54 +104,54 @@ static void check_input(const char *style, int batch, int n, int w, int h, const
         return;
     }
     /* Later batches through the library: loader -> ToTensor -> grid. */
-    struct cifar_set *s = NULL;
-    struct ca_err e;
-    struct act_chain chain = {0};
-    struct grid_opts g;
+    struct cact_cifar_set *s = NULL;
+    struct cact_err e;
+    struct cact_act_chain chain = {0};
+    struct cact_grid_opts g;
     size_t idx[64];
-    uint8_t bytes[64 * CIFAR_PIXELS];
-    float x[64 * CIFAR_PIXELS];
+    uint8_t bytes[64 * CACT_CIFAR_PIXELS];
+    float x[64 * CACT_CIFAR_PIXELS];
     int labels[64], gw, gh;
-    grid_opts_default(&g);
-    g.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
-    grid_size(&g, (size_t)n, &gw, &gh);
+    cact_grid_opts_default(&g);
+    g.style = strcmp(style, "tb") == 0 ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
+    cact_grid_size(&g, (size_t)n, &gw, &gh);
     CHECK_MSG(gw == w && gh == h, "%s: grid %dx%d, golden %dx%d", what, gw, gh, w, h);
-    if (cifar_open(&s, data_dir, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e) != CA_OK) {
+    if (cact_cifar_open(&s, data_dir, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &e) != CACT_OK) {
         CHECK_MSG(0, "%s", e.msg);
         return;
     }
     for (int i = 0; i < n; i++)
         idx[i] = (size_t)batch * 64 + (size_t)i;
-    CHECK_EQ_INT(cifar_read(s, idx, (size_t)n, bytes, labels, &e), CA_OK);
-    act_to_tensor(&chain, x, bytes, (size_t)n, CIFAR_PLANE);
+    CHECK_EQ_INT(cact_cifar_read(s, idx, (size_t)n, bytes, labels, &e), CACT_OK);
+    cact_act_to_tensor(&chain, x, bytes, (size_t)n, CACT_CIFAR_PLANE);
     uint8_t *rgb = malloc((size_t)gw * gh * 3);
-    grid_render(&g, x, (size_t)n, rgb);
+    cact_grid_render(&g, x, (size_t)n, rgb);
     sha256_hex(rgb, (size_t)gw * gh * 3, hex);
     CHECK_MSG(strcmp(hex, sha) == 0, "%s: pixels differ", what);
     free(rgb);
-    cifar_free(s);
+    cact_cifar_free(s);
 }
 
 /* The reference output grid of batch 0 from PyTorch's per-channel table. */
 static uint8_t *lut_reference(const char *style, const char *hex, const char *sha, int *w,
                               int *h)
 {
-    static uint8_t bytes[64 * CIFAR_PIXELS];
+    static uint8_t bytes[64 * CACT_CIFAR_PIXELS];
     static int have_bytes;
     uint8_t lut[3][256];
-    struct grid_opts g;
+    struct cact_grid_opts g;
     char got[65];
     if (!have_bytes) {
-        struct cifar_set *s = NULL;
-        struct ca_err e;
+        struct cact_cifar_set *s = NULL;
+        struct cact_err e;
         size_t idx[64];
         int labels[64];
-        if (cifar_open(&s, data_dir, CIFAR_10, CIFAR_TEST, CIFAR_LABEL_FINE, &e) != CA_OK)
+        if (cact_cifar_open(&s, data_dir, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &e) != CACT_OK)
             return NULL;
         for (int i = 0; i < 64; i++)
             idx[i] = (size_t)i;
-        have_bytes = cifar_read(s, idx, 64, bytes, labels, &e) == CA_OK;
-        cifar_free(s);
+        have_bytes = cact_cifar_read(s, idx, 64, bytes, labels, &e) == CACT_OK;
+        cact_cifar_free(s);
         if (!have_bytes)
             return NULL;
     }
@@ -163,11 +163,11 @@ static uint8_t *lut_reference(const char *style, const char *hex, const char *sh
             return NULL;
         lut[i / 256][i % 256] = (uint8_t)v;
     }
-    grid_opts_default(&g);
-    g.style = strcmp(style, "tb") == 0 ? GRID_TENSORBOARD : GRID_TORCHVISION;
-    grid_size(&g, 64, w, h);
+    cact_grid_opts_default(&g);
+    g.style = strcmp(style, "tb") == 0 ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
+    cact_grid_size(&g, 64, w, h);
     uint8_t *rgb = malloc((size_t)*w * *h * 3);
-    grid_render_lut(&g, bytes, 64, (const uint8_t(*)[256])lut, rgb);
+    cact_grid_render_lut(&g, bytes, 64, (const uint8_t(*)[256])lut, rgb);
     sha256_hex(rgb, (size_t)*w * *h * 3, got);
     if (strcmp(got, sha) != 0) {
         free(rgb);
@@ -181,7 +181,7 @@ static void check_output(const char *what, const char *style, const char *norm,
 {
     char label[300];
     for (int force_float = 0; force_float < 2; force_float++) {
-        struct run_opts o;
+        struct cact_run_opts o;
         int gw, gh;
         opts_for(&o, style, norm, spec);
         o.force_float = force_float;
@@ -247,8 +247,8 @@ int main(void)
     if (f)
         fclose(f);
     /* Every table row must have a golden entry with default parameters. */
-    for (size_t i = 0; i < act_count(); i++) {
-        const struct act_desc *d = act_at(i);
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
         char cmd[700];
         snprintf(cmd, sizeof cmd, "grep -q -P '^(lut|full)\\ttv\\t-\\t%s(\\t|\\()' '%s/grids.txt'",
                  d->name, golden_dir);

@@ -20,13 +20,13 @@
 
 /* ---- Helpers ---- */
 
-static uint8_t *render(const struct grid_opts *o, const float *x, size_t n, int *w, int *h)
+static uint8_t *render(const struct cact_grid_opts *o, const float *x, size_t n, int *w, int *h)
 {
-    grid_size(o, n, w, h);
+    cact_grid_size(o, n, w, h);
     uint8_t *rgb = malloc((size_t)3 * *w * *h);
     /* Poison so a pixel the renderer forgets to write shows up. */
     memset(rgb, 0xA5, (size_t)3 * *w * *h);
-    grid_render(o, x, n, rgb);
+    cact_grid_render(o, x, n, rgb);
     return rgb;
 }
 
@@ -41,11 +41,11 @@ static int pix_is(const uint8_t *rgb, int w, int x, int y, int r, int g, int b)
     return p[0] == r && p[1] == g && p[2] == b;
 }
 
-static struct grid_opts opts(enum grid_style style, int nrow, int padding, float pad_value,
+static struct cact_grid_opts opts(enum cact_grid_style style, int nrow, int padding, float pad_value,
                              int scale)
 {
-    struct grid_opts o;
-    grid_opts_default(&o);
+    struct cact_grid_opts o;
+    cact_grid_opts_default(&o);
     o.style = style;
     o.nrow = nrow;
     o.padding = padding;
@@ -58,10 +58,10 @@ static struct grid_opts opts(enum grid_style style, int nrow, int padding, float
 
 static void test_defaults(void)
 {
-    struct grid_opts o;
+    struct cact_grid_opts o;
     memset(&o, 0x55, sizeof o);
-    grid_opts_default(&o);
-    CHECK(o.style == GRID_TORCHVISION);
+    cact_grid_opts_default(&o);
+    CHECK(o.style == CACT_GRID_TORCHVISION);
     CHECK_EQ_INT(o.nrow, 8);
     CHECK_EQ_INT(o.padding, 2);
     CHECK(o.pad_value == 0.0f);
@@ -71,17 +71,17 @@ static void test_defaults(void)
 static void test_sizes_known(void)
 {
     /* The sizes the issue quotes, measured with torchvision / tensorboard. */
-    struct { enum grid_style s; size_t n; int w, h; } k[] = {
-        { GRID_TORCHVISION, 64, 274, 274 }, { GRID_TENSORBOARD, 64, 256, 256 },
-        { GRID_TORCHVISION, 16, 274, 70 },  { GRID_TENSORBOARD, 16, 256, 64 },
-        { GRID_TORCHVISION, 1, 32, 32 },    { GRID_TENSORBOARD, 1, 32, 32 },
-        { GRID_TORCHVISION, 3, 104, 36 },   { GRID_TENSORBOARD, 3, 96, 32 },
-        { GRID_TORCHVISION, 9, 274, 70 },   { GRID_TENSORBOARD, 9, 256, 64 },
+    struct { enum cact_grid_style s; size_t n; int w, h; } k[] = {
+        { CACT_GRID_TORCHVISION, 64, 274, 274 }, { CACT_GRID_TENSORBOARD, 64, 256, 256 },
+        { CACT_GRID_TORCHVISION, 16, 274, 70 },  { CACT_GRID_TENSORBOARD, 16, 256, 64 },
+        { CACT_GRID_TORCHVISION, 1, 32, 32 },    { CACT_GRID_TENSORBOARD, 1, 32, 32 },
+        { CACT_GRID_TORCHVISION, 3, 104, 36 },   { CACT_GRID_TENSORBOARD, 3, 96, 32 },
+        { CACT_GRID_TORCHVISION, 9, 274, 70 },   { CACT_GRID_TENSORBOARD, 9, 256, 64 },
     };
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        struct grid_opts o = opts(k[i].s, 8, 2, 0, 1);
+        struct cact_grid_opts o = opts(k[i].s, 8, 2, 0, 1);
         int w, h;
-        grid_size(&o, k[i].n, &w, &h);
+        cact_grid_size(&o, k[i].n, &w, &h);
         CHECK_MSG(w == k[i].w && h == k[i].h, "style %d n %zu: %dx%d, wanted %dx%d", k[i].s,
                   k[i].n, w, h, k[i].w, k[i].h);
     }
@@ -103,13 +103,13 @@ static void test_sizes_many(void)
                     int xmaps = (size_t)nrow < n ? nrow : (int)n;
                     int ymaps = (int)ceil((double)n / xmaps);
                     int tw, th, bw, bh;
-                    struct grid_opts tv = opts(GRID_TORCHVISION, nrow, pad, 0, s);
-                    struct grid_opts tb = opts(GRID_TENSORBOARD, nrow, pad, 0, s);
+                    struct cact_grid_opts tv = opts(CACT_GRID_TORCHVISION, nrow, pad, 0, s);
+                    struct cact_grid_opts tb = opts(CACT_GRID_TENSORBOARD, nrow, pad, 0, s);
                     int ew = n == 1 ? 32 : (32 + pad) * xmaps + pad;
                     int eh = n == 1 ? 32 : (32 + pad) * ymaps + pad;
 
-                    grid_size(&tv, n, &tw, &th);
-                    grid_size(&tb, n, &bw, &bh);
+                    cact_grid_size(&tv, n, &tw, &th);
+                    cact_grid_size(&tb, n, &bw, &bh);
                     if (tw != ew * s || th != eh * s || bw != 32 * xmaps * s ||
                         bh != 32 * ymaps * s) {
                         if (bad++ < 5)
@@ -155,27 +155,27 @@ static void test_quantize(void)
 {
     for (size_t i = 0; i < sizeof quant_cases / sizeof quant_cases[0]; i++) {
         float v = quant_cases[i].v;
-        CHECK_MSG(grid_quantize(GRID_TORCHVISION, v) == quant_cases[i].tv,
-                  "tv %a -> %d, want %d", v, grid_quantize(GRID_TORCHVISION, v),
+        CHECK_MSG(cact_grid_quantize(CACT_GRID_TORCHVISION, v) == quant_cases[i].tv,
+                  "tv %a -> %d, want %d", v, cact_grid_quantize(CACT_GRID_TORCHVISION, v),
                   quant_cases[i].tv);
-        CHECK_MSG(grid_quantize(GRID_TENSORBOARD, v) == quant_cases[i].tb,
-                  "tb %a -> %d, want %d", v, grid_quantize(GRID_TENSORBOARD, v),
+        CHECK_MSG(cact_grid_quantize(CACT_GRID_TENSORBOARD, v) == quant_cases[i].tb,
+                  "tb %a -> %d, want %d", v, cact_grid_quantize(CACT_GRID_TENSORBOARD, v),
                   quant_cases[i].tb);
     }
-    CHECK_EQ_INT(grid_quantize(GRID_TORCHVISION, NAN), 0);
-    CHECK_EQ_INT(grid_quantize(GRID_TENSORBOARD, NAN), 0);
-    CHECK_EQ_INT(grid_quantize(GRID_TORCHVISION, -NAN), 0);
-    CHECK_EQ_INT(grid_quantize(GRID_TORCHVISION, INFINITY), 255);
-    CHECK_EQ_INT(grid_quantize(GRID_TENSORBOARD, INFINITY), 255);
-    CHECK_EQ_INT(grid_quantize(GRID_TORCHVISION, -INFINITY), 0);
-    CHECK_EQ_INT(grid_quantize(GRID_TENSORBOARD, -INFINITY), 0);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TORCHVISION, NAN), 0);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TENSORBOARD, NAN), 0);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TORCHVISION, -NAN), 0);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TORCHVISION, INFINITY), 255);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TENSORBOARD, INFINITY), 255);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TORCHVISION, -INFINITY), 0);
+    CHECK_EQ_INT(cact_grid_quantize(CACT_GRID_TENSORBOARD, -INFINITY), 0);
 
     /* ToTensor bytes come back unchanged in both styles (b/255 in float32). */
     int bad_tv = 0, bad_tb = 0;
     for (int b = 0; b < 256; b++) {
         float v = (float)b / 255.0f;
-        bad_tv += grid_quantize(GRID_TORCHVISION, v) != b;
-        bad_tb += grid_quantize(GRID_TENSORBOARD, v) != b;
+        bad_tv += cact_grid_quantize(CACT_GRID_TORCHVISION, v) != b;
+        bad_tb += cact_grid_quantize(CACT_GRID_TENSORBOARD, v) != b;
     }
     CHECK_EQ_INT(bad_tv, 0);
     CHECK_EQ_INT(bad_tb, 0);
@@ -190,7 +190,7 @@ static void test_render_quantizes(void)
     for (size_t i = 0; i < 2 * IMG; i++)
         x[i] = quant_cases[i % nq].v;
     for (int s = 0; s < 2; s++) {
-        struct grid_opts o = opts(s ? GRID_TENSORBOARD : GRID_TORCHVISION, 8, 2, 0.5f, 1);
+        struct cact_grid_opts o = opts(s ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION, 8, 2, 0.5f, 1);
         int w, h, pad = s ? 0 : 2, bad = 0;
         uint8_t *rgb = render(&o, x, 2, &w, &h);
         for (int k = 0; k < 2; k++)
@@ -226,14 +226,14 @@ static float *flat_batch(size_t n)
 
 /* Every pixel of the grid against the make_grid formulas: tile i at
  * (y*(H+pad)+pad, x*(W+pad)+pad), everything else pad. */
-static void check_layout(enum grid_style style, size_t n, int nrow, int pad, float pad_value)
+static void check_layout(enum cact_grid_style style, size_t n, int nrow, int pad, float pad_value)
 {
-    struct grid_opts o = opts(style, nrow, pad, pad_value, 1);
+    struct cact_grid_opts o = opts(style, nrow, pad, pad_value, 1);
     float *x = flat_batch(n);
     int w, h, bad = 0;
     uint8_t *rgb = render(&o, x, n, &w, &h);
-    int p = style == GRID_TORCHVISION && n > 1 ? pad : 0;
-    uint8_t pb = style == GRID_TORCHVISION ? grid_quantize(GRID_TORCHVISION, pad_value) : 0;
+    int p = style == CACT_GRID_TORCHVISION && n > 1 ? pad : 0;
+    uint8_t pb = style == CACT_GRID_TORCHVISION ? cact_grid_quantize(CACT_GRID_TORCHVISION, pad_value) : 0;
     int cols = (size_t)nrow < n ? nrow : (int)n;
 
     for (int gy = 0; gy < h; gy++)
@@ -261,16 +261,16 @@ static void test_layout(void)
 {
     static const size_t ns[] = { 1, 2, 3, 7, 8, 9, 10, 16, 17, 64 };
     for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
-        check_layout(GRID_TORCHVISION, ns[i], 8, 2, 0.0f);
-        check_layout(GRID_TORCHVISION, ns[i], 3, 5, 0.5f);
-        check_layout(GRID_TORCHVISION, ns[i], 1, 0, 1.0f);
-        check_layout(GRID_TENSORBOARD, ns[i], 8, 2, 0.7f);
-        check_layout(GRID_TENSORBOARD, ns[i], 3, 0, 0.0f);
+        check_layout(CACT_GRID_TORCHVISION, ns[i], 8, 2, 0.0f);
+        check_layout(CACT_GRID_TORCHVISION, ns[i], 3, 5, 0.5f);
+        check_layout(CACT_GRID_TORCHVISION, ns[i], 1, 0, 1.0f);
+        check_layout(CACT_GRID_TENSORBOARD, ns[i], 8, 2, 0.7f);
+        check_layout(CACT_GRID_TENSORBOARD, ns[i], 3, 0, 0.0f);
     }
 
     /* Hand-computed spots for 10 images, nrow 4, padding 3, pad_value 1: tile 5 is at
      * row 1, column 1: top-left (3 + 35, 3 + 35) = (38, 38), bottom-right (69, 69). */
-    struct grid_opts o = opts(GRID_TORCHVISION, 4, 3, 1.0f, 1);
+    struct cact_grid_opts o = opts(CACT_GRID_TORCHVISION, 4, 3, 1.0f, 1);
     float *x = flat_batch(10);
     int w, h;
     uint8_t *rgb = render(&o, x, 10, &w, &h);
@@ -295,7 +295,7 @@ static void test_single_image(void)
     for (int i = 0; i < IMG; i++)
         x[i] = (float)((i * 37) % 256) / 255.0f;
     for (int s = 0; s < 2; s++) {
-        struct grid_opts o = opts(s ? GRID_TENSORBOARD : GRID_TORCHVISION, 8, 4, 1.0f, 1);
+        struct cact_grid_opts o = opts(s ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION, 8, 4, 1.0f, 1);
         int w, h, bad = 0;
         uint8_t *rgb = render(&o, x, 1, &w, &h);
         CHECK_EQ_INT(w, 32);
@@ -359,8 +359,8 @@ static void test_orientation(void)
     make_f(x + 2 * IMG);
 
     for (int scale = 1; scale <= 2; scale++) {
-        struct grid_opts tv = opts(GRID_TORCHVISION, 2, 2, 0, scale);
-        struct grid_opts tb = opts(GRID_TENSORBOARD, 2, 2, 0, scale);
+        struct cact_grid_opts tv = opts(CACT_GRID_TORCHVISION, 2, 2, 0, scale);
+        struct cact_grid_opts tb = opts(CACT_GRID_TENSORBOARD, 2, 2, 0, scale);
         int w, h;
         uint8_t *rgb = render(&tv, x, 3, &w, &h);
         CHECK_EQ_INT(w, 70 * scale);
@@ -385,11 +385,11 @@ static void test_orientation(void)
     uint8_t *px = malloc(3 * IMG);
     for (int i = 0; i < 3 * IMG; i++)
         px[i] = (uint8_t)(x[i] * 255.0f);
-    struct grid_opts tv = opts(GRID_TORCHVISION, 2, 2, 0, 1);
+    struct cact_grid_opts tv = opts(CACT_GRID_TORCHVISION, 2, 2, 0, 1);
     int w, h;
-    grid_size(&tv, 3, &w, &h);
+    cact_grid_size(&tv, 3, &w, &h);
     uint8_t *rgb = malloc((size_t)3 * w * h);
-    grid_render_lut(&tv, px, 3, NULL, rgb);
+    cact_grid_render_lut(&tv, px, 3, NULL, rgb);
     check_f_at(rgb, w, 2, 2, 1, "lut tile 0");
     check_f_at(rgb, w, 2, 36, 1, "lut tile 2");
     free(rgb);
@@ -417,9 +417,9 @@ static void test_lut_matches_float(void)
 {
     static const size_t ns[] = { 1, 2, 5, 16, 64 };
     static const struct { int style, nrow, pad, scale; float pv; } os[] = {
-        { GRID_TORCHVISION, 8, 2, 1, 0.0f }, { GRID_TORCHVISION, 3, 1, 2, 0.3f },
-        { GRID_TORCHVISION, 8, 0, 1, 1.0f }, { GRID_TENSORBOARD, 8, 2, 1, 0.0f },
-        { GRID_TENSORBOARD, 5, 0, 3, 0.5f },
+        { CACT_GRID_TORCHVISION, 8, 2, 1, 0.0f }, { CACT_GRID_TORCHVISION, 3, 1, 2, 0.3f },
+        { CACT_GRID_TORCHVISION, 8, 0, 1, 1.0f }, { CACT_GRID_TENSORBOARD, 8, 2, 1, 0.0f },
+        { CACT_GRID_TENSORBOARD, 5, 0, 3, 0.5f },
     };
     size_t maxn = 64;
     uint8_t *px = malloc(maxn * IMG);
@@ -432,12 +432,12 @@ static void test_lut_matches_float(void)
     }
     for (int m = 0; m < 8; m++)
         for (size_t oi = 0; oi < sizeof os / sizeof os[0]; oi++) {
-            struct grid_opts o = opts(os[oi].style, os[oi].nrow, os[oi].pad, os[oi].pv,
+            struct cact_grid_opts o = opts(os[oi].style, os[oi].nrow, os[oi].pad, os[oi].pv,
                                       os[oi].scale);
             uint8_t lut[3][256];
             for (int c = 0; c < 3; c++)
                 for (int b = 0; b < 256; b++)
-                    lut[c][b] = grid_quantize(o.style, map_apply(m, c, (float)b / 255.0f));
+                    lut[c][b] = cact_grid_quantize(o.style, map_apply(m, c, (float)b / 255.0f));
             for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
                 size_t n = ns[ni];
                 for (size_t i = 0; i < n * IMG; i++)
@@ -446,7 +446,7 @@ static void test_lut_matches_float(void)
                 uint8_t *a = render(&o, x, n, &w, &h);
                 uint8_t *b = malloc((size_t)3 * w * h);
                 memset(b, 0x5A, (size_t)3 * w * h);
-                grid_render_lut(&o, px, n, (const uint8_t(*)[256])lut, b);
+                cact_grid_render_lut(&o, px, n, (const uint8_t(*)[256])lut, b);
                 CHECK_MSG(memcmp(a, b, (size_t)3 * w * h) == 0, "map %d opts %zu n %zu", m, oi,
                           n);
                 free(a);
@@ -466,8 +466,8 @@ static void test_scale(void)
         x[i] = (float)((i * 7919) % 256) / 255.0f;
     for (int st = 0; st < 2; st++)
         for (int s = 2; s <= 4; s++) {
-            struct grid_opts o1 = opts(st ? GRID_TENSORBOARD : GRID_TORCHVISION, 3, 2, 0.25f, 1);
-            struct grid_opts os = o1;
+            struct cact_grid_opts o1 = opts(st ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION, 3, 2, 0.25f, 1);
+            struct cact_grid_opts os = o1;
             os.scale = s;
             int w1, h1, ws, hs, bad = 0;
             uint8_t *a = render(&o1, x, 5, &w1, &h1);
@@ -500,7 +500,7 @@ static void test_pair(void)
                 b[y][x][c] = (uint8_t)(255 - (y * 50 + x * 5 + c));
             }
     memset(out, 0xEE, sizeof out);
-    grid_pair(&a[0][0][0], &b[0][0][0], W, H, GAP, gap_rgb, &out[0][0][0]);
+    cact_grid_pair(&a[0][0][0], &b[0][0][0], W, H, GAP, gap_rgb, &out[0][0][0]);
     for (int y = 0; y < H; y++)
         for (int x = 0; x < 2 * W + GAP; x++)
             for (int c = 0; c < 3; c++) {
@@ -511,7 +511,7 @@ static void test_pair(void)
 
     /* Zero gap: just the two side by side. */
     uint8_t out0[H][2 * W][3];
-    grid_pair(&a[0][0][0], &b[0][0][0], W, H, 0, gap_rgb, &out0[0][0][0]);
+    cact_grid_pair(&a[0][0][0], &b[0][0][0], W, H, 0, gap_rgb, &out0[0][0][0]);
     CHECK(memcmp(out0[1][0], a[1][0], 3 * W) == 0);
     CHECK(memcmp(out0[1][W], b[1][0], 3 * W) == 0);
 }
@@ -520,7 +520,7 @@ static void test_pair(void)
 
 /* The grid half of tests/golden/grids.txt (tools/gen_golden_grids.py), without any
  * activation code: input grids must hash to torch's (float path and byte path), and
- * torch's own tables laid out by grid_render_lut must hash to torch's output grids. */
+ * torch's own tables laid out by cact_grid_render_lut must hash to torch's output grids. */
 
 static void sha256_hex(const uint8_t *p, size_t n, char hex[65])
 {
@@ -597,9 +597,9 @@ static void test_goldens(void)
         int input_row = nf == 7 && !strcmp(f[0], "input");
         if (!lut_row && !input_row)
             continue; /* normalized tables and full grids need act: test_fidelity.c */
-        struct grid_opts o;
-        grid_opts_default(&o);
-        o.style = !strcmp(f[1], "tb") ? GRID_TENSORBOARD : GRID_TORCHVISION;
+        struct cact_grid_opts o;
+        cact_grid_opts_default(&o);
+        o.style = !strcmp(f[1], "tb") ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
         int k = input_row ? atoi(f[2]) : 0;
         if (k < 0 || k > 156)
             continue;
@@ -608,7 +608,7 @@ static void test_goldens(void)
             n[k] = read_batch(data, k, px[k]);
         }
         int w, h;
-        grid_size(&o, n[k], &w, &h);
+        cact_grid_size(&o, n[k], &w, &h);
 
         if (input_row) {
             CHECK_MSG(n[k] == (size_t)atoi(f[3]) && w == atoi(f[4]) && h == atoi(f[5]),
@@ -616,11 +616,11 @@ static void test_goldens(void)
             /* Float path, through ToTensor's b/255... */
             for (size_t i = 0; i < n[k] * IMG; i++)
                 x[i] = (float)px[k][i] / 255.0f;
-            grid_render(&o, x, n[k], rgb);
+            cact_grid_render(&o, x, n[k], rgb);
             sha256_hex(rgb, (size_t)3 * w * h, hex);
             CHECK_MSG(!strcmp(hex, f[6]), "input %s batch %d (float path)", f[1], k);
             /* ...and the byte path. */
-            grid_render_lut(&o, px[k], n[k], NULL, rgb);
+            cact_grid_render_lut(&o, px[k], n[k], NULL, rgb);
             sha256_hex(rgb, (size_t)3 * w * h, hex);
             CHECK_MSG(!strcmp(hex, f[6]), "input %s batch %d (lut path)", f[1], k);
             n_input++;
@@ -633,7 +633,7 @@ static void test_goldens(void)
                 lut[i / 256][i % 256] = (uint8_t)(hi * 16 + lo);
             }
             CHECK_MSG(ok, "bad table for %s %s", f[1], f[3]);
-            grid_render_lut(&o, px[0], n[0], (const uint8_t(*)[256])lut, rgb);
+            cact_grid_render_lut(&o, px[0], n[0], (const uint8_t(*)[256])lut, rgb);
             sha256_hex(rgb, (size_t)3 * w * h, hex);
             CHECK_MSG(!strcmp(hex, f[4]), "table %s %s: grid differs from torch's", f[1], f[3]);
             n_lut++;

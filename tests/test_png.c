@@ -100,10 +100,10 @@ static void test_round_trip(void)
         for (int level = 0; level <= 9; level++) {
             unsigned char *png = NULL;
             size_t len = 0;
-            struct ca_err err;
-            ca_err_clear(&err);
-            enum ca_status st = pngw_encode(rgb, w, h, level, &png, &len, &err);
-            CHECK_MSG(st == CA_OK, "%dx%d level %d: %s", w, h, level, err.msg);
+            struct cact_err err;
+            cact_err_clear(&err);
+            enum cact_status st = cact_pngw_encode(rgb, w, h, level, &png, &len, &err);
+            CHECK_MSG(st == CACT_OK, "%dx%d level %d: %s", w, h, level, err.msg);
             CHECK_MSG(png && len > 8 && memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0,
                       "%dx%d level %d: no PNG signature", w, h, level);
             CHECK_MSG(png && decodes_to(png, len, rgb, w, h), "%dx%d level %d: pixels differ",
@@ -124,7 +124,7 @@ static void test_big_then_small(void)
         uint8_t *rgb = make_image(w, h, (uint32_t)i + 5);
         unsigned char *png = NULL;
         size_t len = 0;
-        CHECK(pngw_encode(rgb, w, h, i == 1 ? 0 : PNGW_DEFAULT_LEVEL, &png, &len, NULL) == CA_OK);
+        CHECK(cact_pngw_encode(rgb, w, h, i == 1 ? 0 : CACT_PNGW_DEFAULT_LEVEL, &png, &len, NULL) == CACT_OK);
         CHECK_MSG(png && decodes_to(png, len, rgb, w, h), "%dx%d: pixels differ", w, h);
         free(png);
         free(rgb);
@@ -139,12 +139,12 @@ static void test_levels_compress(void)
     size_t len[10];
     for (int level = 0; level <= 9; level++) {
         unsigned char *png = NULL;
-        CHECK(pngw_encode(rgb, w, h, level, &png, &len[level], NULL) == CA_OK);
+        CHECK(cact_pngw_encode(rgb, w, h, level, &png, &len[level], NULL) == CACT_OK);
         free(png);
     }
     CHECK_MSG(len[0] > (size_t)3 * w * h, "level 0 is %zu bytes", len[0]);
-    CHECK_MSG(len[PNGW_DEFAULT_LEVEL] < len[0] / 2, "default level %zu vs stored %zu",
-              len[PNGW_DEFAULT_LEVEL], len[0]);
+    CHECK_MSG(len[CACT_PNGW_DEFAULT_LEVEL] < len[0] / 2, "default level %zu vs stored %zu",
+              len[CACT_PNGW_DEFAULT_LEVEL], len[0]);
     CHECK_MSG(len[9] <= len[1], "level 9 %zu > level 1 %zu", len[9], len[1]);
     free(rgb);
 }
@@ -285,10 +285,10 @@ static void test_filters(void)
             unsigned char *png = NULL;
             size_t len = 0;
             /* stored (zlib), the default (ISA-L) and the smallest (zlib) */
-            static const int levels[] = { 0, PNGW_DEFAULT_LEVEL, 9 };
+            static const int levels[] = { 0, CACT_PNGW_DEFAULT_LEVEL, 9 };
             for (size_t li = 0; li < sizeof levels / sizeof levels[0]; li++) {
                 int level = levels[li];
-                CHECK(pngw_encode(rgb, w, h, level, &png, &len, NULL) == CA_OK);
+                CHECK(cact_pngw_encode(rgb, w, h, level, &png, &len, NULL) == CACT_OK);
                 got = png ? idat_rows(png, len, w, h) : NULL;
                 CHECK_MSG(got && memcmp(got, want, ((size_t)3 * w + 1) * h) == 0,
                           "%dx%d variant %d level %d: filtered rows differ from the reference",
@@ -331,7 +331,7 @@ static void test_filter_helps(void)
     s.next_out = z;
     s.avail_out = (uInt)compressBound((uLong)n);
     CHECK(deflate(&s, Z_FINISH) == Z_STREAM_END);
-    CHECK(pngw_encode(rgb, w, h, PNGW_DEFAULT_LEVEL, &png, &len, NULL) == CA_OK);
+    CHECK(cact_pngw_encode(rgb, w, h, CACT_PNGW_DEFAULT_LEVEL, &png, &len, NULL) == CACT_OK);
     CHECK_MSG(len * 2 < s.total_out, "filtered PNG %zu bytes, unfiltered deflate %lu", len,
               (unsigned long)s.total_out);
     deflateEnd(&s);
@@ -346,18 +346,18 @@ static void test_bad_args(void)
     uint8_t px[3] = { 1, 2, 3 };
     unsigned char *png = (unsigned char *)"x";
     size_t len = 99;
-    struct ca_err err;
+    struct cact_err err;
 
-    CHECK_EQ_INT(pngw_encode(px, 1, 1, -1, &png, &len, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, 1, 1, -1, &png, &len, &err), CACT_ERR_USAGE);
     CHECK(png == NULL && len == 0);
     CHECK(strstr(err.msg, "-1") != NULL);
-    CHECK_EQ_INT(pngw_encode(px, 1, 1, 10, &png, &len, &err), CA_ERR_USAGE);
-    CHECK_EQ_INT(pngw_encode(px, 0, 1, 1, &png, &len, &err), CA_ERR_USAGE);
-    CHECK_EQ_INT(pngw_encode(px, 1, 0, 1, &png, &len, &err), CA_ERR_USAGE);
-    CHECK_EQ_INT(pngw_encode(px, -3, 5, 1, &png, &len, &err), CA_ERR_USAGE);
-    CHECK_EQ_INT(pngw_encode(px, 1 << 30, 1 << 30, 1, &png, &len, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, 1, 1, 10, &png, &len, &err), CACT_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, 0, 1, 1, &png, &len, &err), CACT_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, 1, 0, 1, &png, &len, &err), CACT_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, -3, 5, 1, &png, &len, &err), CACT_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_encode(px, 1 << 30, 1 << 30, 1, &png, &len, &err), CACT_ERR_USAGE);
     CHECK(png == NULL);
-    CHECK_EQ_INT(pngw_encode(px, 1, 1, 1, &png, &len, NULL), CA_OK); /* err may be NULL */
+    CHECK_EQ_INT(cact_pngw_encode(px, 1, 1, 1, &png, &len, NULL), CACT_OK); /* err may be NULL */
     free(png);
 }
 
@@ -368,24 +368,24 @@ static void test_atomic_write(void)
     char path[4200];
     int w = 40, h = 9;
     uint8_t *a = make_image(w, h, 1), *b = make_image(h, w, 2);
-    struct ca_err err;
+    struct cact_err err;
 
     snprintf(path, sizeof path, "%s/out.png", tmpdir);
-    ca_err_clear(&err);
+    cact_err_clear(&err);
     size_t bytes = 1;
     struct stat sb;
-    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, PNGW_DEFAULT_LEVEL, &bytes, &err), CA_OK);
+    CHECK_EQ_INT(cact_pngw_write_atomic(path, a, w, h, CACT_PNGW_DEFAULT_LEVEL, &bytes, &err), CACT_OK);
     CHECK(file_decodes_to(path, a, w, h));
     CHECK(stat(path, &sb) == 0 && (size_t)sb.st_size == bytes); /* the size run reports */
     CHECK_EQ_INT(dir_entries(tmpdir), 1); /* no temporary left behind */
 
     /* Replacing an existing file (different size, so the old one must be gone). */
-    CHECK_EQ_INT(pngw_write_atomic(path, b, h, w, 9, NULL, &err), CA_OK);
+    CHECK_EQ_INT(cact_pngw_write_atomic(path, b, h, w, 9, NULL, &err), CACT_OK);
     CHECK(file_decodes_to(path, b, h, w));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
 
     /* A bad level fails before touching the file. */
-    CHECK_EQ_INT(pngw_write_atomic(path, a, w, h, 11, &bytes, &err), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_pngw_write_atomic(path, a, w, h, 11, &bytes, &err), CACT_ERR_USAGE);
     CHECK(bytes == 0);
     CHECK(file_decodes_to(path, b, h, w));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
@@ -398,14 +398,14 @@ static void test_write_failures(void)
 {
     char dir[4200], path[4300], file[4200];
     uint8_t px[12] = { 0 };
-    struct ca_err err;
+    struct cact_err err;
     struct stat sb;
 
     /* Missing directory: fails, names the path, creates nothing. */
     snprintf(dir, sizeof dir, "%s/missing", tmpdir);
     snprintf(path, sizeof path, "%s/x.png", dir);
-    ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
+    cact_err_clear(&err);
+    CHECK_EQ_INT(cact_pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CACT_ERR_IO);
     CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg, path);
     CHECK(stat(dir, &sb) != 0 && errno == ENOENT);
     CHECK_EQ_INT(dir_entries(tmpdir), 0);
@@ -415,8 +415,8 @@ static void test_write_failures(void)
     FILE *f = fopen(file, "w");
     CHECK(f && fclose(f) == 0);
     snprintf(path, sizeof path, "%s/x.png", file);
-    ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
+    cact_err_clear(&err);
+    CHECK_EQ_INT(cact_pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CACT_ERR_IO);
     CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg, path);
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
     unlink(file);
@@ -425,8 +425,8 @@ static void test_write_failures(void)
      * and the failure names path and leaves no temporary behind. */
     snprintf(dir, sizeof dir, "%s/taken.png", tmpdir);
     CHECK(mkdir(dir, 0700) == 0);
-    ca_err_clear(&err);
-    CHECK_EQ_INT(pngw_write_atomic(dir, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
+    cact_err_clear(&err);
+    CHECK_EQ_INT(cact_pngw_write_atomic(dir, px, 2, 2, 1, NULL, &err), CACT_ERR_IO);
     CHECK_MSG(strstr(err.msg, dir) != NULL, "message '%s' does not name %s", err.msg, dir);
     CHECK(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
     CHECK_EQ_INT(dir_entries(tmpdir), 1);
@@ -437,8 +437,8 @@ static void test_write_failures(void)
     CHECK(mkdir(dir, 0500) == 0);
     if (access(dir, W_OK) != 0) {
         snprintf(path, sizeof path, "%s/x.png", dir);
-        ca_err_clear(&err);
-        CHECK_EQ_INT(pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CA_ERR_IO);
+        cact_err_clear(&err);
+        CHECK_EQ_INT(cact_pngw_write_atomic(path, px, 2, 2, 1, NULL, &err), CACT_ERR_IO);
         CHECK_MSG(strstr(err.msg, path) != NULL, "message '%s' does not name %s", err.msg,
                   path);
         CHECK_EQ_INT(dir_entries(dir), 0);
@@ -466,7 +466,7 @@ static void *encode_loop(void *arg)
     for (int i = 0; i < j->rounds; i++) {
         unsigned char *png = NULL;
         size_t len = 0;
-        if (pngw_encode(j->rgb, j->w, j->h, j->level, &png, &len, NULL) != CA_OK ||
+        if (cact_pngw_encode(j->rgb, j->w, j->h, j->level, &png, &len, NULL) != CACT_OK ||
             len != j->want_len || memcmp(png, j->want, len) != 0)
             j->mismatches++;
         free(png);
@@ -485,7 +485,7 @@ static void test_threads(void)
     pthread_t th[3];
 
     for (int i = 0; i < 3; i++)
-        CHECK(pngw_encode(rgb, w, h, jobs[i].level, &want[i], &jobs[i].want_len, NULL) == CA_OK);
+        CHECK(cact_pngw_encode(rgb, w, h, jobs[i].level, &want[i], &jobs[i].want_len, NULL) == CACT_OK);
     for (int i = 0; i < 3; i++) {
         jobs[i].want = want[i];
         CHECK(pthread_create(&th[i], NULL, encode_loop, &jobs[i]) == 0);

@@ -42,25 +42,25 @@ static int count_files(const char *dir)
     return system(cmd) == 0 ? 0 : 1;
 }
 
-static void opts(struct run_opts *o, const char *out)
+static void opts(struct cact_run_opts *o, const char *out)
 {
-    struct ca_err e;
-    run_opts_default(o);
+    struct cact_err e;
+    cact_run_opts_default(o);
     o->data_dir = root;
     o->out_dir = out;
     o->batch = 4;
     o->jobs = 2;
-    act_parse("sigmoid", &o->chain.fn[0], &e);
+    cact_act_parse("sigmoid", &o->chain.fn[0], &e);
     o->chain.n = 1;
 }
 
 int main(void)
 {
     char out[512], path[700];
-    struct run_opts o;
-    struct run_stats st;
-    struct ca_err e;
-    uint8_t rec[1 + CIFAR_PIXELS];
+    struct cact_run_opts o;
+    struct cact_run_stats st;
+    struct cact_err e;
+    uint8_t rec[1 + CACT_CIFAR_PIXELS];
 
     snprintf(root, sizeof root, "%s/test_run.XXXXXX", check_env("TMPDIR", "/tmp"));
     if (!mkdtemp(root))
@@ -73,7 +73,7 @@ int main(void)
     f = fopen(path, "wb");
     for (int i = 0; f && i < 10; i++) {
         rec[0] = (uint8_t)i;
-        memset(rec + 1, 20 * i, CIFAR_PIXELS);
+        memset(rec + 1, 20 * i, CACT_CIFAR_PIXELS);
         if (fwrite(rec, 1, sizeof rec, f) != sizeof rec)
             return 2;
     }
@@ -86,7 +86,7 @@ int main(void)
     /* Separate layout: 3 batches (4, 4, 2), manifest with escaped names and stats. */
     snprintf(out, sizeof out, "%s/out1", root);
     opts(&o, out);
-    CHECK_EQ_INT(run_job(&o, &st, &e), CA_OK);
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
     CHECK_EQ_INT(st.batches, 3);
     CHECK_EQ_INT(st.images, 10);
     CHECK_EQ_INT(st.files, 6);
@@ -121,15 +121,15 @@ int main(void)
     /* Pairs: input | white gap | output, one file per batch. */
     snprintf(out, sizeof out, "%s/out2", root);
     opts(&o, out);
-    o.layout = RUN_LAYOUT_PAIRS;
+    o.layout = CACT_RUN_LAYOUT_PAIRS;
     o.max_batches = 1;
-    CHECK_EQ_INT(run_job(&o, &st, &e), CA_OK);
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
     CHECK_EQ_INT(st.files, 1);
     snprintf(path, sizeof path, "%s/compare_0000.png", out);
     int w, h, comp;
     uint8_t *px = stbi_load(path, &w, &h, &comp, 3);
     int gw, gh;
-    grid_size(&o.grid, 4, &gw, &gh);
+    cact_grid_size(&o.grid, 4, &gw, &gh);
     CHECK(px != NULL && w > 2 * gw && h == gh);
     if (px) {
         int gap = w - 2 * gw;
@@ -156,7 +156,7 @@ int main(void)
     opts(&o, out);
     o.batch = 64;
     o.drop_last = 1;
-    CHECK_EQ_INT(run_job(&o, &st, &e), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_ERR_USAGE);
     CHECK_MSG(strstr(e.msg, "no batch to write: 10 images") != NULL, "%s", e.msg);
     CHECK_EQ_INT(count_files(out), 0);
 
@@ -165,7 +165,7 @@ int main(void)
     snprintf(out, sizeof out, "%s/out4", root);
     opts(&o, out);
     o.cancel = &cancel;
-    CHECK_EQ_INT(run_job(&o, &st, &e), CA_ERR_INTERRUPTED);
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_ERR_INTERRUPTED);
     snprintf(path, sizeof path, "%s/manifest.json", out);
     CHECK(access(path, F_OK) != 0);
 
@@ -173,14 +173,14 @@ int main(void)
     write_file("plain", "x", 1);
     snprintf(out, sizeof out, "%s/plain/sub", root);
     opts(&o, out);
-    CHECK(run_job(&o, &st, &e) == CA_ERR_IO);
+    CHECK(cact_run_job(&o, &st, &e) == CACT_ERR_IO);
     CHECK_MSG(strstr(e.msg, "plain") != NULL, "%s", e.msg);
 
     /* Bad options are usage errors. */
     snprintf(out, sizeof out, "%s/out5", root);
     opts(&o, out);
     o.png_level = 10;
-    CHECK_EQ_INT(run_job(&o, &st, &e), CA_ERR_USAGE);
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_ERR_USAGE);
 
     snprintf(path, sizeof path, "rm -rf '%s'", root);
     if (system(path) != 0)

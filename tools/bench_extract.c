@@ -1,8 +1,8 @@
 /* bench_extract.c - throughput of the download pipeline on a local .tar.gz, in MB/s
  * of compressed input (best of three runs each):
  *   inflate      zlib inflate alone, output discarded (the floor for any extractor)
- *   extractor    archive_feed: inflate + tar reader + MD5, members not written
- *   fetch        fetch_ensure with a file:// URL: libcurl read + SHA-256 + inflate +
+ *   extractor    cact_archive_feed: inflate + tar reader + MD5, members not written
+ *   fetch        cact_fetch_ensure with a file:// URL: libcurl read + SHA-256 + inflate +
  *                tar + MD5 + writing the members, into a fresh data directory
  * usage: bench_extract ARCHIVE.tar.gz WORKDIR
  * The archive must hold the real cifar-10-batches-bin/test_batch.bin (the official
@@ -69,28 +69,28 @@ static double bench_inflate(const unsigned char *gz, size_t n)
 
 static double bench_extractor(const unsigned char *gz, size_t n)
 {
-    struct archive_member m = { "cifar-10-batches-bin/test_batch.bin", NULL,
+    struct cact_archive_member m = { "cifar-10-batches-bin/test_batch.bin", NULL,
                                 "803d5f7f4d78ea53de84dbe85f74fb6d" };
-    struct archive *a = NULL;
-    struct ca_err err;
+    struct cact_archive *a = NULL;
+    struct cact_err err;
     double t0 = now();
-    enum ca_status st = archive_new(&a, &m, 1, &err);
+    enum cact_status st = cact_archive_new(&a, &m, 1, &err);
 
-    for (size_t pos = 0; st == CA_OK && pos < n; pos += 16384)
-        st = archive_feed(a, gz + pos, n - pos < 16384 ? n - pos : 16384, &err);
-    if (st == CA_OK)
-        st = archive_finish(a, &err);
-    archive_free(a);
-    if (st != CA_OK)
+    for (size_t pos = 0; st == CACT_OK && pos < n; pos += 16384)
+        st = cact_archive_feed(a, gz + pos, n - pos < 16384 ? n - pos : 16384, &err);
+    if (st == CACT_OK)
+        st = cact_archive_finish(a, &err);
+    cact_archive_free(a);
+    if (st != CACT_OK)
         fprintf(stderr, "extractor: %s\n", err.msg);
-    return st == CA_OK ? now() - t0 : -1;
+    return st == CACT_OK ? now() - t0 : -1;
 }
 
 static double bench_fetch(const char *archive, const char *work, int run)
 {
     char url[4200], data[4200], cmd[8600];
-    struct fetch_opts o;
-    struct ca_err err;
+    struct cact_fetch_opts o;
+    struct cact_err err;
     double t0;
 
     snprintf(url, sizeof url, "file://%s", archive);
@@ -98,11 +98,11 @@ static double bench_fetch(const char *archive, const char *work, int run)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", data);
     if (system(cmd) != 0)
         return -1;
-    fetch_opts_default(&o);
+    cact_fetch_opts_default(&o);
     o.data_dir = data;
     o.url = url;
     t0 = now();
-    if (fetch_ensure(&o, &err) != CA_OK) {
+    if (cact_fetch_ensure(&o, &err) != CACT_OK) {
         fprintf(stderr, "fetch: %s\n", err.msg);
         return -1;
     }
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
     double best[3] = { 1e9, 1e9, 1e9 };
     static const char *const what[3] = {
         "inflate only (zlib)", "extractor: inflate+tar+MD5, no writes",
-        "fetch_ensure file://: curl+SHA-256+inflate+tar+MD5+write",
+        "cact_fetch_ensure file://: curl+SHA-256+inflate+tar+MD5+write",
     };
 
     if (argc != 3) {

@@ -7,7 +7,7 @@
  * bound), and prints the median over several timed runs. Inputs are uniform in
  * [-8, 8], as in tools/bench_kernels_torch.py, which prints PyTorch's numbers in the
  * same layout. --generic forces the plain scalar kernels; --in-place runs y == x (as
- * act_chain_apply does), restoring the input between runs outside the timing.
+ * cact_act_chain_apply does), restoring the input between runs outside the timing.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +18,9 @@
 #include "act_kernels.h"
 #include "bench_common.h"
 
-static void run(const struct act_fn *fn, float *y, const float *x, size_t n)
+static void run(const struct cact_act_fn *fn, float *y, const float *x, size_t n)
 {
-    const struct act_desc *d = fn->desc;
+    const struct cact_act_desc *d = fn->desc;
     if (d->elem)
         d->elem(y, x, n, fn->p);
     else
@@ -29,7 +29,7 @@ static void run(const struct act_fn *fn, float *y, const float *x, size_t n)
 
 /* One timed call: y = f(x), or in place. */
 struct kctx {
-    const struct act_fn *fn;
+    const struct cact_act_fn *fn;
     float *x, *out;
     const float *src;
     size_t n;
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
 
     for (; first < argc && argv[first][0] == '-'; first++) {
         if (strcmp(argv[first], "--generic") == 0) {
-            act_kernels_set_generic(1);
+            cact_act_kernels_set_generic(1);
         } else if (strcmp(argv[first], "--in-place") == 0) {
             in_place = 1;
         } else {
@@ -77,19 +77,19 @@ int main(int argc, char **argv)
     memset(y, 0, nmax * sizeof *y);
 
     printf("# cifar-act kernels (%s), 1 thread, %s; elements/ns, median\n",
-           act_kernels_isa(), in_place ? "in place" : "y = f(x)");
+           cact_act_kernels_isa(), in_place ? "in place" : "y = f(x)");
     printf("%-14s %12s %12s\n", "function", "n=196608", "n=30720000");
-    for (size_t i = 0; i <= act_count(); i++) {
-        struct act_fn fn;
-        struct ca_err err;
+    for (size_t i = 0; i <= cact_act_count(); i++) {
+        struct cact_act_fn fn;
+        struct cact_err err;
         const char *label;
-        if (i < act_count()) {
-            label = act_at(i)->name;
-            if (act_parse(label, &fn, &err) != CA_OK && act_parse("threshold(0.1, 20)", &fn, &err) != CA_OK)
+        if (i < cact_act_count()) {
+            label = cact_act_at(i)->name;
+            if (cact_act_parse(label, &fn, &err) != CACT_OK && cact_act_parse("threshold(0.1, 20)", &fn, &err) != CACT_OK)
                 continue;
         } else {
             label = "gelu_tanh";
-            act_parse("gelu(approximate='tanh')", &fn, &err);
+            cact_act_parse("gelu(approximate='tanh')", &fn, &err);
         }
         if (!bench_wanted(label, argc, argv, first))
             continue;

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     static uint8_t rec[N_IMG * REC];
     static uint8_t px[N_IMG * 3072];
     uint8_t lut[3][256];
-    struct grid_opts o;
+    struct cact_grid_opts o;
     int n_grids = 0;
     uint8_t *grids[2 * (N_IMG / BATCH + 1)];
     int gw[2 * (N_IMG / BATCH + 1)], gh[2 * (N_IMG / BATCH + 1)];
@@ -64,16 +64,16 @@ int main(int argc, char **argv)
         float x = (float)b / 255.0f;
         float y = 1.0f / (1.0f + expf(-x));
         for (int c = 0; c < 3; c++)
-            lut[c][b] = grid_quantize(GRID_TORCHVISION, y);
+            lut[c][b] = cact_grid_quantize(CACT_GRID_TORCHVISION, y);
     }
-    grid_opts_default(&o);
+    cact_grid_opts_default(&o);
     for (int k = 0; k < N_IMG; k += BATCH) {
         size_t n = N_IMG - k < BATCH ? N_IMG - k : BATCH;
         for (int pass = 0; pass < 2; pass++) {
             int w, h;
-            grid_size(&o, n, &w, &h);
+            cact_grid_size(&o, n, &w, &h);
             grids[n_grids] = malloc((size_t)3 * w * h);
-            grid_render_lut(&o, px + (size_t)k * 3072, n, pass ? (const uint8_t(*)[256])lut : NULL,
+            cact_grid_render_lut(&o, px + (size_t)k * 3072, n, pass ? (const uint8_t(*)[256])lut : NULL,
                             grids[n_grids]);
             gw[n_grids] = w;
             gh[n_grids] = h;
@@ -117,21 +117,21 @@ int main(int argc, char **argv)
     int reps = argc > 4 ? atoi(argv[4]) : 3;
     printf("%d grids, %.1f MB raw RGB\n", n_grids, raw / 1e6);
     {
-        /* grid_render_lut itself, for scale: all 314 grids again, best of 5. */
+        /* cact_grid_render_lut itself, for scale: all 314 grids again, best of 5. */
         double best = 1e9;
         for (int rep = 0; rep < 5; rep++) {
             double t0 = now();
             int g = 0;
             for (int k = 0; k < N_IMG; k += BATCH, g += 2) {
                 size_t n = N_IMG - k < BATCH ? N_IMG - k : BATCH;
-                grid_render_lut(&o, px + (size_t)k * 3072, n, NULL, grids[g]);
-                grid_render_lut(&o, px + (size_t)k * 3072, n, (const uint8_t(*)[256])lut,
+                cact_grid_render_lut(&o, px + (size_t)k * 3072, n, NULL, grids[g]);
+                cact_grid_render_lut(&o, px + (size_t)k * 3072, n, (const uint8_t(*)[256])lut,
                                 grids[g + 1]);
             }
             if (now() - t0 < best)
                 best = now() - t0;
         }
-        printf("grid_render_lut: %.4f s for %d grids (%.0f MB/s)\n", best, n_grids,
+        printf("cact_grid_render_lut: %.4f s for %d grids (%.0f MB/s)\n", best, n_grids,
                raw / 1e6 / best);
     }
     for (size_t c = 0; c < sizeof cand / sizeof cand[0]; c++) {
