@@ -12,11 +12,30 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "outdir.h"
 #include "pngw.h"
 
-/* The gap between input and output in --layout pairs: white, so it shows against
- * black padding. In grid pixels before --scale. */
+/* The gap between input and output in the pairs layout: white, so it shows against
+ * black padding. In grid pixels before scaling. */
 #define RUN_PAIR_GAP 8
+
+/* ---- File names in OUT ---- */
+
+/* Every file a run puts in OUT, so that OUT can be replaced as a unit and earlier
+ * runs' files recognised (outdir.h). A writer that adds a file to OUT adds its row. */
+static const struct cact_outdir_name run_out_names[] = {
+    {"input_", ".png"},
+    {"output_", ".png"},
+    {"compare_", ".png"},
+    {CACT_MANIFEST_NAME, NULL},
+    {NULL, NULL}
+};
+
+/* "input_0007.png": role, "_", the batch number with at least 4 digits, ".png". */
+static void run_file_name(char *buf, size_t size, const char *role, size_t k)
+{
+    snprintf(buf, size, "%s_%04zu.png", role, k);
+}
 
 static double run_now(void)
 {
@@ -46,13 +65,14 @@ void cact_run_opts_default(struct cact_run_opts *o)
 
 struct run_ctx {
     const struct cact_run_opts *o;
+    const char *dir;           /* where the files go: OUT's staging directory */
     struct cact_cifar_set *set;
     struct cact_cifar_loader ld;
     size_t n_batches;
     int use_lut;
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
-    struct cact_manifest_batch *mb; /* [n_batches] */
+    struct cact_run_batch *mb; /* [n_batches] */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -139,14 +159,14 @@ static void run_acc_add(struct run_acc *a, double v, double count)
         a->max = v;
 }
 
-static void run_acc_done(const struct run_acc *a, size_t n, struct cact_manifest_stats *s)
+static void run_acc_done(const struct run_acc *a, size_t n, struct cact_run_values *s)
 {
     s->min = a->min;
     s->max = a->max;
     s->mean = n ? a->sum / (double)n : NAN;
 }
 
-static void run_stats_floats(const float *x, size_t n, struct cact_manifest_stats *s)
+static void run_stats_floats(const float *x, size_t n, struct cact_run_values *s)
 {
     struct run_acc a;
     run_acc_init(&a);
@@ -157,7 +177,7 @@ static void run_stats_floats(const float *x, size_t n, struct cact_manifest_stat
 
 /* The same statistics from a byte histogram and the float tables. */
 static void run_stats_lut(const size_t hist[CACT_ACT_CHANNELS][256], size_t n,
-                          const float f[CACT_ACT_CHANNELS][256], struct cact_manifest_stats *s)
+                          const float f[CACT_ACT_CHANNELS][256], struct cact_run_values *s)
 {
     struct run_acc a;
     run_acc_init(&a);
@@ -193,18 +213,24 @@ static void run_hist(const uint8_t *px, size_t n, size_t hist[CACT_ACT_CHANNELS]
     }
 }
 
-static enum cact_status run_write(struct run_ctx *c, const char *prefix, size_t k,
-                                const uint8_t *rgb, int w, int h, struct cact_err *err)
+static enum cact_status run_write(struct run_ctx *c, struct cact_run_batch *mb,
+                                  const char *role, size_t k, const uint8_t *rgb, int w, int h,
+                                  struct cact_err *err)
 {
-    char name[64], path[4096];
+    struct cact_run_file *f = &mb->files[mb->n_files];
+    char path[4096];
     size_t bytes;
     enum cact_status st;
 
-    cact_manifest_file_name(name, sizeof name, prefix, k);
-    snprintf(path, sizeof path, "%s/%s", c->o->out_dir, name);
-    st = cact_pngw_write_atomic(path, rgb, w, h, c->o->png_level, &bytes, err);
+    f->role = role;
+    run_file_name(f->name, sizeof f->name, role, k);
+    if (snprintf(path, sizeof path, "%s/%s", c->dir, f->name) >= (int)sizeof path)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", c->dir, f->name);
+    /* The staging directory is ours alone: write the final name directly. */
+    st = cact_pngw_write_new(path, rgb, w, h, c->o->png_level, &bytes, err);
     if (st != CACT_OK)
         return st;
+    mb->n_files++;
     pthread_mutex_lock(&c->lock);
     c->files++;
     c->png_bytes += (uint64_t)bytes;
@@ -216,7 +242,7 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                                 struct cact_err *err)
 {
     const struct cact_run_opts *o = c->o;
-    struct cact_manifest_batch *mb = &c->mb[k];
+    struct cact_run_batch *mb = &c->mb[k];
     size_t n = cact_cifar_loader_batch(&c->ld, k, w->idx);
     size_t values = n * CACT_CIFAR_PIXELS;
     enum cact_status st;
@@ -260,11 +286,11 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         static const uint8_t white[3] = {255, 255, 255};
         int gap = RUN_PAIR_GAP * o->grid.scale;
         cact_grid_pair(w->rgb_in, w->rgb_out, gw, gh, gap, white, w->pair);
-        return run_write(c, "compare", k, w->pair, 2 * gw + gap, gh, err);
+        return run_write(c, mb, "compare", k, w->pair, 2 * gw + gap, gh, err);
     }
-    st = run_write(c, "input", k, w->rgb_in, gw, gh, err);
+    st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err);
     if (st == CACT_OK)
-        st = run_write(c, "output", k, w->rgb_out, gw, gh, err);
+        st = run_write(c, mb, "output", k, w->rgb_out, gw, gh, err);
     return st;
 }
 
@@ -320,37 +346,142 @@ static void *run_worker(void *arg)
 
 /* ---- The job ---- */
 
-static enum cact_status run_check_opts(const struct cact_run_opts *o, struct cact_err *err)
+static uint64_t run_ram_half(void)
 {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0)
+        return (uint64_t)4 << 30; /* unknown: assume a small machine */
+    return (uint64_t)pages * (uint64_t)size / 2;
+}
+
+static double run_gb(uint64_t b)
+{
+    return (double)b / 1e9;
+}
+
+enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
+                                struct cact_run_plan *plan, struct cact_err *err)
+{
+    struct cact_run_plan p;
+    int pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    size_t n;
+
+    memset(&p, 0, sizeof p);
+    if (!plan)
+        plan = &p;
+    *plan = p;
     if (o->batch < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "batch size %zu: must be at least 1", o->batch);
     if (o->grid.nrow < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--nrow must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "%d images per grid row: must be at least 1",
+                         o->grid.nrow);
     if (o->grid.padding < 0)
-        return cact_fail(err, CACT_ERR_USAGE, "--padding must be 0 or more");
+        return cact_fail(err, CACT_ERR_USAGE, "grid padding %d: must be 0 or more",
+                         o->grid.padding);
     if (o->grid.scale < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--scale must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "grid scale %d: must be at least 1",
+                         o->grid.scale);
     if (o->png_level < 0 || o->png_level > 9)
-        return cact_fail(err, CACT_ERR_USAGE, "--png-level must be 0..9");
+        return cact_fail(err, CACT_ERR_USAGE, "PNG level %d: must be 0..9", o->png_level);
     if (o->jobs < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--jobs must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "%d worker threads: must be at least 1", o->jobs);
+
+    n = n_images && n_images < o->batch ? n_images : o->batch;
+    cact_grid_size64(&o->grid, n, &plan->grid_w, &plan->grid_h);
+    plan->file_w = plan->grid_w;
+    plan->file_h = plan->grid_h;
+    if (pairs)
+        plan->file_w = 2 * plan->grid_w + (uint64_t)RUN_PAIR_GAP * (uint64_t)o->grid.scale;
+    if (!cact_pngw_size_ok(plan->file_w, plan->file_h)) {
+        plan->limit = CACT_RUN_LIMIT_PNG;
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "a batch of %zu images, %d per row, padding %d, scale %d%s makes a "
+                         "%llux%llu PNG: more than the PNG writer's limit of (3 x width + 1) "
+                         "x height < 2^30 bytes of rows",
+                         n, o->grid.nrow, o->grid.style == CACT_GRID_TORCHVISION ? o->grid.padding : 0,
+                         o->grid.scale, pairs ? ", input and output side by side" : "",
+                         (unsigned long long)plan->file_w, (unsigned long long)plan->file_h);
+    }
+
+    /* What run_work_init allocates, plus the encoder's peak (pngw.h). Every term is
+     * below 2^33 here: the PNG check above bounds the grids, and batch < 2^40 in
+     * practice. */
+    uint64_t rgb = 3 * plan->grid_w * plan->grid_h;
+    uint64_t px = (uint64_t)n * CACT_CIFAR_PIXELS;
+    int use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
+    plan->worker_bytes = (uint64_t)n * (sizeof(size_t) + sizeof(int)) + px + 2 * rgb +
+                         (use_lut ? 0 : px * sizeof(float) * (o->inplace ? 1 : 2)) +
+                         (pairs ? 3 * plan->file_w * plan->file_h : 0) +
+                         3 * (3 * plan->file_w + 1) * plan->file_h;
+    plan->memory_limit = o->memory_limit ? o->memory_limit : run_ram_half();
+    if (plan->worker_bytes > plan->memory_limit) {
+        plan->limit = CACT_RUN_LIMIT_MEMORY;
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "a batch of %zu images at scale %d needs %.2f GB of buffers per "
+                         "worker thread, more than the memory limit of %.2f GB%s",
+                         n, o->grid.scale, run_gb(plan->worker_bytes),
+                         run_gb(plan->memory_limit),
+                         o->memory_limit ? "" : " (half of the RAM)");
+    }
+    uint64_t fit = plan->memory_limit / plan->worker_bytes;
+    plan->jobs = fit < (uint64_t)o->jobs ? (int)fit : o->jobs;
     return CACT_OK;
+}
+
+/* The description the writers of manifest.json (and later others) take. */
+static void run_info_fill(const struct run_ctx *c, const char *const *class_names,
+                          struct cact_run_info *in)
+{
+    const struct cact_run_opts *o = c->o;
+
+    memset(in, 0, sizeof *in);
+    in->kind = o->kind;
+    in->split = o->split;
+    in->label = o->label;
+    in->data_dir = o->data_dir;
+    in->n_images = cact_cifar_count(c->set);
+    in->n_classes = cact_cifar_n_classes(c->set);
+    in->class_names = class_names;
+    in->chain = &o->chain;
+    in->batch = o->batch;
+    in->drop_last = o->drop_last;
+    in->shuffle = o->shuffle;
+    in->seed = o->seed;
+    in->grid = &o->grid;
+    in->layout = o->layout;
+    in->png_level = o->png_level;
+    in->n_batches = c->n_batches;
+    in->batches = c->mb;
+}
+
+/* ---- Writers of whole-run files ----
+ * Each takes the run's description and the directory to write into (OUT's staging
+ * directory: the files appear in OUT when the run commits). A new writer goes here,
+ * and its file names into run_out_names. */
+static enum cact_status run_write_files(const struct cact_run_info *in, const char *dir,
+                                        struct cact_err *err)
+{
+    char path[4096];
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, CACT_MANIFEST_NAME) >= (int)sizeof path)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", dir, CACT_MANIFEST_NAME);
+    return cact_manifest_write(path, in, err);
 }
 
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err)
 {
     struct run_ctx *c = NULL;
+    struct cact_outdir *od = NULL;
+    struct cact_run_plan plan;
+    struct cact_run_info info;
+    const char **class_names = NULL;
     pthread_t *threads = NULL;
     int started = 0, jobs;
     enum cact_status st;
-    char path[4096];
 
     memset(stats, 0, sizeof *stats);
-    st = run_check_opts(o, err);
-    if (st != CACT_OK)
-        return st;
-    st = cact_mkdirs(o->out_dir, err);
+    st = cact_run_check(o, 0, &plan, err);
     if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
@@ -374,17 +505,24 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         c->n_batches = o->max_batches;
     if (c->n_batches == 0) {
         st = cact_fail(err, CACT_ERR_USAGE,
-                     "no batch to write: %zu images with --batch %zu and --drop-last",
+                     "no batch to write: %zu images in batches of %zu, dropping the last",
                      cact_cifar_count(c->set), o->batch);
         goto out;
     }
+    /* Again with the real image count: smaller batches may fit more workers. */
+    st = cact_run_check(o, cact_cifar_count(c->set), &plan, err);
+    if (st != CACT_OK)
+        goto out;
     c->mb = calloc(c->n_batches, sizeof *c->mb);
-    if (!c->mb) {
+    class_names = calloc((size_t)cact_cifar_n_classes(c->set) + 1, sizeof *class_names);
+    if (!c->mb || !class_names) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    cact_grid_size(&o->grid, o->batch < cact_cifar_count(c->set) ? o->batch : cact_cifar_count(c->set),
-              &c->grid_w, &c->grid_h);
+    for (int i = 0; i < cact_cifar_n_classes(c->set); i++)
+        class_names[i] = cact_cifar_class_name(c->set, i);
+    c->grid_w = (int)plan.grid_w; /* cact_run_check: within the PNG limit, so in int */
+    c->grid_h = (int)plan.grid_h;
 
     c->use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
     if (c->use_lut) {
@@ -399,7 +537,18 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
             }
     }
 
-    jobs = o->jobs < (int)c->n_batches ? o->jobs : (int)c->n_batches;
+    /* Take OUT last, just before the work: waiting for another run comes after every
+     * check that can fail fast. */
+    {
+        struct cact_outdir_opts oo = {o->out_dir, run_out_names, o->notice, o->notice_ctx,
+                                      o->cancel};
+        st = cact_outdir_begin(&od, &oo, err);
+        if (st != CACT_OK)
+            goto out;
+        c->dir = cact_outdir_stage(od);
+    }
+
+    jobs = plan.jobs < (int)c->n_batches ? plan.jobs : (int)c->n_batches;
     if (jobs <= 1) {
         run_worker(c);
     } else {
@@ -424,9 +573,17 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         st = c->err.code ? c->err.code : CACT_ERR_IO;
         goto out;
     }
+    if (o->cancel && *o->cancel) {
+        st = cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted");
+        goto out;
+    }
 
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb, c->n_batches, err);
+    run_info_fill(c, class_names, &info);
+    st = run_write_files(&info, c->dir, err);
+    if (st != CACT_OK)
+        goto out;
+    /* The manifest last: in a merge it is the sign that OUT is complete. */
+    st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
     if (st != CACT_OK)
         goto out;
     stats->batches = c->n_batches;
@@ -435,12 +592,14 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     stats->png_bytes = c->png_bytes;
     stats->seconds = run_now() - c->t0;
 out:
+    cact_outdir_free(od); /* an uncommitted staging directory goes with it */
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {
             free(c->mb[k].idx);
             free(c->mb[k].labels);
         }
     free(c->mb);
+    free(class_names);
     free(threads);
     cact_cifar_loader_free(&c->ld);
     cact_cifar_free(c->set);

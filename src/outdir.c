@@ -1,0 +1,454 @@
+/* outdir.c - stage a run's files, then swap or merge them into OUT; see outdir.h. */
+#define _GNU_SOURCE /* renameat2, RENAME_EXCHANGE (glibc 2.28) */
+#include "outdir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUTDIR_PATH 4096
+#define OUTDIR_STAGE ".cifar-act-stage." /* staging directories, inside OUT or ".BASE" + it */
+
+struct cact_outdir {
+    const struct cact_outdir_name *ours;
+    char out[OUTDIR_PATH];   /* OUT, resolved (realpath): a symlink's target is swapped */
+    char stage[OUTDIR_PATH];
+    int out_fd, stage_fd;    /* both flock'ed while we live */
+    int swap, committed;
+};
+
+/* ---- Names ---- */
+
+int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name)
+{
+    for (const struct cact_outdir_name *r = ours; r && r->prefix; r++) {
+        size_t pl = strlen(r->prefix);
+        const char *p = name + pl, *end;
+
+        if (strncmp(name, r->prefix, pl) != 0)
+            continue;
+        if (r->suffix) {
+            size_t sl = strlen(r->suffix);
+            const char *d = p;
+            while (*d >= '0' && *d <= '9')
+                d++;
+            if (d == p || strncmp(d, r->suffix, sl) != 0)
+                continue;
+            end = d + sl;
+        } else {
+            end = p;
+        }
+        if (*end == '\0' || strncmp(end, ".tmp.", 5) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int outdir_join(char *buf, const char *dir, const char *name)
+{
+    int n = snprintf(buf, OUTDIR_PATH, "%s/%s", dir, name);
+    return n > 0 && n < OUTDIR_PATH;
+}
+
+/* ---- Removing directories we own ---- */
+
+/* Unlink the entries of dir (regular files only, never recursing): all of them if
+ * everything, else only names of ours. Then rmdir dir if it is empty. Best effort: a
+ * directory that keeps a file we may not delete is left, and so is the file. */
+static void outdir_remove(const char *dir, const struct cact_outdir_name *ours, int everything)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_type == DT_DIR)
+            continue; /* ".", "..", and directories: never ours */
+        if (everything || cact_outdir_is_ours(ours, e->d_name))
+            (void)unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+    (void)rmdir(dir);
+}
+
+/* A staging directory nobody holds (its run was killed): remove it. One still in use
+ * is flock'ed by its run and left alone. A staging directory of ours may be a previous
+ * OUT swapped out, so only names of ours are removed. */
+static void outdir_sweep_one(const char *path, const struct cact_outdir_name *ours)
+{
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+
+    if (fd < 0)
+        return;
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+        outdir_remove(path, ours, 0);
+    close(fd); /* also releases the flock */
+}
+
+/* Everything killed runs may have left, with OUT's lock held: sibling staging
+ * directories ".BASE.cifar-act-stage.*" in parent, staging directories inside OUT,
+ * and temporaries of our files in OUT. */
+static void outdir_sweep(struct cact_outdir *od, const char *parent, const char *base)
+{
+    char prefix[OUTDIR_PATH], p[OUTDIR_PATH];
+    struct dirent *e;
+    DIR *d;
+
+    if (parent && snprintf(prefix, sizeof prefix, ".%s%s", base, OUTDIR_STAGE) < (int)sizeof prefix &&
+        (d = opendir(parent)) != NULL) {
+        size_t pl = strlen(prefix);
+        while ((e = readdir(d)) != NULL)
+            if (strncmp(e->d_name, prefix, pl) == 0 && outdir_join(p, parent, e->d_name))
+                outdir_sweep_one(p, od->ours);
+        closedir(d);
+    }
+    if ((d = opendir(od->out)) != NULL) {
+        while ((e = readdir(d)) != NULL) {
+            if (strncmp(e->d_name, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0) {
+                if (outdir_join(p, od->out, e->d_name))
+                    outdir_sweep_one(p, od->ours);
+            } else if (strstr(e->d_name, ".tmp.") && e->d_type != DT_DIR &&
+                       cact_outdir_is_ours(od->ours, e->d_name)) {
+                (void)unlinkat(dirfd(d), e->d_name, 0);
+            }
+        }
+        closedir(d);
+    }
+}
+
+/* The first entry of OUT that is not ours (into name), or 0 if every entry is. Our
+ * staging directories inside OUT count as ours. */
+static int outdir_foreign(const struct cact_outdir *od, char *name, size_t size)
+{
+    DIR *d = opendir(od->out);
+    struct dirent *e;
+    int found = 0;
+
+    if (!d)
+        return 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
+            strncmp(n, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0)
+            continue;
+        if (e->d_type == DT_DIR || !cact_outdir_is_ours(od->ours, n)) {
+            snprintf(name, size, "%s", n);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+/* ---- The lock ---- */
+
+static int outdir_nap(const volatile sig_atomic_t *cancel)
+{
+    struct timespec ts = {0, 100 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    return cancel && *cancel;
+}
+
+/* flock OUT itself. A run that held it may have swapped another directory in under
+ * the name meanwhile: then lock that one instead. */
+static enum cact_status outdir_lock(struct cact_outdir *od, const struct cact_outdir_opts *o,
+                                    struct cact_err *err)
+{
+    int told = 0;
+
+    for (;;) {
+        struct stat a, b;
+        int fd = open(od->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == ENOENT && cact_mkdirs(od->out, err) == CACT_OK)
+                continue; /* removed while we waited */
+            return cact_fail(err, CACT_ERR_IO, "cannot open directory %s: %s", od->out,
+                             strerror(errno));
+        }
+        while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int e = errno;
+            if (e != EWOULDBLOCK && e != EINTR) {
+                close(fd);
+                return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", od->out, strerror(e));
+            }
+            if (!told && o->notice) {
+                char line[OUTDIR_PATH + 64];
+                snprintf(line, sizeof line, "waiting for another cifar-act writing to %s",
+                         od->out);
+                o->notice(line, o->notice_ctx);
+            }
+            told = 1;
+            if (outdir_nap(o->cancel)) {
+                close(fd);
+                return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s",
+                                 od->out);
+            }
+        }
+        if (fstat(fd, &a) == 0 && stat(od->out, &b) == 0 && a.st_dev == b.st_dev &&
+            a.st_ino == b.st_ino) {
+            od->out_fd = fd;
+            return CACT_OK;
+        }
+        close(fd);
+    }
+}
+
+/* ---- Begin ---- */
+
+static enum cact_status outdir_make_stage(struct cact_outdir *od, const char *fmt,
+                                          const char *dir, const char *base, mode_t mode)
+{
+    static atomic_uint counter;
+    unsigned n = atomic_fetch_add(&counter, 1);
+    int len = snprintf(od->stage, sizeof od->stage, fmt, dir, base, OUTDIR_STAGE,
+                       (long)getpid(), n);
+
+    if (len <= 0 || len >= (int)sizeof od->stage)
+        return CACT_ERR_USAGE;
+    if (mkdir(od->stage, 0700) != 0)
+        return CACT_ERR_IO;
+    od->stage_fd = open(od->stage, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    /* A fresh directory: nobody else can hold it. Once swapped in it is OUT, so it
+     * gets OUT's permissions. */
+    if (od->stage_fd < 0 || flock(od->stage_fd, LOCK_EX | LOCK_NB) != 0 ||
+        fchmod(od->stage_fd, mode) != 0) {
+        if (od->stage_fd >= 0)
+            close(od->stage_fd);
+        od->stage_fd = -1;
+        rmdir(od->stage);
+        return CACT_ERR_IO;
+    }
+    return CACT_OK;
+}
+
+enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_outdir_opts *o,
+                                   struct cact_err *err)
+{
+    struct cact_outdir *od;
+    enum cact_status st;
+    char parent[OUTDIR_PATH], foreign[256];
+    const char *base;
+    struct stat so, sp, sc;
+    char *slash;
+
+    *odp = NULL;
+    st = cact_mkdirs(o->path, err);
+    if (st != CACT_OK)
+        return st;
+    od = calloc(1, sizeof *od);
+    if (!od)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    od->ours = o->ours;
+    od->out_fd = od->stage_fd = -1;
+    if (strlen(o->path) >= PATH_MAX || !realpath(o->path, od->out)) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot resolve directory %s: %s", o->path,
+                       strlen(o->path) >= PATH_MAX ? "name too long" : strerror(errno));
+        goto out;
+    }
+    st = outdir_lock(od, o, err);
+    if (st != CACT_OK)
+        goto out;
+
+    snprintf(parent, sizeof parent, "%s", od->out);
+    slash = strrchr(parent, '/');
+    base = slash ? slash + 1 : "";
+    if (slash == parent)
+        parent[1] = '\0', base = od->out + 1; /* "/x": parent "/" */
+    else if (slash)
+        *slash = '\0';
+    outdir_sweep(od, *base ? parent : NULL, base);
+
+    /* Swap only when OUT is ours alone, is not our current directory (the caller's
+     * shell would be left in a deleted one) and not a mount point; a sibling staging
+     * directory must be creatable. Otherwise merge, staging beside OUT if we can. */
+    if (fstat(od->out_fd, &so) != 0) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", od->out, strerror(errno));
+        goto out;
+    }
+    int same_dev = *base && stat(parent, &sp) == 0 && sp.st_dev == so.st_dev;
+    int is_cwd = stat(".", &sc) == 0 && sc.st_dev == so.st_dev && sc.st_ino == so.st_ino;
+    od->swap = same_dev && !is_cwd && !outdir_foreign(od, foreign, sizeof foreign);
+    st = CACT_ERR_IO;
+    if (same_dev)
+        st = outdir_make_stage(od, "%s/.%s%s%ld.%u", parent, base, so.st_mode & 07777);
+    if (st != CACT_OK) {
+        od->swap = 0;
+        st = outdir_make_stage(od, "%s/%s%s%ld.%u", od->out, "", so.st_mode & 07777);
+    }
+    if (st != CACT_OK) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot create a staging directory in %s: %s",
+                       od->out, strerror(errno));
+        goto out;
+    }
+out:
+    if (st != CACT_OK)
+        cact_outdir_free(od);
+    else
+        *odp = od;
+    return st;
+}
+
+const char *cact_outdir_stage(const struct cact_outdir *od)
+{
+    return od->stage;
+}
+
+int cact_outdir_swaps(const struct cact_outdir *od)
+{
+    return od->swap;
+}
+
+/* ---- Commit ---- */
+
+static int outdir_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+struct outdir_names {
+    char **v;
+    size_t n, cap;
+};
+
+static void outdir_names_free(struct outdir_names *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+/* The staged names, sorted; each must be ours (a writer that stages another name is a
+ * bug, and swapping it in would make OUT look foreign to the next run). */
+static enum cact_status outdir_staged(struct cact_outdir *od, struct outdir_names *s,
+                                      struct cact_err *err)
+{
+    DIR *d = opendir(od->stage);
+    struct dirent *e;
+    enum cact_status st = CACT_OK;
+
+    if (!d)
+        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", od->stage, strerror(errno));
+    while (st == CACT_OK && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (!cact_outdir_is_ours(od->ours, e->d_name)) {
+            st = cact_fail(err, CACT_ERR_IO, "%s/%s: not a name of cifar-act's output files",
+                           od->stage, e->d_name);
+            break;
+        }
+        if (s->n == s->cap) {
+            size_t cap = s->cap ? 2 * s->cap : 512;
+            char **v = realloc(s->v, cap * sizeof *v);
+            if (!v) {
+                st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+                break;
+            }
+            s->v = v;
+            s->cap = cap;
+        }
+        if (!(s->v[s->n] = strdup(e->d_name)))
+            st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+        else
+            s->n++;
+    }
+    closedir(d);
+    if (st == CACT_OK)
+        qsort(s->v, s->n, sizeof *s->v, outdir_cmp);
+    return st;
+}
+
+static enum cact_status outdir_merge(struct cact_outdir *od, const struct outdir_names *s,
+                                     const char *last, struct cact_err *err)
+{
+    DIR *d;
+    struct dirent *e;
+
+    /* From here until `last` lands, OUT is visibly incomplete. */
+    if (last && unlinkat(od->out_fd, last, 0) != 0 && errno != ENOENT)
+        return cact_fail(err, CACT_ERR_IO, "cannot remove %s/%s: %s", od->out, last,
+                         strerror(errno));
+    for (size_t i = 0; i < s->n; i++)
+        if ((!last || strcmp(s->v[i], last) != 0) &&
+            renameat(od->stage_fd, s->v[i], od->out_fd, s->v[i]) != 0)
+            return cact_fail(err, CACT_ERR_IO, "cannot rename %s/%s to %s/%s: %s", od->stage,
+                             s->v[i], od->out, s->v[i], strerror(errno));
+    /* Our files of an earlier run that this one did not produce. */
+    d = opendir(od->out);
+    if (!d)
+        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", od->out, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (e->d_type != DT_DIR && cact_outdir_is_ours(od->ours, n) &&
+            (last == NULL || strcmp(n, last) != 0) &&
+            !bsearch(&n, s->v, s->n, sizeof *s->v, outdir_cmp) &&
+            unlinkat(od->out_fd, n, 0) != 0 && errno != ENOENT) {
+            int e2 = errno;
+            closedir(d);
+            return cact_fail(err, CACT_ERR_IO, "cannot remove %s/%s: %s", od->out, n,
+                             strerror(e2));
+        }
+    }
+    closedir(d);
+    if (last && renameat(od->stage_fd, last, od->out_fd, last) != 0)
+        return cact_fail(err, CACT_ERR_IO, "cannot rename %s/%s to %s/%s: %s", od->stage, last,
+                         od->out, last, strerror(errno));
+    return CACT_OK;
+}
+
+enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
+                                    struct cact_err *err)
+{
+    struct outdir_names s = {0};
+    enum cact_status st;
+    char foreign[256];
+
+    st = outdir_staged(od, &s, err);
+    if (st != CACT_OK)
+        goto out;
+    /* A file of someone else's may have appeared in OUT while we worked: the swap
+     * would move it into the directory we delete, so merge instead. */
+    if (od->swap && !outdir_foreign(od, foreign, sizeof foreign)) {
+        if (renameat2(AT_FDCWD, od->stage, AT_FDCWD, od->out, RENAME_EXCHANGE) == 0) {
+            od->committed = 1;
+            /* The previous result now has the staging name: delete it (ours only). */
+            outdir_remove(od->stage, od->ours, 0);
+            goto out;
+        }
+        /* EINVAL/ENOSYS/ENOTSUP: a file system without exchange; anything else will
+         * show again, with its reason, in the merge. */
+    }
+    od->swap = 0;
+    st = outdir_merge(od, &s, last, err);
+    if (st == CACT_OK) {
+        od->committed = 1;
+        (void)rmdir(od->stage);
+    }
+out:
+    outdir_names_free(&s);
+    return st;
+}
+
+void cact_outdir_free(struct cact_outdir *od)
+{
+    if (!od)
+        return;
+    /* Not committed: the staging directory holds only this run's files. */
+    if (!od->committed && od->stage[0])
+        outdir_remove(od->stage, od->ours, 1);
+    if (od->stage_fd >= 0)
+        close(od->stage_fd);
+    if (od->out_fd >= 0)
+        close(od->out_fd);
+    free(od);
+}
