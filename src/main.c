@@ -433,6 +433,25 @@ int main(int argc, char **argv)
         return cli_usage_error("%s cannot be combined with download options%s", "--no-verify",
                                "");
 
+    /* Sizes before any work (issue 9 item 4): the library names values and the limit,
+     * the CLI names its options. The official image count of the split bounds the
+     * batch; cact_run_job checks again with the real one. */
+    if (!download_only) {
+        struct cact_cifar_layout lay;
+        struct cact_run_plan plan;
+        cact_cifar_layout_get(ro.kind, ro.split, ro.label, &lay);
+        if (cact_run_check(&ro, lay.images_per_file * (size_t)lay.n_files, &plan, &err) !=
+            CACT_OK) {
+            static const char *const opts_for[] = {
+                [CACT_RUN_LIMIT_NONE] = "",
+                [CACT_RUN_LIMIT_PNG] = "--batch, --nrow, --padding, --scale, --layout: ",
+                [CACT_RUN_LIMIT_MEMORY] = "--batch, --scale, --layout, --no-lut: ",
+            };
+            fprintf(stderr, "cifar-act: %s%s (see cifar-act --help)\n", opts_for[plan.limit],
+                    err.msg);
+            return 2;
+        }
+    }
     /* Fetch before the job, but after checking where the job will write. */
     if (!download_only && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
         fprintf(stderr, "cifar-act: --out: %s\n", err.msg);
@@ -468,6 +487,8 @@ int main(int argc, char **argv)
 
     if (!quiet && isatty(STDERR_FILENO))
         ro.progress = cli_run_progress;
+    if (!quiet)
+        ro.notice = cli_fetch_notice; /* "waiting for another cifar-act writing to OUT" */
     if (cact_run_job(&ro, &stats, &err) != CACT_OK) {
         if (ro.progress)
             fputc('\n', stderr);
