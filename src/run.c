@@ -117,7 +117,8 @@ static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *
     w->labels = malloc(b * sizeof *w->labels);
     w->px = malloc(b * CACT_CIFAR_PIXELS);
     w->rgb_in = malloc(rgb);
-    w->rgb_out = malloc(rgb);
+    if (pairs)
+        w->rgb_out = malloc(rgb); /* separate files share rgb_in (run_batch) */
     if (!c->use_lut) {
         w->x = malloc(b * CACT_CIFAR_PIXELS * sizeof *w->x);
         if (!c->o->inplace)
@@ -127,7 +128,7 @@ static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *
         size_t gap = (size_t)RUN_PAIR_GAP * (size_t)c->o->grid.scale;
         w->pair = malloc(((size_t)c->grid_w * 2 + gap) * (size_t)c->grid_h * 3);
     }
-    if (!w->idx || !w->labels || !w->px || !w->rgb_in || !w->rgb_out ||
+    if (!w->idx || !w->labels || !w->px || !w->rgb_in || (pairs && !w->rgb_out) ||
         (!c->use_lut && (!w->x || (!c->o->inplace && !w->y))) || (pairs && !w->pair)) {
         run_work_free(w);
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory for a batch of %zu", b);
@@ -260,6 +261,10 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     memcpy(mb->labels, w->labels, n * sizeof *mb->labels);
 
     cact_grid_size(&o->grid, n, &gw, &gh);
+    /* Separate files: the input grid is written before the output grid is drawn into
+     * the same buffer (one grid per worker, not two: 0.9 GB at scale 64). */
+    int pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    uint8_t *rgb_out = pairs ? w->rgb_out : w->rgb_in;
     if (c->use_lut) {
         size_t hist[CACT_ACT_CHANNELS][256];
         run_hist(w->px, n, hist);
@@ -268,30 +273,31 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->out_f,
                       &mb->out);
         cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut, w->rgb_in);
-        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut, w->rgb_out);
+        if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
+            return st;
+        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut, rgb_out);
     } else {
         float *out = o->inplace ? w->x : w->y;
         cact_act_to_tensor(&o->chain, w->x, w->px, n, CACT_CIFAR_PLANE);
         run_stats_floats(w->x, values, &mb->in);
         /* Render the input before the kernels run: with --inplace they overwrite it. */
         cact_grid_render(&o->grid, w->x, n, w->rgb_in);
+        if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
+            return st;
         if (!o->inplace)
             memcpy(out, w->x, values * sizeof *out);
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
-        cact_grid_render(&o->grid, out, n, w->rgb_out);
+        cact_grid_render(&o->grid, out, n, rgb_out);
     }
 
-    if (o->layout == CACT_RUN_LAYOUT_PAIRS) {
+    if (pairs) {
         static const uint8_t white[3] = {255, 255, 255};
         int gap = RUN_PAIR_GAP * o->grid.scale;
         cact_grid_pair(w->rgb_in, w->rgb_out, gw, gh, gap, white, w->pair);
         return run_write(c, mb, "compare", k, w->pair, 2 * gw + gap, gh, err);
     }
-    st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err);
-    if (st == CACT_OK)
-        st = run_write(c, mb, "output", k, w->rgb_out, gw, gh, err);
-    return st;
+    return run_write(c, mb, "output", k, rgb_out, gw, gh, err);
 }
 
 /* ---- Workers ---- */
@@ -409,7 +415,8 @@ enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
     uint64_t rgb = 3 * plan->grid_w * plan->grid_h;
     uint64_t px = (uint64_t)n * CACT_CIFAR_PIXELS;
     int use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
-    plan->worker_bytes = (uint64_t)n * (sizeof(size_t) + sizeof(int)) + px + 2 * rgb +
+    plan->worker_bytes = (uint64_t)n * (sizeof(size_t) + sizeof(int)) + px +
+                         (pairs ? 2 : 1) * rgb +
                          (use_lut ? 0 : px * sizeof(float) * (o->inplace ? 1 : 2)) +
                          (pairs ? 3 * plan->file_w * plan->file_h : 0) +
                          3 * (3 * plan->file_w + 1) * plan->file_h;

@@ -84,8 +84,9 @@ enum cact_run_limit { CACT_RUN_LIMIT_NONE, CACT_RUN_LIMIT_PNG, CACT_RUN_LIMIT_ME
 struct cact_run_plan {
     uint64_t grid_w, grid_h;  /* the grid of a full batch, scale included, pixels */
     uint64_t file_w, file_h;  /* its PNG (pairs: both grids and the gap) */
-    uint64_t worker_bytes;    /* one worker's peak: batch buffers, two grids, the pairs
-                                 image, and up to 3x the PNG's filtered rows while encoding */
+    uint64_t worker_bytes;    /* one worker's peak: batch buffers, one grid (pairs: two
+                                 and the pairs image), and up to 3x the PNG's filtered
+                                 rows while encoding (pngw.h) */
     uint64_t memory_limit;    /* the budget applied (opts, or half of the RAM) */
     int jobs;                 /* workers that fit: min(opts jobs, limit / worker_bytes) */
     enum cact_run_limit limit;
