@@ -466,11 +466,18 @@ static void test_foreign_files_kept(void)
     mkdir(path, 0777);
     check_write_file(out, "sub/input_0000.png", "not a png", 9);
     check_write_file(out, "input_12.txt", "mine too", 8);
-    o.max_batches = 1;
+    o.max_batches = 2;
     o.layout = CACT_RUN_LAYOUT_PAIRS;
+    /* Merging too: OUT shows the previous result until the end. */
+    struct watch w = {0};
+    w.out = out;
+    list_all(out, w.before, sizeof w.before);
+    o.progress = watch_progress;
+    o.progress_ctx = &w;
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    CHECK(w.calls == 2 && w.same == 2);
     list_all(out, all, sizeof all);
-    CHECK_MSG(strcmp(all, "compare_0000.png,input_12.txt,manifest.json,notes.txt,sub,") == 0,
+    CHECK_MSG(strcmp(all, "compare_0000.png,compare_0001.png,input_12.txt,manifest.json,notes.txt,sub,") == 0,
               "%s", all);
     snprintf(path, sizeof path, "%s/sub/input_0000.png", out);
     CHECK(fx_size(path) == 9);
