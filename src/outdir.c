@@ -28,13 +28,20 @@ struct cact_outdir {
 
 /* ---- Names ---- */
 
-int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name)
+int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name, int is_dir)
 {
     for (const struct cact_outdir_name *r = ours; r && r->prefix; r++) {
         size_t pl = strlen(r->prefix);
         const char *p = name + pl, *end;
 
         if (strncmp(name, r->prefix, pl) != 0)
+            continue;
+        if (r->dir) {
+            if (is_dir && *p == '\0')
+                return 1;
+            continue;
+        }
+        if (is_dir)
             continue;
         if (r->suffix) {
             size_t sl = strlen(r->suffix);
@@ -53,6 +60,20 @@ int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name)
     return 0;
 }
 
+/* Whether entry e of d is a directory (not following symlinks: a link is a file). */
+static int outdir_is_dir(DIR *d, const struct dirent *e)
+{
+    struct stat sb;
+    if (e->d_type != DT_UNKNOWN)
+        return e->d_type == DT_DIR;
+    return fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static int outdir_dots(const char *n)
+{
+    return strcmp(n, ".") == 0 || strcmp(n, "..") == 0;
+}
+
 static int outdir_join(char *buf, const char *dir, const char *name)
 {
     int n = snprintf(buf, OUTDIR_PATH, "%s/%s", dir, name);
@@ -61,24 +82,38 @@ static int outdir_join(char *buf, const char *dir, const char *name)
 
 /* ---- Removing directories we own ---- */
 
-/* Unlink the entries of dir (regular files only, never recursing): all of them if
- * everything, else only names of ours. Then rmdir dir if it is empty. Best effort: a
- * directory that keeps a file we may not delete is left, and so is the file. */
-static void outdir_remove(const char *dir, const struct cact_outdir_name *ours, int everything)
+/* Unlink the entries of dir: all files if everything, else only names of ours. At
+ * depth 0 a subdirectory (any, if everything; else a directory of ours, a row with dir
+ * set) loses all its files, then itself; never deeper. Then rmdir dir if it is empty.
+ * Best effort: a directory that keeps a file we may not delete is left, and so is the
+ * file. */
+static void outdir_remove_at(const char *dir, const struct cact_outdir_name *ours,
+                             int everything, int depth)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
+    char p[OUTDIR_PATH];
 
     if (!d)
         return;
     while ((e = readdir(d)) != NULL) {
-        if (e->d_type == DT_DIR)
-            continue; /* ".", "..", and directories: never ours */
-        if (everything || cact_outdir_is_ours(ours, e->d_name))
+        if (outdir_dots(e->d_name))
+            continue;
+        if (outdir_is_dir(d, e)) {
+            if (depth == 0 && (everything || cact_outdir_is_ours(ours, e->d_name, 1)) &&
+                outdir_join(p, dir, e->d_name))
+                outdir_remove_at(p, NULL, 1, 1);
+        } else if (everything || cact_outdir_is_ours(ours, e->d_name, 0)) {
             (void)unlinkat(dirfd(d), e->d_name, 0);
+        }
     }
     closedir(d);
     (void)rmdir(dir);
+}
+
+static void outdir_remove(const char *dir, const struct cact_outdir_name *ours, int everything)
+{
+    outdir_remove_at(dir, ours, everything, 0);
 }
 
 /* A staging directory nobody holds (its run was killed): remove it. One still in use
@@ -117,8 +152,8 @@ static void outdir_sweep(struct cact_outdir *od, const char *parent, const char 
             if (strncmp(e->d_name, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0) {
                 if (outdir_join(p, od->out, e->d_name))
                     outdir_sweep_one(p, od->ours);
-            } else if (strstr(e->d_name, ".tmp.") && e->d_type != DT_DIR &&
-                       cact_outdir_is_ours(od->ours, e->d_name)) {
+            } else if (strstr(e->d_name, ".tmp.") && !outdir_is_dir(d, e) &&
+                       cact_outdir_is_ours(od->ours, e->d_name, 0)) {
                 (void)unlinkat(dirfd(d), e->d_name, 0);
             }
         }
@@ -138,10 +173,9 @@ static int outdir_foreign(const struct cact_outdir *od, char *name, size_t size)
         return 0;
     while (!found && (e = readdir(d)) != NULL) {
         const char *n = e->d_name;
-        if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 ||
-            strncmp(n, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0)
+        if (outdir_dots(n) || strncmp(n, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0)
             continue;
-        if (e->d_type == DT_DIR || !cact_outdir_is_ours(od->ours, n)) {
+        if (!cact_outdir_is_ours(od->ours, n, outdir_is_dir(d, e))) {
             snprintf(name, size, "%s", n);
             found = 1;
         }
@@ -311,45 +345,61 @@ int cact_outdir_swaps(const struct cact_outdir *od)
 
 /* ---- Commit ---- */
 
-static int outdir_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
+struct outdir_entry {
+    char *name;
+    int is_dir;
+};
 
 struct outdir_names {
-    char **v;
+    struct outdir_entry *v;
     size_t n, cap;
 };
+
+static int outdir_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct outdir_entry *)a)->name, ((const struct outdir_entry *)b)->name);
+}
 
 static void outdir_names_free(struct outdir_names *s)
 {
     for (size_t i = 0; i < s->n; i++)
-        free(s->v[i]);
+        free(s->v[i].name);
     free(s->v);
+    s->v = NULL;
+    s->n = s->cap = 0;
 }
 
-/* The staged names, sorted; each must be ours (a writer that stages another name is a
- * bug, and swapping it in would make OUT look foreign to the next run). */
-static enum cact_status outdir_staged(struct cact_outdir *od, struct outdir_names *s,
-                                      struct cact_err *err)
+static int outdir_names_has(const struct outdir_names *s, const char *name)
 {
-    DIR *d = opendir(od->stage);
+    struct outdir_entry key = {(char *)name, 0};
+    return bsearch(&key, s->v, s->n, sizeof *s->v, outdir_cmp) != NULL;
+}
+
+/* The entries of dir, sorted. With ours (the staging directory's top level) each must
+ * be ours: a writer that stages another name is a bug, and swapping it in would make
+ * OUT look foreign to the next run. */
+static enum cact_status outdir_list(const char *dir, const struct cact_outdir_name *ours,
+                                    struct outdir_names *s, struct cact_err *err)
+{
+    DIR *d = opendir(dir);
     struct dirent *e;
     enum cact_status st = CACT_OK;
 
     if (!d)
-        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", od->stage, strerror(errno));
+        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
     while (st == CACT_OK && (e = readdir(d)) != NULL) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+        int is_dir;
+        if (outdir_dots(e->d_name))
             continue;
-        if (!cact_outdir_is_ours(od->ours, e->d_name)) {
+        is_dir = outdir_is_dir(d, e);
+        if (ours && !cact_outdir_is_ours(ours, e->d_name, is_dir)) {
             st = cact_fail(err, CACT_ERR_IO, "%s/%s: not a name of cifar-act's output files",
-                           od->stage, e->d_name);
+                           dir, e->d_name);
             break;
         }
         if (s->n == s->cap) {
             size_t cap = s->cap ? 2 * s->cap : 512;
-            char **v = realloc(s->v, cap * sizeof *v);
+            struct outdir_entry *v = realloc(s->v, cap * sizeof *v);
             if (!v) {
                 st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
                 break;
@@ -357,10 +407,10 @@ static enum cact_status outdir_staged(struct cact_outdir *od, struct outdir_name
             s->v = v;
             s->cap = cap;
         }
-        if (!(s->v[s->n] = strdup(e->d_name)))
+        if (!(s->v[s->n].name = strdup(e->d_name)))
             st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         else
-            s->n++;
+            s->v[s->n++].is_dir = is_dir;
     }
     closedir(d);
     if (st == CACT_OK)
@@ -368,42 +418,83 @@ static enum cact_status outdir_staged(struct cact_outdir *od, struct outdir_name
     return st;
 }
 
-static enum cact_status outdir_merge(struct cact_outdir *od, const struct outdir_names *s,
-                                     const char *last, struct cact_err *err)
+/* Move the staged entries of `from` into `to`, each file renamed over its namesake
+ * (never absent), a directory of ours merged the same way one level down; then remove
+ * what `to` holds of ours that was not staged; `last` (if not NULL) is removed first
+ * and moved in at the very end. With ours NULL (inside a directory of ours) every name
+ * in `to` is ours. */
+static enum cact_status outdir_merge(const char *from, const char *to,
+                                     const struct cact_outdir_name *ours, const char *last,
+                                     struct cact_err *err)
 {
-    DIR *d;
+    struct outdir_names s = {0};
+    char a[OUTDIR_PATH], b[OUTDIR_PATH];
+    enum cact_status st;
     struct dirent *e;
+    DIR *d = NULL;
 
+    st = outdir_list(from, NULL, &s, err);
+    if (st != CACT_OK)
+        goto out;
     /* From here until `last` lands, OUT is visibly incomplete. */
-    if (last && unlinkat(od->out_fd, last, 0) != 0 && errno != ENOENT)
-        return cact_fail(err, CACT_ERR_IO, "cannot remove %s/%s: %s", od->out, last,
-                         strerror(errno));
-    for (size_t i = 0; i < s->n; i++)
-        if ((!last || strcmp(s->v[i], last) != 0) &&
-            renameat(od->stage_fd, s->v[i], od->out_fd, s->v[i]) != 0)
-            return cact_fail(err, CACT_ERR_IO, "cannot rename %s/%s to %s/%s: %s", od->stage,
-                             s->v[i], od->out, s->v[i], strerror(errno));
-    /* Our files of an earlier run that this one did not produce. */
-    d = opendir(od->out);
-    if (!d)
-        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", od->out, strerror(errno));
-    while ((e = readdir(d)) != NULL) {
-        const char *n = e->d_name;
-        if (e->d_type != DT_DIR && cact_outdir_is_ours(od->ours, n) &&
-            (last == NULL || strcmp(n, last) != 0) &&
-            !bsearch(&n, s->v, s->n, sizeof *s->v, outdir_cmp) &&
-            unlinkat(od->out_fd, n, 0) != 0 && errno != ENOENT) {
-            int e2 = errno;
-            closedir(d);
-            return cact_fail(err, CACT_ERR_IO, "cannot remove %s/%s: %s", od->out, n,
-                             strerror(e2));
+    if (last && outdir_join(b, to, last) && unlink(b) != 0 && errno != ENOENT) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", b, strerror(errno));
+        goto out;
+    }
+    for (size_t i = 0; i < s.n; i++) {
+        const char *n = s.v[i].name;
+        if (last && strcmp(n, last) == 0)
+            continue;
+        if (!outdir_join(a, from, n) || !outdir_join(b, to, n)) {
+            st = cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", to, n);
+            goto out;
+        }
+        if (s.v[i].is_dir) {
+            if (mkdir(b, 0777) != 0 && errno != EEXIST) {
+                st = cact_fail(err, CACT_ERR_IO, "cannot create directory %s: %s", b,
+                               strerror(errno));
+                goto out;
+            }
+            st = outdir_merge(a, b, NULL, NULL, err);
+            if (st != CACT_OK)
+                goto out;
+            (void)rmdir(a);
+        } else if (rename(a, b) != 0) {
+            st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", a, b, strerror(errno));
+            goto out;
         }
     }
-    closedir(d);
-    if (last && renameat(od->stage_fd, last, od->out_fd, last) != 0)
-        return cact_fail(err, CACT_ERR_IO, "cannot rename %s/%s to %s/%s: %s", od->stage, last,
-                         od->out, last, strerror(errno));
-    return CACT_OK;
+    /* Ours of an earlier run that this one did not produce. */
+    if (!(d = opendir(to))) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", to, strerror(errno));
+        goto out;
+    }
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        int is_dir;
+        if (outdir_dots(n) || (last && strcmp(n, last) == 0) || outdir_names_has(&s, n))
+            continue;
+        is_dir = outdir_is_dir(d, e);
+        if (ours && !cact_outdir_is_ours(ours, n, is_dir))
+            continue;
+        if (!outdir_join(b, to, n))
+            continue;
+        if (is_dir) {
+            if (!ours)
+                continue; /* two levels down: never ours */
+            outdir_remove_at(b, NULL, 1, 1);
+        } else if (unlink(b) != 0 && errno != ENOENT) {
+            st = cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", b, strerror(errno));
+            goto out;
+        }
+    }
+    if (last && outdir_join(a, from, last) && outdir_join(b, to, last) && rename(a, b) != 0)
+        st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", a, b, strerror(errno));
+out:
+    if (d)
+        closedir(d);
+    outdir_names_free(&s);
+    return st;
 }
 
 enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
@@ -413,9 +504,10 @@ enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
     enum cact_status st;
     char foreign[256];
 
-    st = outdir_staged(od, &s, err);
+    st = outdir_list(od->stage, od->ours, &s, err); /* every staged name is ours */
+    outdir_names_free(&s);
     if (st != CACT_OK)
-        goto out;
+        return st;
     /* A file of someone else's may have appeared in OUT while we worked: the swap
      * would move it into the directory we delete, so merge instead. */
     if (od->swap && !outdir_foreign(od, foreign, sizeof foreign)) {
@@ -423,19 +515,17 @@ enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
             od->committed = 1;
             /* The previous result now has the staging name: delete it (ours only). */
             outdir_remove(od->stage, od->ours, 0);
-            goto out;
+            return CACT_OK;
         }
         /* EINVAL/ENOSYS/ENOTSUP: a file system without exchange; anything else will
          * show again, with its reason, in the merge. */
     }
     od->swap = 0;
-    st = outdir_merge(od, &s, last, err);
+    st = outdir_merge(od->stage, od->out, od->ours, last, err);
     if (st == CACT_OK) {
         od->committed = 1;
         (void)rmdir(od->stage);
     }
-out:
-    outdir_names_free(&s);
     return st;
 }
 

@@ -16,8 +16,9 @@
  *       is not writable; the staging directory is then OUT/.cifar-act-stage.PID.N), or
  *       when the file system cannot exchange. Commit then removes `last` (the manifest)
  *       from OUT first, renames each staged file over its namesake (a replaced file is
- *       never absent), removes our files in OUT that this run did not produce, and puts
- *       `last` in place at the very end. Files that are not ours are never touched.
+ *       never absent; a directory of ours is merged the same way, one level down),
+ *       removes our files in OUT that this run did not produce, and puts `last` in
+ *       place at the very end. Files that are not ours are never touched.
  *
  * Guarantees, with `last` = the manifest: after commit OUT holds exactly the staged
  * files of ours plus whatever of others was there; a run that fails, or is interrupted
@@ -40,10 +41,13 @@
 
 /* One kind of file a run writes into OUT: `prefix` exactly when suffix is NULL
  * ("manifest.json"), else prefix, one or more digits, suffix ("input_" "0007" ".png").
- * A name followed by ".tmp." and anything is ours too (a temporary of that file). */
+ * A name followed by ".tmp." and anything is ours too (a temporary of that file).
+ * With dir set: a directory named exactly prefix ("html"), whose files are all ours
+ * (one level: a directory inside it is not). */
 struct cact_outdir_name {
     const char *prefix;
     const char *suffix;
+    int dir;
 };
 
 struct cact_outdir_opts {
@@ -83,7 +87,8 @@ enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
  * the lock, free. NULL is fine. */
 void cact_outdir_free(struct cact_outdir *od);
 
-/* 1 if name matches a row of ours (a temporary of such a file included). */
-int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name);
+/* 1 if name (a directory if is_dir) matches a row of ours (a temporary of such a file
+ * included). */
+int cact_outdir_is_ours(const struct cact_outdir_name *ours, const char *name, int is_dir);
 
 #endif

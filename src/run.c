@@ -24,11 +24,11 @@
 /* Every file a run puts in OUT, so that OUT can be replaced as a unit and earlier
  * runs' files recognised (outdir.h). A writer that adds a file to OUT adds its row. */
 static const struct cact_outdir_name run_out_names[] = {
-    {"input_", ".png"},
-    {"output_", ".png"},
-    {"compare_", ".png"},
-    {CACT_MANIFEST_NAME, NULL},
-    {NULL, NULL}
+    {"input_", ".png", 0},
+    {"output_", ".png", 0},
+    {"compare_", ".png", 0},
+    {CACT_MANIFEST_NAME, NULL, 0},
+    {NULL, NULL, 0}
 };
 
 /* "input_0007.png": role, "_", the batch number with at least 4 digits, ".png". */

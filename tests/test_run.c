@@ -622,17 +622,83 @@ static void test_sweep(void)
 static void test_outdir_names(void)
 {
     static const struct cact_outdir_name ours[] = {
-        {"input_", ".png"}, {"manifest.json", NULL}, {NULL, NULL}};
-    CHECK(cact_outdir_is_ours(ours, "input_0000.png"));
-    CHECK(cact_outdir_is_ours(ours, "input_123456.png"));
-    CHECK(cact_outdir_is_ours(ours, "input_0000.png.tmp.12.3"));
-    CHECK(cact_outdir_is_ours(ours, "manifest.json"));
-    CHECK(cact_outdir_is_ours(ours, "manifest.json.tmp.1.2"));
-    CHECK(!cact_outdir_is_ours(ours, "input_.png"));
-    CHECK(!cact_outdir_is_ours(ours, "input_12.png~"));
-    CHECK(!cact_outdir_is_ours(ours, "input_12.pngx"));
-    CHECK(!cact_outdir_is_ours(ours, "manifest.json.bak"));
-    CHECK(!cact_outdir_is_ours(ours, "output_0000.png"));
+        {"input_", ".png", 0}, {"manifest.json", NULL, 0}, {"html", NULL, 1}, {NULL, NULL, 0}};
+    CHECK(cact_outdir_is_ours(ours, "input_0000.png", 0));
+    CHECK(cact_outdir_is_ours(ours, "input_123456.png", 0));
+    CHECK(cact_outdir_is_ours(ours, "input_0000.png.tmp.12.3", 0));
+    CHECK(cact_outdir_is_ours(ours, "manifest.json", 0));
+    CHECK(cact_outdir_is_ours(ours, "manifest.json.tmp.1.2", 0));
+    CHECK(cact_outdir_is_ours(ours, "html", 1));
+    CHECK(!cact_outdir_is_ours(ours, "html", 0));           /* a file named html */
+    CHECK(!cact_outdir_is_ours(ours, "input_0000.png", 1)); /* a directory */
+    CHECK(!cact_outdir_is_ours(ours, "html2", 1));
+    CHECK(!cact_outdir_is_ours(ours, "input_.png", 0));
+    CHECK(!cact_outdir_is_ours(ours, "input_12.png~", 0));
+    CHECK(!cact_outdir_is_ours(ours, "input_12.pngx", 0));
+    CHECK(!cact_outdir_is_ours(ours, "manifest.json.bak", 0));
+    CHECK(!cact_outdir_is_ours(ours, "output_0000.png", 0));
+}
+
+/* A directory of ours (the HTML viewer's OUT/html/): replaced with the rest, swapped
+ * or merged, its stale files removed. */
+static void stage_files(const char *out, const char *const *names, int n, int foreign)
+{
+    static const struct cact_outdir_name ours[] = {
+        {"input_", ".png", 0}, {"manifest.json", NULL, 0}, {"html", NULL, 1}, {NULL, NULL, 0}};
+    struct cact_outdir_opts oo = {out, ours, NULL, NULL, NULL};
+    struct cact_outdir *od;
+    struct cact_err e;
+    char path[800];
+
+    CHECK_EQ_INT(cact_outdir_begin(&od, &oo, &e), CACT_OK);
+    if (!od)
+        return;
+    CHECK_EQ_INT(cact_outdir_swaps(od), !foreign);
+    snprintf(path, sizeof path, "%s/html", cact_outdir_stage(od));
+    mkdir(path, 0777);
+    for (int i = 0; i < n; i++)
+        check_write_file(cact_outdir_stage(od), names[i], names[i], strlen(names[i]));
+    CHECK_EQ_INT(cact_outdir_commit(od, "manifest.json", &e), CACT_OK);
+    cact_outdir_free(od);
+}
+
+static void test_outdir_dirs(void)
+{
+    static const char *const run1[] = {"input_0000.png", "input_0001.png", "html/px_0000.js",
+                                       "html/px_0001.js", "manifest.json"};
+    static const char *const run2[] = {"input_0000.png", "html/px_0000.js", "manifest.json"};
+    char all[4096], path[700];
+
+    for (int foreign = 0; foreign < 2; foreign++) {
+        const char *out = out_path(foreign ? "dirs-merge" : "dirs-swap");
+        mkdir(out, 0777);
+        if (foreign)
+            check_write_file(out, "notes.txt", "mine", 4);
+        stage_files(out, run1, 5, foreign);
+        snprintf(path, sizeof path, "%s/html", out);
+        list_all(path, all, sizeof all);
+        CHECK_MSG(strcmp(all, "px_0000.js,px_0001.js,") == 0, "%s", all);
+        stage_files(out, run2, 3, foreign);
+        list_all(path, all, sizeof all);
+        CHECK_MSG(strcmp(all, "px_0000.js,") == 0, "%s", all);
+        list_all(out, all, sizeof all);
+        CHECK_MSG(strcmp(all, foreign ? "html,input_0000.png,manifest.json,notes.txt,"
+                                      : "html,input_0000.png,manifest.json,") == 0, "%s", all);
+    }
+    /* Not committed (a failed run): the staging directory goes, subdirectory and all. */
+    static const struct cact_outdir_name ours[] = {{"html", NULL, 1}, {NULL, NULL, 0}};
+    struct cact_outdir_opts oo = {out_path("dirs-swap"), ours, NULL, NULL, NULL};
+    struct cact_outdir *od;
+    struct cact_err e;
+    CHECK_EQ_INT(cact_outdir_begin(&od, &oo, &e), CACT_OK);
+    if (od) {
+        snprintf(path, sizeof path, "%s/html", cact_outdir_stage(od));
+        mkdir(path, 0777);
+        check_write_file(path, "px_0007.js", "x", 1);
+        cact_outdir_free(od);
+    }
+    list_all(root, all, sizeof all);
+    CHECK_MSG(!strstr(all, "cifar-act-stage"), "staging left: %s", all);
 }
 
 int main(void)
@@ -653,6 +719,7 @@ int main(void)
     test_lock();
     test_sweep();
     test_outdir_names();
+    test_outdir_dirs();
 
     fx_rmrf(root);
     return check_summary("test_run");
