@@ -305,7 +305,8 @@ enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_o
 
     /* Swap only when OUT is ours alone, is not our current directory (the caller's
      * shell would be left in a deleted one) and not a mount point; a sibling staging
-     * directory must be creatable. Otherwise merge, staging beside OUT if we can. */
+     * directory must be creatable. Otherwise merge, staging inside OUT (same file
+     * system, and nothing written beside a directory that is not ours alone). */
     if (fstat(od->out_fd, &so) != 0) {
         st = cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", od->out, strerror(errno));
         goto out;
@@ -314,7 +315,7 @@ enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_o
     int is_cwd = stat(".", &sc) == 0 && sc.st_dev == so.st_dev && sc.st_ino == so.st_ino;
     od->swap = same_dev && !is_cwd && !outdir_foreign(od, foreign, sizeof foreign);
     st = CACT_ERR_IO;
-    if (same_dev)
+    if (od->swap)
         st = outdir_make_stage(od, "%s/.%s%s%ld.%u", parent, base, so.st_mode & 07777);
     if (st != CACT_OK) {
         od->swap = 0;

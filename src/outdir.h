@@ -13,8 +13,9 @@
  *   merge (fallback): when OUT holds anything whose name is not one of ours (the
  *       caller's `ours` table: a user's notes.txt, a subdirectory), when OUT is the
  *       current directory or a mount point, when no sibling can be created (OUT's parent
- *       is not writable; the staging directory is then OUT/.cifar-act-stage.PID.N), or
- *       when the file system cannot exchange. Commit then removes `last` (the manifest)
+ *       is not writable), or when the file system cannot exchange. The staging
+ *       directory is then inside OUT, OUT/.cifar-act-stage.PID.N (when a failed exchange
+ *       falls back, it stays the sibling). Commit then removes `last` (the manifest)
  *       from OUT first, renames each staged file over its namesake (a replaced file is
  *       never absent; a directory of ours is merged the same way, one level down),
  *       removes our files in OUT that this run did not produce, and puts `last` in

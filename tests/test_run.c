@@ -376,12 +376,28 @@ struct watch {
     int calls, same;
 };
 
+/* list_all without our staging directory (inside OUT when merging). */
+static void list_visible(const char *dir, char *buf, size_t size)
+{
+    char cmd[800];
+    FILE *p;
+    size_t n;
+
+    snprintf(cmd, sizeof cmd, "ls -A '%s' 2>/dev/null | grep -v '^\\.cifar-act-stage\\.' | sort | tr '\\n' ,",
+             dir);
+    p = popen(cmd, "r");
+    n = p ? fread(buf, 1, size - 1, p) : 0;
+    buf[n] = '\0';
+    if (p)
+        pclose(p);
+}
+
 static void watch_progress(const struct cact_run_progress *p, void *ctx)
 {
     struct watch *w = ctx;
     char now[4096];
     (void)p;
-    list_all(w->out, now, sizeof now);
+    list_visible(w->out, now, sizeof now);
     w->same += strcmp(now, w->before) == 0;
     w->calls++;
     if (w->cancel)
