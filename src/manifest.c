@@ -139,11 +139,9 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_inf
 
     jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n", CACT_VERSION);
     jb_printf(&b, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n",
-              in->kind == CACT_CIFAR_10 ? "cifar10" : "cifar100",
-              in->split == CACT_CIFAR_TRAIN ? "train" : "test");
+              cact_cifar_kind_names[in->kind], cact_cifar_split_names[in->split]);
     if (in->kind == CACT_CIFAR_100)
-        jb_printf(&b, "  \"label\": \"%s\",\n",
-                  in->label == CACT_CIFAR_LABEL_COARSE ? "coarse" : "fine");
+        jb_printf(&b, "  \"label\": \"%s\",\n", cact_cifar_label_names[in->label]);
     jb_printf(&b, "  \"data_dir\": ");
     jb_str(&b, in->data_dir);
     jb_printf(&b, ",\n  \"images\": %zu,\n", in->n_images);
@@ -160,12 +158,10 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_inf
         jb_printf(&b, "  \"seed\": %llu,\n", (unsigned long long)in->seed);
     jb_printf(&b, "  \"grid\": {\"style\": \"%s\", \"nrow\": %d, \"padding\": %d, "
                   "\"pad_value\": ",
-              g->style == CACT_GRID_TENSORBOARD ? "tensorboard" : "torchvision",
-              g->nrow, g->style == CACT_GRID_TENSORBOARD ? 0 : g->padding);
+              cact_grid_style_names[g->style], g->nrow, g->style == CACT_GRID_TENSORBOARD ? 0 : g->padding);
     jb_num(&b, g->pad_value);
     jb_printf(&b, ", \"scale\": %d, \"layout\": \"%s\", \"png_level\": %d},\n",
-              g->scale, in->layout == CACT_RUN_LAYOUT_PAIRS ? "pairs" : "separate",
-              in->png_level);
+              g->scale, cact_run_layout_names[in->layout], in->png_level);
     jb_printf(&b, "  \"batches\": [");
     for (size_t k = 0; k < in->n_batches; k++) {
         const struct cact_run_batch *mb = &in->batches[k];

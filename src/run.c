@@ -489,6 +489,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
 
     memset(stats, 0, sizeof *stats);
     st = cact_run_check(o, 0, &plan, err);
+    stats->limit = plan.limit;
     if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
@@ -518,6 +519,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     }
     /* Again with the real image count: smaller batches may fit more workers. */
     st = cact_run_check(o, cact_cifar_count(c->set), &plan, err);
+    stats->limit = plan.limit;
     if (st != CACT_OK)
         goto out;
     c->mb = calloc(c->n_batches, sizeof *c->mb);

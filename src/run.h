@@ -63,11 +63,17 @@ struct cact_run_opts {
     volatile sig_atomic_t *cancel;
 };
 
+/* Which limit refused the options. The library names values, never CLI flags: a CLI
+ * maps LIMIT_PNG to its grid options (batch, nrow, padding, scale, layout) and
+ * LIMIT_MEMORY to those plus its memory setting. */
+enum cact_run_limit { CACT_RUN_LIMIT_NONE, CACT_RUN_LIMIT_PNG, CACT_RUN_LIMIT_MEMORY };
+
 struct cact_run_stats {
     size_t batches, images;
     size_t files;            /* PNG files written */
     uint64_t png_bytes;      /* their total size */
     double seconds;
+    enum cact_run_limit limit; /* on CACT_ERR_USAGE from the size check: which limit */
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
@@ -75,11 +81,6 @@ struct cact_run_stats {
 void cact_run_opts_default(struct cact_run_opts *o);
 
 /* ---- Sizes and memory, before any work ---- */
-
-/* Which limit refused the options. The library names values, never CLI flags: a CLI
- * maps LIMIT_PNG to its grid options (batch, nrow, padding, scale, layout) and
- * LIMIT_MEMORY to those plus its memory setting. */
-enum cact_run_limit { CACT_RUN_LIMIT_NONE, CACT_RUN_LIMIT_PNG, CACT_RUN_LIMIT_MEMORY };
 
 struct cact_run_plan {
     uint64_t grid_w, grid_h;  /* the grid of a full batch, scale included, pixels */

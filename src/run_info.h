@@ -17,7 +17,10 @@
 #include "grid.h"
 
 /* separate: input_KKKK.png and output_KKKK.png; pairs: compare_KKKK.png. */
-enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS };
+enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS, CACT_RUN_LAYOUT_COUNT };
+
+/* "separate", "pairs", indexed by the enum (see cact_name_find()); in run_info.c. */
+extern const char *const cact_run_layout_names[CACT_RUN_LAYOUT_COUNT];
 
 /* min/mean/max of a tensor's float values; NaN values are left out of min and max
  * and make the mean NaN (the manifest writes JSON null). */

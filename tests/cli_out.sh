@@ -52,13 +52,14 @@ O=$TMP/int
 "$BIN" --data "$DATA" --out "$O" -n 3 -q
 cp "$O/output_0000.png" "$TMP/png.before"
 for sig in INT TERM; do
+    want=$([ $sig = INT ] && echo 130 || echo 143)
     "$BIN" --data "$DATA" --out "$O" --fn relu -b 4 --jobs 1 -q 2>/dev/null &
     pid=$!
     sleep 0.3
     kill -$sig $pid 2>/dev/null
     wait $pid
     rc=$?
-    expect_true "sig$sig-stopped ($rc)" -- test $rc -ne 0
+    expect_true "sig$sig-exit-$want ($rc)" -- test $rc -eq $want
     expect_true "sig$sig-previous-result" -- cmp -s "$O/output_0000.png" "$TMP/png.before"
     expect_true "sig$sig-truthful" -- truthful "$O"
     expect_true "sig$sig-3-batches" -- test "$(count "$O" '*.png')" = 6
