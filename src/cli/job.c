@@ -46,7 +46,7 @@ static int cli_size_error(enum cact_run_limit limit, const struct cact_err *err)
     static const char *const opts[] = {
         [CACT_RUN_LIMIT_NONE] = "",
         [CACT_RUN_LIMIT_PNG] = "--batch, --nrow, --padding, --scale, --layout: ",
-        [CACT_RUN_LIMIT_MEMORY] = "--batch, --scale, --layout, --jobs, --no-lut: ",
+        [CACT_RUN_LIMIT_MEMORY] = "--batch, --scale, --layout, --no-lut: ",
     };
     return cli_usage("%s%s", opts[limit], err->msg);
 }
