@@ -54,6 +54,7 @@ void cact_hex(const unsigned char *bytes, size_t n, char *out)
 /* ---- Files ---- */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -74,7 +75,22 @@ static enum cact_status ca_write_via(const char *path, const char *tmp, const vo
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
 
-    f = fopen(tmp, "wbx"); /* C11 exclusive create: never an existing file */
+    if (tmp != path) {
+        f = fopen(tmp, "wbx"); /* C11 exclusive create: never an existing file */
+    } else {
+        /* A new file, or an empty one left to be reused (outdir.c's pool: writing into
+         * an existing inode is cheaper than allocating one). Not O_TRUNC: truncating
+         * makes ext4 flush the file at close (auto_da_alloc). */
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        struct stat sb;
+        if (fd >= 0 && (fstat(fd, &sb) != 0 || (sb.st_size != 0 && ftruncate(fd, 0) != 0) ||
+                        !(f = fdopen(fd, "wb")))) {
+            int e = errno;
+            close(fd);
+            unlink(path);
+            errno = e;
+        }
+    }
     if (!f) /* nothing of ours to remove: the name may be someone else's file */
         return cact_fail(err, CACT_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
     if (len && fwrite(data, 1, len, f) != len) {

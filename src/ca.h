@@ -59,11 +59,11 @@ void cact_hex(const unsigned char *bytes, size_t n, char *out);
 enum cact_status cact_write_atomic(const char *path, const void *data, size_t len,
                                struct cact_err *err);
 
-/* Create path, which must not exist yet, and write len bytes to it: for files in a
- * directory only this process writes into (a run's staging directory, outdir.h), where
- * nobody can see a partial file and nothing is replaced, so no temporary name and no
- * rename are needed. fwrite, fflush and fclose are checked; on failure the partial file
- * is removed and err names it. CACT_ERR_IO (EEXIST included). Thread-safe. */
+/* Write len bytes to path, a new file or an empty one (a recycled inode, outdir.h):
+ * for files in a directory only this process writes into (a run's staging directory),
+ * where nobody can see a partial file and nothing is replaced, so no temporary name and
+ * no rename are needed. fwrite, fflush and fclose are checked; on failure the partial
+ * file is removed and err names it. CACT_ERR_IO. Thread-safe. */
 enum cact_status cact_write_new(const char *path, const void *data, size_t len,
                                 struct cact_err *err);
 

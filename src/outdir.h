@@ -7,8 +7,13 @@
  *       ".<OUT's name>.cifar-act-stage.PID.N", and commit exchanges the two names with
  *       renameat2(RENAME_EXCHANGE) - one atomic step: a reader sees the whole previous
  *       result or the whole new one, never a mix and never a missing file. The previous
- *       result, now under the staging name, is then deleted. Files are written into the
- *       staging directory under their final names (nothing to rename over), which
+ *       result, now under the staging name, is then emptied: its files of ours are
+ *       truncated to zero length and the directory is kept as ".BASE.cifar-act-pool",
+ *       which the next run renames into place as its staging directory, so that it
+ *       writes into existing inodes (cheaper than allocating new ones right after
+ *       deleting as many, on ext4 without a journal; outdir.c says why); files it does
+ *       not write are still empty at commit and are dropped. Files are written into
+ *       the staging directory under their final names (nothing to rename over), which
  *       also avoids ext4's flush on rename-over (auto_da_alloc).
  *   merge (fallback): when OUT holds anything whose name is not one of ours (the
  *       caller's `ours` table: a user's notes.txt, a subdirectory), when OUT is the

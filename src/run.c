@@ -472,6 +472,9 @@ static enum cact_status run_write_files(const struct cact_run_info *in, const ch
 
     if (snprintf(path, sizeof path, "%s/%s", dir, CACT_MANIFEST_NAME) >= (int)sizeof path)
         return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", dir, CACT_MANIFEST_NAME);
+    /* An empty recycled manifest.json may be there (outdir.h): renaming over it would
+     * make ext4 flush the new one first; the directory is ours, so just remove it. */
+    (void)unlink(path);
     return cact_manifest_write(path, in, err);
 }
 

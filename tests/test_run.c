@@ -365,6 +365,24 @@ static void test_rerun_replaces_everything(void)
     CHECK_MSG(strcmp(ours, "compare_0000.png,compare_0001.png,compare_0002.png,manifest.json,") == 0,
               "%s", ours);
     check_truthful("layout change", out);
+
+    /* The pool beside OUT holds only emptied files of ours (outdir.h). */
+    char pool[700], cmd[800];
+    snprintf(pool, sizeof pool, "%s/.rerun.cifar-act-pool", root);
+    CHECK(fx_exists(pool));
+    snprintf(cmd, sizeof cmd, "test -z \"$(find '%s' -mindepth 1 ! -empty)\"", pool);
+    CHECK_MSG(system(cmd) == 0, "non-empty files in %s", pool);
+    /* Recycled files that this run does not write never reach OUT. */
+    o.layout = CACT_RUN_LAYOUT_SEPARATE;
+    o.max_batches = 2;
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    o.max_batches = 1;
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    list_all(out, ours, sizeof ours);
+    CHECK_MSG(strcmp(ours, "input_0000.png,manifest.json,output_0000.png,") == 0, "%s", ours);
+    check_truthful("from the pool", out);
+    snprintf(cmd, sizeof cmd, "%s/input_0000.png", out);
+    CHECK(fx_size(cmd) > 100);
 }
 
 /* Interrupted (or failed) midway: OUT is still the previous run, byte for byte, and
