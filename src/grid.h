@@ -17,8 +17,9 @@
  * torchvision applies it to whatever tensor it is given): before quantization each
  * value v of one tensor becomes
  *     t = clamp(v, low, high);  t = t - low;  t = t / max(high - low, 1e-5)
- * in float32 steps, where (low, high) is value_range if given, else the tensor's own
- * min and max; "the tensor" is the whole batch, or each image with scale_each. low and
+ * in float32 steps, where (low, high) is value_range if given (it then wins, with or
+ * without scale_each), else the tensor's own min and max over all its values, all three
+ * channels; "the tensor" is the whole batch, or each image with scale_each. low and
  * high are float32 in the clamp and the subtraction; the divisor is max(high - low,
  * 1e-5) computed in double (Python) then rounded to float32, as PyTorch does with a
  * Python scalar. The padding keeps pad_value (make_grid fills it after normalizing).
