@@ -141,6 +141,37 @@ static void test_paths_agree(void)
         }
 }
 
+/* One NaN makes torch.min/max NaN: the whole batch shows 0, or with scale_each only
+ * its own image (checked against torchvision 0.14 by hand: make_grid gives all-NaN). */
+static void test_nan(void)
+{
+    static float x[2 * PIX];
+    static uint8_t rgb[32 * 64 * 3];
+    struct cact_grid_opts o;
+    int w, h;
+
+    for (int i = 0; i < 2 * PIX; i++)
+        x[i] = (float)(i % 97) / 96.0f;
+    x[5] = NAN;
+    for (int each = 0; each < 2; each++) {
+        size_t zero[2] = {0, 0};
+        cact_grid_opts_default(&o);
+        o.style = CACT_GRID_TENSORBOARD; /* no padding: tile k is columns 32k..32k+31 */
+        o.normalize = 1;
+        o.scale_each = each;
+        cact_grid_size(&o, 2, &w, &h);
+        CHECK(w == 64 && h == 32);
+        cact_grid_render(&o, x, 2, rgb);
+        for (int y = 0; y < 32; y++)
+            for (int xx = 0; xx < 64; xx++)
+                for (int c = 0; c < 3; c++)
+                    zero[xx / 32] += rgb[(y * 64 + xx) * 3 + c] == 0;
+        CHECK_EQ_INT(zero[0], PIX);
+        CHECK_MSG(each ? zero[1] < PIX / 10 : zero[1] == PIX, "scale_each %d: %zu zeros", each,
+                  zero[1]);
+    }
+}
+
 /* A run on 10 flat grey images (level 20*i): exact clip numbers in stats and manifest. */
 static void test_run_clip(void)
 {
@@ -216,6 +247,7 @@ int main(void)
         return 2;
     test_map();
     test_paths_agree();
+    test_nan();
     test_run_clip();
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
     if (system(cmd) != 0)
