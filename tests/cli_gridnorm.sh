@@ -10,7 +10,7 @@ expect_exit 0 help -- "$BIN" --help
 for o in --grid-normalize --value-range --scale-each --tensor; do
     expect_grep "help$o" "^ +$o" "$TMP/out"
 done
-expect_true help-width -- test -z "$(awk '/--grid-normalize|--value-range|--scale-each|--tensor LIST/{on=1} /--png-level|--no-lut/{on=0} on && length($0) > 79' "$TMP/out")"
+expect_true help-width -- test -z "$(awk '/^      --grid-normalize|^      --tensor LIST/{on=1} /^      --png-level|^      --no-lut/{on=0} on && length($0) > 79' "$TMP/out")"
 
 # ---- make_grid's options: usage errors ----
 expect_exit 2 range-needs-normalize -- "$BIN" --value-range -1,1
