@@ -74,6 +74,7 @@ struct cact_run_stats {
     uint64_t png_bytes;      /* their total size */
     double seconds;
     enum cact_run_limit limit; /* on CACT_ERR_USAGE from the size check: which limit */
+    struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision

@@ -44,6 +44,7 @@ struct cact_run_batch {
     size_t *idx;
     int *labels;
     struct cact_run_values in, out;   /* after ToTensor(+Normalize) / after the chain */
+    struct cact_grid_clip clip_in, clip_out; /* gridnorm: what each grid clipped */
     int n_files;
     struct cact_run_file files[CACT_RUN_MAX_FILES];
 };
