@@ -224,7 +224,7 @@ DEB_DEPENDS    = $(shell sed -n '/^\# \[runtime\]/,/^\# \[/{/^[^\#]/p}' tools/de
 deb: $(DEB_FILE)
 $(DEB_FILE): $(wildcard src/*.c src/*.h $(CLI_DIR)/*) Makefile LICENSE tools/debian-packages.txt
 	rm -rf $(DEB_ROOT)
-	DEB_BUILD_MAINT_OPTIONS=hardening=+all $(MAKE) BUILD=$(DEB_BUILD) \
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all; $(MAKE) BUILD=$(DEB_BUILD) \
 	    BIN=$(DEB_BUILD)/cifar-act PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTIARCH) \
 	    CFLAGS="$$(dpkg-buildflags --get CFLAGS)" \
 	    CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
@@ -266,6 +266,19 @@ test check: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
 $(BUILD)/tests/pngdiff: tests/pngdiff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lstb
+
+# The .deb checked as a user would: lintian (no errors; apt-get install lintian), then,
+# as root, apt-get install it, run it, read its man page, and remove it again.
+# Not part of make test: it installs a system package.
+.PHONY: deb-check
+deb-check: $(DEB_FILE)
+	lintian --fail-on error $(DEB_FILE)
+	apt-get install -y ./$(DEB_FILE)
+	cifar-act --version
+	man -w cifar-act
+	ldconfig -p | grep -q libcifaract.so.0
+	apt-get remove -y cifar-act
+	! command -v cifar-act
 
 -include $(PIC_OBJ:.o=.d)
 
