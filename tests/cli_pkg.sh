@@ -56,11 +56,12 @@ MAN=$S$P/share/man/man1/cifar-act.1
 expect_true man-groff-clean -- bash -c "test -z \"\$(groff -man -ww -z '$MAN' 2>&1)\""
 expect_true man-tbl-clean -- bash -c "test -z \"\$(groff -t -man -ww -z '$MAN' 2>&1)\""
 "$BIN" --help >"$TMP/help"
+# The options the man page spells (roff writes - as \-), one per line, whole words.
+grep -oE -- '(\\-)+[a-zA-Z0-9]+(\\-[a-zA-Z0-9]+)*' "$MAN" | tr -d '\\' | sort -u >"$TMP/man-opts"
 missing=""
 for o in $(grep -oE -- '(^|[ ,])--[a-z][a-z0-9-]*' "$TMP/help" | grep -oE -- '--[a-z0-9-]+' | sort -u) \
          $(grep -oE -- '^ +-[a-zA-Z],' "$TMP/help" | grep -oE -- '-[a-zA-Z]'); do
-    roff=${o//-/\\-}
-    grep -qF -- "$roff" "$MAN" || missing="$missing $o"
+    grep -qxF -- "$o" "$TMP/man-opts" || missing="$missing $o"
 done
 expect_true "man-has-every-option (missing:$missing)" -- test -z "$missing"
 missing=""
