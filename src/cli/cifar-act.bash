@@ -15,7 +15,14 @@ _cifar_act()
     local cur prev prog=${COMP_WORDS[0]} words
     cur=${COMP_WORDS[COMP_CWORD]}
     prev=${COMP_WORDS[COMP_CWORD - 1]}
-    [[ $cur == --*=* ]] && { prev=${cur%%=*}; cur=${cur#*=}; }
+    # "--fn=sig": bash splits at "=" (COMP_WORDBREAKS), giving "--fn" "=" "sig".
+    if [[ $cur == = ]]; then
+        cur=""
+    elif [[ $prev == = && COMP_CWORD -ge 2 ]]; then
+        prev=${COMP_WORDS[COMP_CWORD - 2]}
+    elif [[ $cur == --*=* ]]; then
+        prev=${cur%%=*} cur=${cur#*=}
+    fi
     COMPREPLY=()
 
     case $prev in
