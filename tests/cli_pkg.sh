@@ -69,6 +69,8 @@ for f in $("$BIN" --list | awk '/^[a-z0-9_]+ +[A-Z]/ {print $1}'); do
     grep -qE "^${f//_/\\_}(;|$)" "$MAN" || grep -qE "^$f;" "$MAN" || missing="$missing $f"
 done
 expect_true "man-has-every-function (missing:$missing)" -- test -z "$missing"
+VER=$("$BIN" --version | head -n 1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+')
+expect_grep man-version "^\\.TH CIFAR-ACT 1 [0-9-]+ \"cifar-act $VER\"" "$MAN"
 for s in NAME SYNOPSIS DESCRIPTION OPTIONS FUNCTIONS EXAMPLES FILES ENVIRONMENT \
          'EXIT STATUS' 'REPORTING BUGS' COPYRIGHT; do
     expect_grep "man-section-$s" "^\\.SH \"?$s\"?\$" "$MAN"
