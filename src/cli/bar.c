@@ -50,14 +50,23 @@ void cli_bar_format(char *buf, size_t size, int cols, const char *label, const c
     int max = cols - 1, n;
 
     snprintf(left, sizeof left, "%s  %s", label, count);
-    if (frac >= 0)
-        snprintf(right, sizeof right, "  %3.0f%%  %s  ETA %s", 100.0 * (frac > 1 ? 1 : frac),
-                 rate, eta);
-    else
-        snprintf(right, sizeof right, "  %s", rate);
-    /* The bar takes what is left; under 10 columns it is not worth drawing. */
-    int room = max - (int)strlen(left) - (int)strlen(right) - 3;
-    if (frac >= 0 && room >= 10) {
+    /* The bar takes what is left. On a narrow terminal the rate goes first, so that a
+     * bar of at least 10 columns stays; below 5 there is no bar. */
+    int room = -1;
+    for (int with_rate = 1; with_rate >= 0; with_rate--) {
+        if (frac >= 0)
+            snprintf(right, sizeof right, "  %3.0f%%%s%s  ETA %s",
+                     100.0 * (frac > 1 ? 1 : frac), with_rate ? "  " : "",
+                     with_rate ? rate : "", eta);
+        else
+            snprintf(right, sizeof right, "  %s", rate);
+        room = max - (int)strlen(left) - (int)strlen(right) - 3;
+        if (room >= 10 || frac < 0)
+            break;
+    }
+    if (room < 5)
+        room = 0;
+    if (frac >= 0 && room > 0) {
         int fill = (int)(frac * room + 1e-9);
         fill = fill < 0 ? 0 : fill > room ? room : fill;
         n = snprintf(buf, size, "%s [", left);
