@@ -268,7 +268,10 @@ static void test_crafted(void)
     fx_digest(EVP_md5(), data, sizeof data - 1, md5);
     m = (struct cact_archive_member){ nm, fx_path(out, "t.bin"), md5 };
 
-#define TRY(expect, why, build)                                                   \
+/* TRY_MSG also requires err.msg to contain frag, so a case fails for the reason its
+ * name says and not for another one (a corrupt name would also fail, as "no member"). */
+#define TRY(expect, why, build) TRY_MSG(expect, why, "", build)
+#define TRY_MSG(expect, why, frag, build)                                         \
     do {                                                                          \
         struct buf t = { 0 };                                                     \
         build;                                                                    \
@@ -276,6 +279,10 @@ static void test_crafted(void)
         clear_out();                                                              \
         enum cact_status st_ = run(g.p, g.n, 0, 9, &m, 1, &err);                    \
         CHECK_MSG(st_ == (expect), "%s: status %d (%s)", why, (int)st_, err.msg); \
+        CHECK_MSG(strstr(err.msg, frag) != NULL, "%s: message '%s' lacks '%s'", why,  \
+                  err.msg, frag);                                                 \
+        if (getenv("TEST_ARCHIVE_SHOW"))                                          \
+            fprintf(stderr, "%s -> %s\n", why, err.msg);                          \
         CHECK_MSG(fx_count(out, ".tmp.") == 0, "%s: temporaries left", why);      \
         free(t.p);                                                                \
         free(g.p);                                                                \
@@ -365,9 +372,9 @@ static void test_crafted(void)
         tar_entry(&t, nm, '0', data, sizeof data - 1);
         tar_end(&t);
     });
-    TRY(CACT_ERR_FORMAT, "bad header checksum", {
+    TRY_MSG(CACT_ERR_FORMAT, "bad header checksum", "checksum", {
         tar_hdr(h, nm, '0', sizeof data - 1);
-        h[0] ^= 1;
+        h[136] ^= 1; /* mtime: outside the name, so only the checksum can catch it */
         buf_add(&t, h, 512);
         buf_add(&t, data, sizeof data - 1);
         tar_end(&t);
