@@ -7,7 +7,7 @@
 _cifar_act_choices()
 {
     # $1 program, $2 option: "--style" -> "torchvision tensorboard"
-    "$1" "$2" '' 2>&1 >/dev/null | sed -n 's/.*choose one of: //p' | tr -d ','
+    "$1" "$2" '' 2>&1 >/dev/null | sed -n 's/.*choose one of: \([^(]*\).*/\1/p' | tr -d ','
 }
 
 _cifar_act()

@@ -90,9 +90,11 @@ int cli_job(struct cli_args *a)
         return cli_exit_status(err.code);
     }
     if (!a->quiet)
-        printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
+        printf("cifar-act: %zu %s, %zu %s -> %zu PNG %s (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
-               stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.files,
+               cli_plural(stats.files, "file", "files"), (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
     return 0;
