@@ -53,9 +53,9 @@ ARCH=$TMP/real.tar.gz
 python3 "$ROOT/tools/make_fixture_archive.py" "$ARCH" "$TMP/src" --level 1
 SHA=$(sha256sum "$ARCH" | cut -d' ' -f1)
 MB=$(awk -v b="$(stat -c %s "$ARCH")" 'BEGIN { printf "%.1f", b / 1e6 }')
-# Responses that stop after 8 MB each, at about 10 MB/s: the bar shows a rate and an
+# Responses that stop after 8 MB each, at about 20 MB/s: the bar shows a rate and an
 # ETA, and each resumed transfer says where it picked up (8.0, 16.0, ... MB).
-serve drop --drop-after 8000000 --rate 10000000
+serve drop --drop-after 8000000 --rate 20000000
 L=$TMP/dl.tty
 expect_exit 0 "download-on-tty" -- "${PTY[@]}" 70 "$L" -- "$BIN" --download-only --data "$TMP/d1" \
     --url "http://127.0.0.1:$PORT/cifar-10-binary.tar.gz" --sha256 "$SHA"
