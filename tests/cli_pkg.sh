@@ -111,6 +111,13 @@ expect_true example-same-pixels -- "$BUILD/tests/pngdiff" "$TMP/ex.png" "$TMP/cl
 expect_exit 0 example-static-runs -- "$TMP/example-static" "$DATA" "$TMP/ex-static.png"
 expect_true example-static-same-pixels -- "$BUILD/tests/pngdiff" "$TMP/ex-static.png" "$TMP/cli/output_0000.png"
 expect_true pngdiff-can-fail -- bash -c "! '$BUILD/tests/pngdiff' '$TMP/ex.png' '$TMP/cli/input_0000.png' 2>/dev/null"
+# Each installed header compiles on its own, in strict C11: a header that needs another
+# one includes it.
+for h in "$S$P"/include/cifar-act/*.h; do
+    printf '#include <cifar-act/%s>\nint cact_header_check;\n' "${h##*/}" >"$TMP/h.c"
+    expect_exit 0 "header-alone-${h##*/}" -- cc -std=c11 -Wall -Wextra -Wpedantic -Werror \
+        $("${PC[@]}" --cflags cifar-act) -fsyntax-only "$TMP/h.c"
+done
 # The README's C example is this file, so it compiles and works too.
 awk '/^```c$/ {on=1; next} /^```$/ {on=0} on' "$ROOT/README.md" >"$TMP/readme.c"
 expect_true readme-example-is-tools-file -- diff "$ROOT/tools/cact_example.c" "$TMP/readme.c"
