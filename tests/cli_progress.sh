@@ -78,6 +78,18 @@ expect_grep stalled "^download  3\\.0/$MB MB \[#*-*\] +[0-9]+%  .*ETA stalled$" 
 expect_grep "resumed-after-stall" "^cifar-act: resuming at 3\\.0 of $MB MB$" "$TMP/f"
 expect_true "stall-eta-sane" -- bash -c "! grep -E 'ETA ([0-9]{3,}:|[0-9]+ s)' '$TMP/f'"
 
+# A .part left by an earlier run (Ctrl-C, a killed process): the next run says where
+# it resumes before the bar continues from there.
+serve part
+mkdir -p "$TMP/d4"
+head -c 5000000 "$ARCH" >"$TMP/d4/cifar-10-binary.tar.gz.part"
+L=$TMP/part.tty
+expect_exit 0 "part-download-on-tty" -- "${PTY[@]}" 70 "$L" -- "$BIN" --download-only \
+    --data "$TMP/d4" --url "http://127.0.0.1:$PORT/cifar-10-binary.tar.gz" --sha256 "$SHA"
+frames "$L" >"$TMP/f"
+expect_true "part-resuming-first" -- test "$(head -n 1 "$TMP/f")" = "cifar-act: resuming at 5.0 of $MB MB"
+expect_grep "part-range-sent" "bytes=5000000- 206" "$TMP/part.log"
+
 serve quiet
 L=$TMP/dlq.tty
 expect_exit 0 "quiet-download-on-tty" -- "${PTY[@]}" 70 "$L" -- "$BIN" --download-only --quiet \
