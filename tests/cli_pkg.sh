@@ -97,11 +97,16 @@ expect_true comp-split -- bash -c '[ "$(complete_line --split tr)" = train ]'
 # ---- the library from the staged tree, through pkg-config ----
 export PKG_CONFIG_PATH=$S$P/lib/pkgconfig
 PC=(pkg-config --define-variable=prefix="$S$P")
+# Under make asan the library is instrumented, so the example must be too.
+SAN=()
+if nm -D "$S$P/lib/libcifaract.so.0.1.0" 2>/dev/null | grep -q ' U __asan'; then
+    SAN=(-fsanitize=address,undefined)
+fi
 expect_true pc-requires-private -- bash -c "[ \"\$(pkg-config --print-requires-private cifar-act | sort | tr '\n' ' ')\" = 'libcrypto libcurl libisal zlib ' ]"
-expect_exit 0 example-builds -- cc -std=c11 -Wall -Wextra -Werror "$ROOT/tools/cact_example.c" \
+expect_exit 0 example-builds -- cc -std=c11 -Wall -Wextra -Werror "${SAN[@]}" "$ROOT/tools/cact_example.c" \
     $("${PC[@]}" --cflags --libs cifar-act) -o "$TMP/example"
 expect_true example-uses-staged-so -- bash -c "LD_LIBRARY_PATH='$S$P/lib' ldd '$TMP/example' | grep -q '$S$P/lib/libcifaract.so.0'"
-expect_exit 0 example-static-builds -- cc -std=c11 "$ROOT/tools/cact_example.c" \
+expect_exit 0 example-static-builds -- cc -std=c11 "${SAN[@]}" "$ROOT/tools/cact_example.c" \
     $("${PC[@]}" --cflags cifar-act) "$S$P/lib/libcifaract.a" \
     $(pkg-config --libs $("${PC[@]}" --print-requires-private cifar-act)) \
     $("${PC[@]}" --variable=Libs.private cifar-act 2>/dev/null) -lm -pthread -o "$TMP/example-static"
