@@ -21,6 +21,8 @@ expect_true list-no-trailing-blanks -- bash -c "! grep -q ' \$' '$TMP/out'"
 expect_exit 0 list-long -- "$BIN" --list --long
 expect_grep list-long-one-row '^sigmoid +Sigmoid +1 / \(1 \+ exp\(-x\)\)$' "$TMP/out"
 expect_true list-long-is-wide -- test "$(widest "$TMP/out")" -gt 79
+expect_exit 2 long-alone -- "$BIN" --long
+expect_grep long-alone '^cifar-act: --long goes with --list \(see cifar-act --help\)$' "$TMP/err"
 # The same functions in both, in the same order.
 "$BIN" --list | awk '/^[a-z0-9_]+ +[A-Z]/ {print $1, $2}' >"$TMP/short"
 "$BIN" --list --long | awk '/^[a-z0-9_]+ +[A-Z]/ {print $1, $2}' >"$TMP/long"

@@ -431,6 +431,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
                          argv[optind]);
     if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY)
         return 0;
+    if (a->list_long)
+        return cli_usage("--long goes with --list");
 
     if (a->run.chain.n == 0) {
         struct cact_err err;
