@@ -23,7 +23,7 @@ serve() { # serve NAME ARGS...: a loopback server on the archive; sets PORT
 # frames LOG: what the terminal showed, one redraw (between \r or \n) per line.
 frames() { tr '\r' '\n' <"$1" | sed 's/ *$//' | grep -v '^$'; }
 # widest LOG: the longest bar frame, in characters (messages are whole lines of their own).
-widest() { tr '\r' '\n' <"$1" | awk '/^(download|batch) / { if (length > m) m = length } END { print m + 0 }'; }
+widest() { tr '\r' '\n' <"$1" | awk '/^(download|extract|batch) / { if (length > m) m = length } END { print m + 0 }'; }
 
 # ---- batches ----
 for cols in 80 50; do
@@ -89,6 +89,13 @@ expect_exit 0 "part-download-on-tty" -- "${PTY[@]}" 70 "$L" -- "$BIN" --download
 frames "$L" >"$TMP/f"
 expect_true "part-resuming-first" -- test "$(head -n 1 "$TMP/f")" = "cifar-act: resuming at 5.0 of $MB MB"
 expect_grep "part-range-sent" "bytes=5000000- 206" "$TMP/part.log"
+
+# --archive: the same bar, saying what it does.
+L=$TMP/arch.tty
+expect_exit 0 "archive-on-tty" -- "${PTY[@]}" 70 "$L" -- "$BIN" --download-only \
+    --data "$TMP/d5" --archive "$ARCH"
+frames "$L" >"$TMP/f"
+expect_grep archive-bar "^extract  $MB/$MB MB \[#+\] +100%  .*ETA 0:00$" "$TMP/f"
 
 serve quiet
 L=$TMP/dlq.tty

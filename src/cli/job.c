@@ -57,8 +57,11 @@ int cli_fetch(struct cli_args *a)
     fo->data_dir = a->run.data_dir;
     fo->kind = a->run.kind;
     fo->split = a->run.split;
-    if (!a->quiet && isatty(STDERR_FILENO))
+    if (!a->quiet && isatty(STDERR_FILENO)) {
+        static char extract[] = "extract"; /* the bar's label for a local archive */
         fo->progress = cli_fetch_progress;
+        fo->progress_ctx = fo->archive ? extract : NULL;
+    }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
     enum cact_status st = cact_fetch_ensure(fo, &err);

@@ -54,9 +54,9 @@ static void progress_mb(char *buf, size_t size, double bytes_per_s)
 void cli_fetch_progress(const struct cact_fetch_progress *p, void *ctx)
 {
     char count[64], rate[64];
-    (void)ctx;
     if (!progress_fetch_started) {
-        cli_bar_init(&progress_fetch, stderr, "download");
+        /* ctx: the label job.c chose ("extract" for --archive), NULL for "download". */
+        cli_bar_init(&progress_fetch, stderr, ctx ? (const char *)ctx : "download");
         progress_fetch_started = 1;
     }
     int force = 0;
