@@ -24,6 +24,7 @@ int main(int argc, char **argv)
                "There is NO WARRANTY, to the extent permitted by law.\n",
                CACT_VERSION);
         return cli_stdout_done(0);
+    case CLI_TENSOR: return cli_stdout_done(cli_tensor(&a));
     case CLI_RUN:
     case CLI_DOWNLOAD_ONLY:
         break;
