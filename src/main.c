@@ -439,8 +439,14 @@ int main(int argc, char **argv)
                                "");
 
     /* Fetch before the job, but after checking where the job will write. */
-    if (!download_only && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
+    if (ro.logdir && !out_given)
+        ro.out_dir = NULL; /* --logdir alone: only the event file */
+    if (!download_only && ro.out_dir && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
         fprintf(stderr, "cifar-act: --out: %s\n", err.msg);
+        return 1;
+    }
+    if (!download_only && ro.logdir && cact_mkdirs(ro.logdir, &err) != CACT_OK) {
+        fprintf(stderr, "cifar-act: --logdir: %s\n", err.msg);
         return 1;
     }
     /* Ctrl-C: finish the file being written (or keep the download's .part) and stop. */
@@ -471,8 +477,6 @@ int main(int argc, char **argv)
         ro.data_verified = 1;
     }
 
-    if (ro.logdir && !out_given)
-        ro.out_dir = NULL; /* --logdir alone: only the event file */
     if (!quiet && isatty(STDERR_FILENO))
         ro.progress = cli_run_progress;
     if (cact_run_job(&ro, &stats, &err) != CACT_OK) {

@@ -2,6 +2,8 @@
 """List a TensorBoard event file's steps and tags, verifying every CRC.
 
 Usage: tools/tfevents_read.py [--records] FILE_OR_DIR...
+       tools/tfevents_read.py --payload N FILE   (record N's Event bytes to stdout,
+                                                  e.g. for protoc --decode_raw)
 
 Python standard library only. Reads the TFRecord framing (uint64 length, masked
 CRC-32C of the length, payload, masked CRC-32C of the payload) and the few protobuf
@@ -158,10 +160,25 @@ def read_records(path):
 
 def main(argv):
     args = argv[1:]
+    if len(args) == 3 and args[0] == "--payload" and args[1].isdigit():
+        want = int(args[1])
+        try:
+            for k, off, payload in read_records(args[2]):
+                if k == want:
+                    sys.stdout.buffer.write(payload)
+                    return 0
+        except OSError as e:
+            print("tfevents_read: %s: %s" % (args[2], e.strerror), file=sys.stderr)
+            return 1
+        except BadRecord as e:
+            print("tfevents_read: %s" % e, file=sys.stderr)
+            return 1
+        print("tfevents_read: %s: no record %d" % (args[2], want), file=sys.stderr)
+        return 1
     show = "--records" in args
     args = [a for a in args if a != "--records"]
     if not args or any(a.startswith("-") for a in args):
-        print(__doc__.strip().splitlines()[2], file=sys.stderr)
+        print("\n".join(__doc__.strip().splitlines()[2:5]), file=sys.stderr)
         return 2
     files = []
     for a in args:
