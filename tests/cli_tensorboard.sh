@@ -83,6 +83,50 @@ printf '\x01' | dd of="$TMP/flipped-len" bs=1 seek=$(( $(stat -c %s "$SMALL") - 
 expect_exit 1 reader-flipped-tail -- $READ "$TMP/flipped-len"
 expect_grep reader-names-last-record 'record 13 at byte' "$TMP/err"
 
+# Mutated files (bytes flipped, cut, lengths or Events rewritten with valid CRCs): the reader
+# always ends with 0 or 1 and a message, never a traceback.
+expect_true reader-survives-mutations -- python3 - "$SMALL" "$ROOT/tools" <<'EOF'
+import contextlib, io, os, random, sys, tempfile
+sys.path.insert(0, sys.argv[2])
+import tfevents_read
+# The first five records (version, text, images, a histogram) are enough.
+recs = [(off, len(p)) for k, off, p in tfevents_read.read_records(sys.argv[1]) if k < 5]
+data = open(sys.argv[1], "rb").read()[:recs[-1][0] + recs[-1][1] + 16]
+rng = random.Random(10)
+fd, path = tempfile.mkstemp()
+os.close(fd)
+bad = 0
+for i in range(120):
+    b = bytearray(data)
+    kind = i % 4
+    if kind == 0:
+        for _ in range(rng.randint(1, 8)):
+            b[rng.randrange(len(b))] = rng.randrange(256)
+    elif kind == 1:
+        del b[rng.randrange(len(b)):]
+    elif kind == 3:                               # a garbled Event with valid CRCs
+        off, n = rng.choice(recs)
+        for _ in range(rng.randint(1, 4)):
+            b[off + 12 + rng.randrange(min(n, 40))] = rng.randrange(256)  # the fields, not the PNG
+        crc = tfevents_read.masked_crc(bytes(b[off + 12:off + 12 + n]))
+        b[off + 12 + n:off + 16 + n] = crc.to_bytes(4, "little")
+    else:
+        n = rng.choice([0, 1, 2**31, 2**63, len(b)])
+        b[0:8] = n.to_bytes(8, "little")
+        b[8:12] = tfevents_read.masked_crc(bytes(b[0:8])).to_bytes(4, "little")
+    open(path, "wb").write(b)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            rc = tfevents_read.main(["tfevents_read", path])
+        except Exception as e:  # an escaped exception is the bug this looks for
+            rc = repr(e)
+    if rc not in (0, 1):
+        print("mutation", i, "->", rc)
+        bad += 1
+os.unlink(path)
+sys.exit(1 if bad else 0)
+EOF
+
 # Bad --logdir: one line naming it, exit 1, no PNGs either.
 touch "$TMP/plainfile"
 expect_exit 1 logdir-not-a-dir -- "$BIN" --data "$DATA" --logdir "$TMP/plainfile/x" -n 1
