@@ -176,6 +176,14 @@ tb_check loader "$TMP/cwd/tb" "$TMP/png" "$CIFAR_BIN" 64
 tb_check pairs "$TMP/pairs-tb" "$TMP/pairs" 8
 tb_check same "$TMP/pairs-tb" "$TMP/pairs-tb1"
 
+# The float path (softmax, channel-wise), Normalize and --inplace.
+"$BIN" --data "$DATA" --out "$TMP/sm" --style tensorboard --logdir "$TMP/softmax" \
+    --fn softmax --normalize 0.5,0.5 --inplace -n 4 -b 50 -j 2 -q
+tb_check images "$TMP/softmax" "$TMP/sm"
+"$BIN" --data "$DATA" --out "$TMP/ch" --style tensorboard --logdir "$TMP/chain" \
+    --fn 'leaky_relu(0.2)' --fn tanh --normalize 0.5,0.5 -n 4 -j 2 -q
+tb_check images "$TMP/chain" "$TMP/ch"
+
 # Flipped byte: TensorBoard's reader reports a CRC failure at record 7 and stops there.
 tb_check flipped "$TMP/flipped" 7
 tb_check prefix "$KILLED"

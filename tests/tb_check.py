@@ -211,6 +211,28 @@ def cmd_server(url, pngdir, steps):
     check("server-text-tag", ttags == ["settings"], ttags)
 
 
+def cmd_images(logdir, pngdir):
+    """Every step's images equal PNGDIR's input_KKKK.png / output_KKKK.png."""
+    from tensorboard.backend.event_processing import event_accumulator as ea
+
+    acc = ea.EventAccumulator(logdir, size_guidance={ea.IMAGES: 0, ea.HISTOGRAMS: 0})
+    acc.Reload()
+    n = len(glob.glob(os.path.join(pngdir, "output_*.png")))
+    for tag in ("input", "output"):
+        ev = acc.Images(tag)
+        bad = [e.step for e in ev
+               if not np.array_equal(pixels(e.encoded_image_string),
+                                     pixels(os.path.join(pngdir, "%s_%04d.png" % (tag, e.step))))]
+        check("images-%s-%s" % (os.path.basename(logdir), tag),
+              n > 0 and [e.step for e in ev] == list(range(n)) and not bad,
+              "%d steps of %d, differing %s" % (len(ev), n, bad[:10]))
+    h = acc.Histograms("output/values")
+    check("images-%s-histograms" % os.path.basename(logdir),
+          len(h) == n and all(x.histogram_value.num == x.histogram_value.num // 3072 * 3072
+                              and sum(x.histogram_value.bucket) == x.histogram_value.num
+                              for x in h), "%d" % len(h))
+
+
 def cmd_pairs(logdir, pngdir, gap):
     from tensorboard.backend.event_processing import event_accumulator as ea
 
@@ -287,7 +309,7 @@ def cmd_prefix(path):
 
 
 if __name__ == "__main__":
-    cmds = {"loader": cmd_loader, "server": cmd_server, "pairs": cmd_pairs, "same": cmd_same,
+    cmds = {"loader": cmd_loader, "images": cmd_images, "server": cmd_server, "pairs": cmd_pairs, "same": cmd_same,
             "flipped": cmd_flipped, "prefix": cmd_prefix}
     cmds[sys.argv[1]](*sys.argv[2:])
     sys.exit(1 if failures else 0)
