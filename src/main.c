@@ -72,9 +72,6 @@ static const char cli_usage_a[] =
 "\n"
 "Output:\n"
 "  -o, --out DIR          output directory, created if missing (default ./out)\n"
-"      --logdir DIR       also write a TensorBoard event file into DIR (images\n"
-"                         input/output, histograms, settings); without --out, only\n"
-"                         the event file. View: tensorboard --logdir DIR\n"
 "      --style NAME       torchvision (default): save_image(nrow=8, padding=2), rounded;\n"
 "                         tensorboard: add_images, 8 columns, no padding, truncated\n"
 "      --nrow N           images per grid row (default 8)\n"
@@ -99,7 +96,7 @@ enum {
     OPT_LIST = 256, OPT_NORMALIZE, OPT_INPLACE, OPT_NO_LUT, OPT_DATASET, OPT_SPLIT,
     OPT_LABEL, OPT_DROP_LAST, OPT_SHUFFLE, OPT_SEED, OPT_DOWNLOAD_ONLY, OPT_URL,
     OPT_SHA256, OPT_ARCHIVE, OPT_OFFLINE, OPT_KEEP_ARCHIVE, OPT_NO_VERIFY, OPT_STYLE,
-    OPT_NROW, OPT_PADDING, OPT_PAD_VALUE, OPT_SCALE, OPT_LAYOUT, OPT_PNG_LEVEL, OPT_LOGDIR
+    OPT_NROW, OPT_PADDING, OPT_PAD_VALUE, OPT_SCALE, OPT_LAYOUT, OPT_PNG_LEVEL
 };
 
 static const struct option cli_options[] = {
@@ -125,7 +122,6 @@ static const struct option cli_options[] = {
     {"keep-archive", no_argument, NULL, OPT_KEEP_ARCHIVE},
     {"no-verify", no_argument, NULL, OPT_NO_VERIFY},
     {"out", required_argument, NULL, 'o'},
-    {"logdir", required_argument, NULL, OPT_LOGDIR},
     {"style", required_argument, NULL, OPT_STYLE},
     {"nrow", required_argument, NULL, OPT_NROW},
     {"padding", required_argument, NULL, OPT_PADDING},
@@ -295,7 +291,7 @@ int main(int argc, char **argv)
     struct cact_fetch_opts fo;
     struct cact_run_stats stats;
     struct cact_err err;
-    int list = 0, quiet = 0, download_only = 0, no_verify = 0, out_given = 0, opt, rc;
+    int list = 0, quiet = 0, download_only = 0, no_verify = 0, opt, rc;
     const char *env_data = getenv("CIFAR_ACT_DATA");
     unsigned long long u;
     char *end;
@@ -362,8 +358,7 @@ int main(int argc, char **argv)
         case OPT_OFFLINE: fo.offline = 1; break;
         case OPT_KEEP_ARCHIVE: fo.keep_archive = 1; break;
         case OPT_NO_VERIFY: no_verify = 1; break;
-        case 'o': ro.out_dir = optarg; out_given = 1; break;
-        case OPT_LOGDIR: ro.logdir = optarg; break;
+        case 'o': ro.out_dir = optarg; break;
         case OPT_STYLE:
             if ((i = cli_choice("--style", optarg, styles)) < 0) return 2;
             ro.grid.style = i ? CACT_GRID_TENSORBOARD : CACT_GRID_TORCHVISION;
@@ -439,14 +434,8 @@ int main(int argc, char **argv)
                                "");
 
     /* Fetch before the job, but after checking where the job will write. */
-    if (ro.logdir && !out_given)
-        ro.out_dir = NULL; /* --logdir alone: only the event file */
-    if (!download_only && ro.out_dir && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
+    if (!download_only && cact_mkdirs(ro.out_dir, &err) != CACT_OK) {
         fprintf(stderr, "cifar-act: --out: %s\n", err.msg);
-        return 1;
-    }
-    if (!download_only && ro.logdir && cact_mkdirs(ro.logdir, &err) != CACT_OK) {
-        fprintf(stderr, "cifar-act: --logdir: %s\n", err.msg);
         return 1;
     }
     /* Ctrl-C: finish the file being written (or keep the download's .part) and stop. */
@@ -485,17 +474,11 @@ int main(int argc, char **argv)
         cli_error(err.msg);
         return err.code == CACT_ERR_INTERRUPTED ? 130 : cact_exit_code(err.code);
     }
-    if (!quiet && !ro.out_dir)
-        printf("cifar-act: %zu batches, %zu images -> %s in %.2f s (%.0f images/s)\n",
-               stats.batches, stats.images, stats.event_path, stats.seconds,
-               stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
-    else if (!quiet)
+    if (!quiet)
         printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
                stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
                ro.out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
-    if (!quiet && ro.out_dir && ro.logdir)
-        printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
     return 0;
 }
