@@ -22,6 +22,7 @@ struct cli_args {
     struct cact_fetch_opts fetch;
     int quiet;
     int no_verify;
+    int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
 };
 
 /* ---- args.c ---- */

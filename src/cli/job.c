@@ -46,8 +46,12 @@ int cli_fetch(struct cli_args *a)
 
     cact_err_clear(&err);
     /* Check where the job will write before a possibly long download. */
-    if (a->action == CLI_RUN && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
+    if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
+        return 1;
+    }
+    if (a->action == CLI_RUN && a->run.logdir && cact_mkdirs(a->run.logdir, &err) != CACT_OK) {
+        cli_error("--logdir: %s", err.msg);
         return 1;
     }
     fo->cancel = &cli_cancel;
@@ -89,11 +93,17 @@ int cli_job(struct cli_args *a)
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
-    if (!a->quiet)
+    if (!a->quiet && !ro->out_dir)
+        printf("cifar-act: %zu batches, %zu images -> %s in %.2f s (%.0f images/s)\n",
+               stats.batches, stats.images, stats.event_path, stats.seconds,
+               stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    else if (!a->quiet)
         printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
                stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    if (!a->quiet && ro->out_dir && ro->logdir)
+        printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
     return 0;
 }
