@@ -144,6 +144,12 @@ expect_true killed-run-was-partial -- bash -c "! grep -q '157 steps' '$TMP/out'"
 
 # ---- TensorBoard itself ----
 if ! "$VENV/bin/python" -c "import tensorboard, PIL, numpy" 2>/dev/null; then
+    # CI installs it (.ci/run): there a missing TensorBoard is a failure, not a skip.
+    if [ "${CI:-}" = true ]; then
+        fail "CI=true but $VENV has no tensorboard: .ci/run's pip install did not happen"
+        summary cli_tensorboard
+        exit $?
+    fi
     echo "SKIP: TensorBoard checks: $VENV has no tensorboard (pip install -r tests/requirements.txt into it; .ci/run does)"
     summary cli_tensorboard
     exit $?
