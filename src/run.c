@@ -369,7 +369,8 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     if (st != CACT_OK)
         return st;
     if (!o->out_dir && !o->logdir)
-        return cact_fail(err, CACT_ERR_USAGE, "nothing to write: no output directory and no log directory");
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "nothing to write: no output directory and no log directory");
     st = o->out_dir ? cact_mkdirs(o->out_dir, err) : CACT_OK;
     if (st != CACT_OK)
         return st;
@@ -423,8 +424,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     if (o->logdir) {
         char extra[512], md[4096];
         snprintf(extra, sizeof extra,
-                 "| batches | %zu |\n| shuffle | %s |\n| seed | %llu |\n| drop_last | %s |\n"
-                 "| cifar-act | %s |\n",
+                 "| dataset | %s %s |\n| batches | %zu |\n| shuffle | %s |\n| seed | %llu |\n"
+                 "| drop_last | %s |\n| cifar-act | %s |\n",
+                 cact_cifar_kind_names[o->kind], cact_cifar_split_names[o->split],
                  c->n_batches, o->shuffle ? "yes" : "no", (unsigned long long)o->seed,
                  o->drop_last ? "yes" : "no", CACT_VERSION);
         cact_tblog_settings(md, sizeof md, &o->chain, o->batch, extra);

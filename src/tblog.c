@@ -27,7 +27,7 @@ enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir,
 {
     struct cact_tblog *t;
     struct cact_act_chain input_only;
-    struct cact_pb text = {0};
+    struct cact_tfevent_pb text = {0};
     enum cact_status st;
 
     *tp = NULL;
@@ -67,7 +67,7 @@ enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir,
         st = cact_tfevent_writer_write(t->w, &text, err);
     }
 out:
-    cact_pb_free(&text);
+    cact_tfevent_pb_free(&text);
     if (st != CACT_OK) {
         cact_tfevent_writer_close(t->w, NULL);
         free(t);
@@ -105,7 +105,7 @@ static void tblog_histo_table(struct cact_tfevent_histo *h,
 }
 
 /* Encode rgb as PNG and append the image event. */
-static enum cact_status tblog_image(struct cact_tblog *t, struct cact_pb *recs, size_t step,
+static enum cact_status tblog_image(struct cact_tblog *t, struct cact_tfevent_pb *recs, size_t step,
                                     const char *tag, const uint8_t *rgb, int w, int h,
                                     struct cact_err *err)
 {
@@ -127,7 +127,7 @@ enum cact_status cact_tblog_batch(struct cact_tblog *t, size_t step, const uint8
                                   size_t n, const size_t hist_in[CACT_ACT_CHANNELS][256],
                                   const float *out, struct cact_err *err)
 {
-    struct cact_pb recs = {0};
+    struct cact_tfevent_pb recs = {0};
     struct cact_tfevent_histo *hi = NULL, *ho = NULL;
     size_t(*own)[256] = NULL;
     uint8_t *rgb = NULL;
@@ -181,7 +181,7 @@ enum cact_status cact_tblog_batch(struct cact_tblog *t, size_t step, const uint8
     }
     st = cact_tfevent_writer_put(t->w, step, &recs, err);
 out:
-    cact_pb_free(&recs);
+    cact_tfevent_pb_free(&recs);
     free(own);
     free(ho);
     free(hi);

@@ -42,7 +42,7 @@ uint32_t cact_tfevent_masked_crc(const void *data, size_t n)
 
 /* ---- Protobuf encoder ---- */
 
-void cact_pb_free(struct cact_pb *b)
+void cact_tfevent_pb_free(struct cact_tfevent_pb *b)
 {
     if (!b)
         return;
@@ -50,7 +50,7 @@ void cact_pb_free(struct cact_pb *b)
     memset(b, 0, sizeof *b);
 }
 
-static int pb_reserve(struct cact_pb *b, size_t extra)
+static int pb_reserve(struct cact_tfevent_pb *b, size_t extra)
 {
     size_t cap;
     uint8_t *p;
@@ -76,7 +76,7 @@ static int pb_reserve(struct cact_pb *b, size_t extra)
     return 1;
 }
 
-void cact_pb_raw(struct cact_pb *b, const void *p, size_t n)
+void cact_tfevent_pb_raw(struct cact_tfevent_pb *b, const void *p, size_t n)
 {
     if (n == 0 || !pb_reserve(b, n))
         return;
@@ -106,40 +106,40 @@ static size_t pb_varint_put(uint8_t *p, uint64_t v)
     return n;
 }
 
-void cact_pb_varint(struct cact_pb *b, uint64_t v)
+void cact_tfevent_pb_varint(struct cact_tfevent_pb *b, uint64_t v)
 {
     if (!pb_reserve(b, 10))
         return;
     b->len += pb_varint_put(b->data + b->len, v);
 }
 
-void cact_pb_fixed32(struct cact_pb *b, uint32_t v)
+void cact_tfevent_pb_fixed32(struct cact_tfevent_pb *b, uint32_t v)
 {
     uint8_t p[4];
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-    cact_pb_raw(b, p, 4);
+    cact_tfevent_pb_raw(b, p, 4);
 }
 
-void cact_pb_fixed64(struct cact_pb *b, uint64_t v)
+void cact_tfevent_pb_fixed64(struct cact_tfevent_pb *b, uint64_t v)
 {
     uint8_t p[8];
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-    cact_pb_raw(b, p, 8);
+    cact_tfevent_pb_raw(b, p, 8);
 }
 
-void cact_pb_key(struct cact_pb *b, unsigned field, unsigned wire)
+void cact_tfevent_pb_key(struct cact_tfevent_pb *b, unsigned field, unsigned wire)
 {
-    cact_pb_varint(b, ((uint64_t)field << 3) | wire);
+    cact_tfevent_pb_varint(b, ((uint64_t)field << 3) | wire);
 }
 
-void cact_pb_int(struct cact_pb *b, unsigned field, int64_t v)
+void cact_tfevent_pb_int(struct cact_tfevent_pb *b, unsigned field, int64_t v)
 {
     if (v == 0)
         return;
-    cact_pb_key(b, field, 0);
-    cact_pb_varint(b, (uint64_t)v);
+    cact_tfevent_pb_key(b, field, 0);
+    cact_tfevent_pb_varint(b, (uint64_t)v);
 }
 
 static uint64_t pb_double_bits(double v)
@@ -149,46 +149,47 @@ static uint64_t pb_double_bits(double v)
     return u;
 }
 
-void cact_pb_double(struct cact_pb *b, unsigned field, double v)
+void cact_tfevent_pb_double(struct cact_tfevent_pb *b, unsigned field, double v)
 {
     uint64_t u = pb_double_bits(v);
     if (u == 0)
         return;
-    cact_pb_key(b, field, 1);
-    cact_pb_fixed64(b, u);
+    cact_tfevent_pb_key(b, field, 1);
+    cact_tfevent_pb_fixed64(b, u);
 }
 
-void cact_pb_bytes(struct cact_pb *b, unsigned field, const void *p, size_t n)
+void cact_tfevent_pb_bytes(struct cact_tfevent_pb *b, unsigned field, const void *p, size_t n)
 {
     if (n == 0)
         return;
-    cact_pb_key(b, field, 2);
-    cact_pb_varint(b, n);
-    cact_pb_raw(b, p, n);
+    cact_tfevent_pb_key(b, field, 2);
+    cact_tfevent_pb_varint(b, n);
+    cact_tfevent_pb_raw(b, p, n);
 }
 
-void cact_pb_packed_double(struct cact_pb *b, unsigned field, const double *v, size_t n)
+void cact_tfevent_pb_packed_double(struct cact_tfevent_pb *b, unsigned field, const double *v,
+                                   size_t n)
 {
     if (n == 0)
         return;
-    cact_pb_key(b, field, 2);
-    cact_pb_varint(b, (uint64_t)n * 8);
+    cact_tfevent_pb_key(b, field, 2);
+    cact_tfevent_pb_varint(b, (uint64_t)n * 8);
     if (!pb_reserve(b, n * 8))
         return;
     for (size_t i = 0; i < n; i++)
-        cact_pb_fixed64(b, pb_double_bits(v[i]));
+        cact_tfevent_pb_fixed64(b, pb_double_bits(v[i]));
 }
 
-size_t cact_pb_begin(struct cact_pb *b, unsigned field)
+size_t cact_tfevent_pb_begin(struct cact_tfevent_pb *b, unsigned field)
 {
-    cact_pb_key(b, field, 2);
-    /* One byte for the length; cact_pb_end makes room if it needs more. */
+    cact_tfevent_pb_key(b, field, 2);
+    /* One byte for the length; cact_tfevent_pb_end makes room if it needs more. */
     if (pb_reserve(b, 1))
         b->data[b->len++] = 0;
     return b->len;
 }
 
-void cact_pb_end(struct cact_pb *b, size_t mark)
+void cact_tfevent_pb_end(struct cact_tfevent_pb *b, size_t mark)
 {
     size_t body, n;
     uint8_t tmp[10];
@@ -297,15 +298,15 @@ void cact_tfevent_histo_add_floats(struct cact_tfevent_histo *h, const float *x,
 /* ---- Records ---- */
 
 /* A record starts with 12 header bytes that record_end fills in. */
-static size_t record_begin(struct cact_pb *out)
+static size_t record_begin(struct cact_tfevent_pb *out)
 {
     static const uint8_t zero[12];
     size_t mark = out->len;
-    cact_pb_raw(out, zero, sizeof zero);
+    cact_tfevent_pb_raw(out, zero, sizeof zero);
     return mark;
 }
 
-static enum cact_status record_end(struct cact_pb *out, size_t mark)
+static enum cact_status record_end(struct cact_tfevent_pb *out, size_t mark)
 {
     uint8_t *h;
     uint64_t len;
@@ -319,16 +320,16 @@ static enum cact_status record_end(struct cact_pb *out, size_t mark)
     uint32_t lc = cact_tfevent_masked_crc(h, 8);
     for (int i = 0; i < 4; i++)
         h[8 + i] = (uint8_t)(lc >> (8 * i));
-    cact_pb_fixed32(out, cact_tfevent_masked_crc(h + 12, (size_t)len));
+    cact_tfevent_pb_fixed32(out, cact_tfevent_masked_crc(h + 12, (size_t)len));
     return out->oom ? CACT_ERR_NOMEM : CACT_OK;
 }
 
-enum cact_status cact_tfevent_file_version(struct cact_pb *out, double wall_time)
+enum cact_status cact_tfevent_file_version(struct cact_tfevent_pb *out, double wall_time)
 {
     static const char version[] = "brain.Event:2";
     size_t rec = record_begin(out);
-    cact_pb_double(out, 1, wall_time);
-    cact_pb_bytes(out, 3, version, sizeof version - 1);
+    cact_tfevent_pb_double(out, 1, wall_time);
+    cact_tfevent_pb_bytes(out, 3, version, sizeof version - 1);
     return record_end(out, rec);
 }
 
@@ -338,25 +339,25 @@ struct value_marks {
     size_t rec, summary, value;
 };
 
-static void value_begin(struct cact_pb *out, struct value_marks *m, double wall_time,
+static void value_begin(struct cact_tfevent_pb *out, struct value_marks *m, double wall_time,
                         int64_t step, const char *tag)
 {
     m->rec = record_begin(out);
-    cact_pb_double(out, 1, wall_time);
-    cact_pb_int(out, 2, step);
-    m->summary = cact_pb_begin(out, 5);
-    m->value = cact_pb_begin(out, 1);
-    cact_pb_bytes(out, 1, tag, strlen(tag));
+    cact_tfevent_pb_double(out, 1, wall_time);
+    cact_tfevent_pb_int(out, 2, step);
+    m->summary = cact_tfevent_pb_begin(out, 5);
+    m->value = cact_tfevent_pb_begin(out, 1);
+    cact_tfevent_pb_bytes(out, 1, tag, strlen(tag));
 }
 
-static enum cact_status value_end(struct cact_pb *out, const struct value_marks *m)
+static enum cact_status value_end(struct cact_tfevent_pb *out, const struct value_marks *m)
 {
-    cact_pb_end(out, m->value);
-    cact_pb_end(out, m->summary);
+    cact_tfevent_pb_end(out, m->value);
+    cact_tfevent_pb_end(out, m->summary);
     return record_end(out, m->rec);
 }
 
-enum cact_status cact_tfevent_image(struct cact_pb *out, double wall_time, int64_t step,
+enum cact_status cact_tfevent_image(struct cact_tfevent_pb *out, double wall_time, int64_t step,
                                     const char *tag, int width, int height,
                                     const void *png, size_t png_len)
 {
@@ -364,17 +365,18 @@ enum cact_status cact_tfevent_image(struct cact_pb *out, double wall_time, int64
     size_t img;
 
     value_begin(out, &m, wall_time, step, tag);
-    img = cact_pb_begin(out, 4);
-    cact_pb_int(out, 1, height);
-    cact_pb_int(out, 2, width);
-    cact_pb_int(out, 3, 3); /* RGB */
-    cact_pb_bytes(out, 4, png, png_len);
-    cact_pb_end(out, img);
+    img = cact_tfevent_pb_begin(out, 4);
+    cact_tfevent_pb_int(out, 1, height);
+    cact_tfevent_pb_int(out, 2, width);
+    cact_tfevent_pb_int(out, 3, 3); /* RGB */
+    cact_tfevent_pb_bytes(out, 4, png, png_len);
+    cact_tfevent_pb_end(out, img);
     return value_end(out, &m);
 }
 
-enum cact_status cact_tfevent_histo_event(struct cact_pb *out, double wall_time, int64_t step,
-                                          const char *tag, const struct cact_tfevent_histo *h)
+enum cact_status cact_tfevent_histo_event(struct cact_tfevent_pb *out, double wall_time,
+                                          int64_t step, const char *tag,
+                                          const struct cact_tfevent_histo *h)
 {
     const double *e = cact_tfevent_histo_edges();
     struct value_marks m;
@@ -389,29 +391,29 @@ enum cact_status cact_tfevent_histo_event(struct cact_pb *out, double wall_time,
         }
 
     value_begin(out, &m, wall_time, step, tag);
-    hm = cact_pb_begin(out, 5);
-    cact_pb_double(out, 1, h->num > 0 ? h->min : 0.0);
-    cact_pb_double(out, 2, h->num > 0 ? h->max : 0.0);
-    cact_pb_double(out, 3, h->num);
-    cact_pb_double(out, 4, h->sum);
-    cact_pb_double(out, 5, h->sum_squares);
+    hm = cact_tfevent_pb_begin(out, 5);
+    cact_tfevent_pb_double(out, 1, h->num > 0 ? h->min : 0.0);
+    cact_tfevent_pb_double(out, 2, h->num > 0 ? h->max : 0.0);
+    cact_tfevent_pb_double(out, 3, h->num);
+    cact_tfevent_pb_double(out, 4, h->sum);
+    cact_tfevent_pb_double(out, 5, h->sum_squares);
     if (first >= 0) {
         /* torch's make_histogram: limits edge[first .. last+1], counts 0 then
          * count[first .. last]. The leading empty bucket gives TensorBoard, which
          * reads only upper limits, the lowest value's lower edge. */
         size_t n = (size_t)(last - first) + 2;
-        cact_pb_packed_double(out, 6, e + first, n);
-        cact_pb_key(out, 7, 2);
-        cact_pb_varint(out, (uint64_t)n * 8);
-        cact_pb_fixed64(out, 0);
+        cact_tfevent_pb_packed_double(out, 6, e + first, n);
+        cact_tfevent_pb_key(out, 7, 2);
+        cact_tfevent_pb_varint(out, (uint64_t)n * 8);
+        cact_tfevent_pb_fixed64(out, 0);
         for (long i = first; i <= last; i++)
-            cact_pb_fixed64(out, pb_double_bits(h->count[i]));
+            cact_tfevent_pb_fixed64(out, pb_double_bits(h->count[i]));
     }
-    cact_pb_end(out, hm);
+    cact_tfevent_pb_end(out, hm);
     return value_end(out, &m);
 }
 
-enum cact_status cact_tfevent_text(struct cact_pb *out, double wall_time, int64_t step,
+enum cact_status cact_tfevent_text(struct cact_tfevent_pb *out, double wall_time, int64_t step,
                                    const char *tag, const char *text)
 {
     static const char plugin[] = "text";
@@ -419,20 +421,20 @@ enum cact_status cact_tfevent_text(struct cact_pb *out, double wall_time, int64_
     size_t md, pd, tensor, shape;
 
     value_begin(out, &m, wall_time, step, tag);
-    md = cact_pb_begin(out, 9);
-    pd = cact_pb_begin(out, 1);
-    cact_pb_bytes(out, 1, plugin, sizeof plugin - 1);
-    cact_pb_end(out, pd);
-    cact_pb_end(out, md);
-    tensor = cact_pb_begin(out, 8);
-    cact_pb_int(out, 1, 7); /* DT_STRING */
-    shape = cact_pb_begin(out, 2); /* a scalar: a shape with no dims */
-    cact_pb_end(out, shape);
+    md = cact_tfevent_pb_begin(out, 9);
+    pd = cact_tfevent_pb_begin(out, 1);
+    cact_tfevent_pb_bytes(out, 1, plugin, sizeof plugin - 1);
+    cact_tfevent_pb_end(out, pd);
+    cact_tfevent_pb_end(out, md);
+    tensor = cact_tfevent_pb_begin(out, 8);
+    cact_tfevent_pb_int(out, 1, 7); /* DT_STRING */
+    shape = cact_tfevent_pb_begin(out, 2); /* a scalar: a shape with no dims */
+    cact_tfevent_pb_end(out, shape);
     /* string_val is repeated: an empty string is still one element on the wire. */
-    cact_pb_key(out, 8, 2);
-    cact_pb_varint(out, strlen(text));
-    cact_pb_raw(out, text, strlen(text));
-    cact_pb_end(out, tensor);
+    cact_tfevent_pb_key(out, 8, 2);
+    cact_tfevent_pb_varint(out, strlen(text));
+    cact_tfevent_pb_raw(out, text, strlen(text));
+    cact_tfevent_pb_end(out, tensor);
     return value_end(out, &m);
 }
 
@@ -447,7 +449,7 @@ double cact_tfevent_wall_time(void)
 
 struct tfevent_pending {
     int ready;
-    struct cact_pb recs;
+    struct cact_tfevent_pb recs;
 };
 
 struct cact_tfevent_writer {
@@ -483,7 +485,7 @@ enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **wp, const
                                           struct cact_err *err)
 {
     struct cact_tfevent_writer *w = NULL;
-    struct cact_pb first = {0};
+    struct cact_tfevent_pb first = {0};
     char host[256];
     enum cact_status st;
     size_t size;
@@ -530,7 +532,7 @@ enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **wp, const
     }
     st = writer_write_all(w, first.data, first.len, err);
 out:
-    cact_pb_free(&first);
+    cact_tfevent_pb_free(&first);
     if (st != CACT_OK) {
         if (w->fd >= 0) {
             close(w->fd);
@@ -551,7 +553,7 @@ const char *cact_tfevent_writer_path(const struct cact_tfevent_writer *w)
 }
 
 enum cact_status cact_tfevent_writer_write(struct cact_tfevent_writer *w,
-                                           const struct cact_pb *recs, struct cact_err *err)
+                                           const struct cact_tfevent_pb *recs, struct cact_err *err)
 {
     if (recs->oom)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
@@ -582,7 +584,7 @@ static int writer_grow(struct cact_tfevent_writer *w, size_t seq)
 }
 
 enum cact_status cact_tfevent_writer_put(struct cact_tfevent_writer *w, size_t seq,
-                                         struct cact_pb *recs, struct cact_err *err)
+                                         struct cact_tfevent_pb *recs, struct cact_err *err)
 {
     enum cact_status st = CACT_OK;
     struct tfevent_pending *slot;
@@ -619,7 +621,7 @@ enum cact_status cact_tfevent_writer_put(struct cact_tfevent_writer *w, size_t s
     while (w->cap && w->pend[w->head].ready) {
         slot = &w->pend[w->head];
         st = writer_write_all(w, slot->recs.data, slot->recs.len, &w->failed);
-        cact_pb_free(&slot->recs);
+        cact_tfevent_pb_free(&slot->recs);
         slot->ready = 0;
         w->head = (w->head + 1) % w->cap;
         w->next++;
@@ -652,7 +654,7 @@ enum cact_status cact_tfevent_writer_close(struct cact_tfevent_writer *w, struct
     if (close(w->fd) != 0 && st == CACT_OK)
         st = cact_fail(err, CACT_ERR_IO, "%s: close failed: %s", w->path, strerror(errno));
     for (size_t i = 0; i < w->cap; i++)
-        cact_pb_free(&w->pend[i].recs);
+        cact_tfevent_pb_free(&w->pend[i].recs);
     free(w->pend);
     free(w->path);
     pthread_mutex_destroy(&w->lock);

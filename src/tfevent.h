@@ -37,34 +37,36 @@ uint32_t cact_tfevent_masked_crc(const void *data, size_t n);
 /* ---- Protobuf encoder ----
  * A growable byte buffer. Appending never fails at the call: an allocation failure
  * sets `oom`, later appends do nothing, and the builders below report CACT_ERR_NOMEM.
- * Zero-initialize (`struct cact_pb b = {0};`), free with cact_pb_free. */
-struct cact_pb {
+ * Zero-initialize (`struct cact_tfevent_pb b = {0};`), free with cact_tfevent_pb_free. */
+struct cact_tfevent_pb {
     uint8_t *data;
     size_t len, cap;
     int oom;
 };
 
-void cact_pb_free(struct cact_pb *b);         /* frees data, back to all-zero; NULL ok */
-void cact_pb_raw(struct cact_pb *b, const void *p, size_t n);
-void cact_pb_varint(struct cact_pb *b, uint64_t v); /* base-128, low groups first */
-void cact_pb_fixed32(struct cact_pb *b, uint32_t v); /* little-endian */
-void cact_pb_fixed64(struct cact_pb *b, uint64_t v); /* little-endian */
+/* Frees data, back to all-zero; NULL ok. */
+void cact_tfevent_pb_free(struct cact_tfevent_pb *b);
+void cact_tfevent_pb_raw(struct cact_tfevent_pb *b, const void *p, size_t n);
+void cact_tfevent_pb_varint(struct cact_tfevent_pb *b, uint64_t v); /* base-128, low groups first */
+void cact_tfevent_pb_fixed32(struct cact_tfevent_pb *b, uint32_t v); /* little-endian */
+void cact_tfevent_pb_fixed64(struct cact_tfevent_pb *b, uint64_t v); /* little-endian */
 /* Field key: (field << 3) | wire type (0 varint, 1 fixed64, 2 length-delimited). */
-void cact_pb_key(struct cact_pb *b, unsigned field, unsigned wire);
+void cact_tfevent_pb_key(struct cact_tfevent_pb *b, unsigned field, unsigned wire);
 /* Scalar fields with proto3's default rule: a zero value writes nothing. A double is
  * "zero" only when all 64 bits are (so -0.0 and NaN are written). int64 values are
  * written as two's complement varints (10 bytes when negative), as protobuf does. */
-void cact_pb_int(struct cact_pb *b, unsigned field, int64_t v);
-void cact_pb_double(struct cact_pb *b, unsigned field, double v);
+void cact_tfevent_pb_int(struct cact_tfevent_pb *b, unsigned field, int64_t v);
+void cact_tfevent_pb_double(struct cact_tfevent_pb *b, unsigned field, double v);
 /* A length-delimited field (string or bytes); n == 0 writes nothing (proto3). */
-void cact_pb_bytes(struct cact_pb *b, unsigned field, const void *p, size_t n);
+void cact_tfevent_pb_bytes(struct cact_tfevent_pb *b, unsigned field, const void *p, size_t n);
 /* Packed repeated double: key, byte length, n little-endian doubles; nothing if n == 0. */
-void cact_pb_packed_double(struct cact_pb *b, unsigned field, const double *v, size_t n);
+void cact_tfevent_pb_packed_double(struct cact_tfevent_pb *b, unsigned field, const double *v,
+                                   size_t n);
 /* A sub-message of unknown length: begin writes the key and returns a mark; end
  * writes the length (shifting the body when it needs more than one varint byte).
  * An empty sub-message is still on the wire (its presence is the information). */
-size_t cact_pb_begin(struct cact_pb *b, unsigned field);
-void cact_pb_end(struct cact_pb *b, size_t mark);
+size_t cact_tfevent_pb_begin(struct cact_tfevent_pb *b, unsigned field);
+void cact_tfevent_pb_end(struct cact_tfevent_pb *b, size_t mark);
 
 /* ---- Histograms ----
  * TensorBoard's default buckets, as torch.utils.tensorboard's SummaryWriter builds them
@@ -79,7 +81,8 @@ void cact_pb_end(struct cact_pb *b, size_t mark);
 const double *cact_tfevent_histo_edges(void);
 
 struct cact_tfevent_histo {
-    double min, max, num, sum, sum_squares; /* min/max: +inf/-inf while empty; NaN if a NaN was added */
+    /* min/max: +inf/-inf while empty, NaN once a NaN was added (numpy's min/max). */
+    double min, max, num, sum, sum_squares;
     double count[CACT_TFEVENT_HISTO_EDGES - 1];
 };
 
@@ -93,11 +96,11 @@ void cact_tfevent_histo_add_floats(struct cact_tfevent_histo *h, const float *x,
  * Return CACT_OK, or CACT_ERR_NOMEM (out->oom set; out may hold a partial record). */
 
 /* Event{wall_time, file_version: "brain.Event:2"}: the first record of every file. */
-enum cact_status cact_tfevent_file_version(struct cact_pb *out, double wall_time);
+enum cact_status cact_tfevent_file_version(struct cact_tfevent_pb *out, double wall_time);
 
 /* Event{wall_time, step, summary{value{tag, image{height, width, colorspace 3 (RGB),
  * encoded_image_string: png}}}}: what SummaryWriter.add_image(s) writes. */
-enum cact_status cact_tfevent_image(struct cact_pb *out, double wall_time, int64_t step,
+enum cact_status cact_tfevent_image(struct cact_tfevent_pb *out, double wall_time, int64_t step,
                                     const char *tag, int width, int height,
                                     const void *png, size_t png_len);
 
@@ -106,13 +109,14 @@ enum cact_status cact_tfevent_image(struct cact_pb *out, double wall_time, int64
  * non-empty one, each bucket_limit the bucket's upper edge (the first is an empty
  * bucket whose upper edge is the lowest value's lower edge). A histogram with no value
  * in any bucket (empty, or only NaN/out-of-range values) gets no buckets. */
-enum cact_status cact_tfevent_histo_event(struct cact_pb *out, double wall_time, int64_t step,
-                                          const char *tag, const struct cact_tfevent_histo *h);
+enum cact_status cact_tfevent_histo_event(struct cact_tfevent_pb *out, double wall_time,
+                                          int64_t step, const char *tag,
+                                          const struct cact_tfevent_histo *h);
 
 /* Event{..., summary{value{tag, metadata{plugin_data{plugin_name: "text"}},
  * tensor{dtype: DT_STRING, tensor_shape: {} (a scalar), string_val: text}}}}: what the
  * text plugin's text_pb writes; TensorBoard renders text as Markdown. */
-enum cact_status cact_tfevent_text(struct cact_pb *out, double wall_time, int64_t step,
+enum cact_status cact_tfevent_text(struct cact_tfevent_pb *out, double wall_time, int64_t step,
                                    const char *tag, const char *text);
 
 /* Seconds since the Unix epoch, as the writers' wall_time (gettimeofday). */
@@ -137,7 +141,8 @@ const char *cact_tfevent_writer_path(const struct cact_tfevent_writer *w);
  * or a kill sees whole records). For records that come before any sequenced ones.
  * Not to be called concurrently with put. recs is left as it was. CACT_ERR_IO. */
 enum cact_status cact_tfevent_writer_write(struct cact_tfevent_writer *w,
-                                           const struct cact_pb *recs, struct cact_err *err);
+                                           const struct cact_tfevent_pb *recs,
+                                           struct cact_err *err);
 
 /* Hand over the records of sequence number seq (0, 1, 2, ... each exactly once, in any
  * order, from any thread). They reach the file in sequence order: seq is written as
@@ -146,7 +151,7 @@ enum cact_status cact_tfevent_writer_write(struct cact_tfevent_writer *w,
  * returns that error (CACT_ERR_IO naming the file); CACT_ERR_USAGE for a seq already
  * handed over; CACT_ERR_NOMEM. */
 enum cact_status cact_tfevent_writer_put(struct cact_tfevent_writer *w, size_t seq,
-                                         struct cact_pb *recs, struct cact_err *err);
+                                         struct cact_tfevent_pb *recs, struct cact_err *err);
 
 /* Close the file and free w (NULL ok). CACT_ERR_IO if close(2) or an earlier write
  * failed, or CACT_ERR_FORMAT if sequence numbers are missing below the highest one

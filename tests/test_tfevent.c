@@ -28,7 +28,7 @@ static uint32_t bit_masked(const uint8_t *p, size_t n)
     return ((c >> 15) | (c << 17)) + 0xa282ead8u;
 }
 
-static int bytes_eq(const struct cact_pb *b, const char *hex)
+static int bytes_eq(const struct cact_tfevent_pb *b, const char *hex)
 {
     size_t n = strlen(hex) / 2;
     if (b->len != n)
@@ -63,56 +63,56 @@ static void test_encoding(void)
         {16384, "808001"}, {UINT64_MAX, "ffffffffffffffffff01"},
     };
     for (size_t i = 0; i < sizeof vi / sizeof *vi; i++) {
-        struct cact_pb b = {0};
-        cact_pb_varint(&b, vi[i].v);
+        struct cact_tfevent_pb b = {0};
+        cact_tfevent_pb_varint(&b, vi[i].v);
         CHECK_MSG(bytes_eq(&b, vi[i].hex), "varint %llu", (unsigned long long)vi[i].v);
-        cact_pb_free(&b);
+        cact_tfevent_pb_free(&b);
     }
-    struct cact_pb b = {0};
-    cact_pb_fixed32(&b, 0x01020304u);
-    cact_pb_fixed64(&b, 0x0102030405060708ull);
+    struct cact_tfevent_pb b = {0};
+    cact_tfevent_pb_fixed32(&b, 0x01020304u);
+    cact_tfevent_pb_fixed64(&b, 0x0102030405060708ull);
     CHECK(bytes_eq(&b, "040302010807060504030201"));
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 
     /* proto3 defaults: zeros and empty strings are not written; -0.0 is. */
-    cact_pb_int(&b, 2, 0);
-    cact_pb_double(&b, 1, 0.0);
-    cact_pb_bytes(&b, 3, "", 0);
+    cact_tfevent_pb_int(&b, 2, 0);
+    cact_tfevent_pb_double(&b, 1, 0.0);
+    cact_tfevent_pb_bytes(&b, 3, "", 0);
     CHECK_EQ_INT(b.len, 0);
-    cact_pb_int(&b, 2, 5);           /* key 0x10 */
-    cact_pb_int(&b, 2, -1);          /* two's complement, 10 bytes */
-    cact_pb_double(&b, 1, 1.0);      /* key 0x09, 00..f03f */
-    cact_pb_double(&b, 1, -0.0);
-    cact_pb_bytes(&b, 3, "ab", 2);   /* key 0x1a */
+    cact_tfevent_pb_int(&b, 2, 5);           /* key 0x10 */
+    cact_tfevent_pb_int(&b, 2, -1);          /* two's complement, 10 bytes */
+    cact_tfevent_pb_double(&b, 1, 1.0);      /* key 0x09, 00..f03f */
+    cact_tfevent_pb_double(&b, 1, -0.0);
+    cact_tfevent_pb_bytes(&b, 3, "ab", 2);   /* key 0x1a */
     CHECK(bytes_eq(&b, "1005" "10ffffffffffffffffff01" "09000000000000f03f"
                        "090000000000000080" "1a026162"));
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 
     double d[2] = {0.5, 2.0};
-    cact_pb_packed_double(&b, 6, d, 2);
+    cact_tfevent_pb_packed_double(&b, 6, d, 2);
     CHECK(bytes_eq(&b, "3210" "000000000000e03f" "0000000000000040"));
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 
     /* Sub-messages: an empty one is on the wire; a 200-byte body needs a 2-byte length,
      * and the body must survive the shift. */
-    size_t m = cact_pb_begin(&b, 2);
-    cact_pb_end(&b, m);
+    size_t m = cact_tfevent_pb_begin(&b, 2);
+    cact_tfevent_pb_end(&b, m);
     CHECK(bytes_eq(&b, "1200"));
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
     uint8_t body[200];
     for (int i = 0; i < 200; i++)
         body[i] = (uint8_t)i;
-    m = cact_pb_begin(&b, 1);
-    size_t inner = cact_pb_begin(&b, 4);
-    cact_pb_raw(&b, body, sizeof body);
-    cact_pb_end(&b, inner);
-    cact_pb_end(&b, m);
+    m = cact_tfevent_pb_begin(&b, 1);
+    size_t inner = cact_tfevent_pb_begin(&b, 4);
+    cact_tfevent_pb_raw(&b, body, sizeof body);
+    cact_tfevent_pb_end(&b, inner);
+    cact_tfevent_pb_end(&b, m);
     /* outer: 0a, len 203 = cb01; inner: 22, len 200 = c801; body */
     CHECK_EQ_INT(b.len, 2 + 1 + 2 + 200 + 1);
     CHECK(b.len == 206 && b.data[0] == 0x0a && b.data[1] == 0xcb && b.data[2] == 0x01 &&
           b.data[3] == 0x22 && b.data[4] == 0xc8 && b.data[5] == 0x01 &&
           memcmp(b.data + 6, body, 200) == 0);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 }
 
 /* Check one framed record at p (n bytes available) with the bitwise CRC; returns its
@@ -140,7 +140,7 @@ static size_t check_frame(const uint8_t *p, size_t n, const uint8_t **payload, u
 
 static void test_framing(void)
 {
-    struct cact_pb b = {0};
+    struct cact_tfevent_pb b = {0};
     const uint8_t *pl;
     uint64_t len;
 
@@ -151,7 +151,7 @@ static void test_framing(void)
                                    ':', '2'};
     CHECK_EQ_INT(check_frame(b.data, b.len, &pl, &len), b.len);
     CHECK(len == sizeof want && memcmp(pl, want, sizeof want) == 0);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 
     /* Image event at step 3: Event{1: wall, 2: 3, 5: Summary{1: Value{1: "t", 4: Image}}}. */
     CHECK_EQ_INT(cact_tfevent_image(&b, 0.0, 3, "t", 8, 4, "PNG", 3), CACT_OK);
@@ -159,11 +159,11 @@ static void test_framing(void)
                                        0x08, 4, 0x10, 8, 0x18, 3, 0x22, 3, 'P', 'N', 'G'};
     CHECK_EQ_INT(check_frame(b.data, b.len, &pl, &len), b.len);
     CHECK(len == sizeof want_img && memcmp(pl, want_img, sizeof want_img) == 0);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
     /* Step 0 is the default: not on the wire. */
     CHECK_EQ_INT(cact_tfevent_image(&b, 0.0, 0, "t", 8, 4, "PNG", 3), CACT_OK);
     CHECK(check_frame(b.data, b.len, &pl, &len) && pl[0] == 0x2a);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
     /* Two records back to back; a flipped payload byte breaks the CRC. */
     cact_tfevent_text(&b, 2.5, 1, "settings", "| a | b |");
     size_t first = b.len;
@@ -172,7 +172,7 @@ static void test_framing(void)
     CHECK(check_frame(b.data + first, b.len - first, &pl, &len) == b.len - first);
     b.data[20] ^= 1;
     CHECK(check_frame(b.data, b.len, &pl, &len) == 0);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
 }
 
 static void test_histo(void)
@@ -239,7 +239,7 @@ static uint8_t *read_file(const char *path, size_t *n)
 }
 
 /* The records of seq k: one text record whose step is k. */
-static void seq_recs(struct cact_pb *b, size_t k)
+static void seq_recs(struct cact_tfevent_pb *b, size_t k)
 {
     cact_tfevent_text(b, 1.0, (int64_t)k, "k", "x");
 }
@@ -282,7 +282,7 @@ static void *put_thread(void *arg)
 {
     struct thr *a = arg;
     for (int k = 96 - 4 + a->t; k >= 0; k -= 4) {
-        struct cact_pb b = {0};
+        struct cact_tfevent_pb b = {0};
         struct cact_err e;
         seq_recs(&b, (size_t)k);
         if (cact_tfevent_writer_put(a->w, (size_t)k, &b, &e) != CACT_OK)
@@ -295,7 +295,7 @@ static void test_writer(void)
 {
     char dir[] = "/tmp/cifar-act-tfevent.XXXXXX", names[4][256], host[256], want[512];
     struct cact_tfevent_writer *w;
-    struct cact_pb b = {0};
+    struct cact_tfevent_pb b = {0};
     struct cact_err e;
     long steps[100];
     char path[1024];
@@ -325,7 +325,7 @@ static void test_writer(void)
     }
     seq_recs(&b, 1);
     CHECK_EQ_INT(cact_tfevent_writer_put(w, 1, &b, &e), CACT_ERR_USAGE);
-    cact_pb_free(&b);
+    cact_tfevent_pb_free(&b);
     snprintf(path, sizeof path, "%s", cact_tfevent_writer_path(w));
     CHECK_EQ_INT(cact_tfevent_writer_close(w, &e), CACT_OK);
     CHECK_EQ_INT(file_steps(path, steps, 100), 4);
