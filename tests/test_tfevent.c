@@ -1,13 +1,19 @@
 /* test_tfevent.c - event files: CRC-32C known answers (and against a bitwise CRC
  * written here), varint/fixed encoding, sub-message lengths, TFRecord framing byte
- * for byte, the default histogram buckets, and the writer's naming and step order
- * (also from four threads). TensorBoard itself reads our files in tests/tensorboard.sh. */
+ * for byte, the default histogram buckets, the writer's naming and step order (also
+ * from four threads), and tblog's records (tags, step order, decoded pixels, histogram
+ * totals). TensorBoard itself reads our files in tests/cli_tensorboard.sh. */
 #include <dirent.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <stb_image.h>
+
+#include "act.h"
 #include "check.h"
+#include "grid.h"
+#include "tblog.h"
 #include "tfevent.h"
 
 /* CRC-32C one bit at a time, from the polynomial: independent of ISA-L. */
@@ -371,6 +377,159 @@ static void test_writer(void)
     CHECK(system(path) == 0);
 }
 
+/* ---- A minimal protobuf walker, to look inside tblog's records ---- */
+
+static int pb_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; *i < n && shift < 64; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* Field `field` of message p[0..n): for wire type 2 its bytes, for 0 its value, for 1
+ * its 8 bytes. Returns 1 if found. */
+static int pb_get(const uint8_t *p, size_t n, unsigned field, const uint8_t **v, size_t *vn,
+                  uint64_t *num)
+{
+    size_t i = 0;
+    uint64_t key, len;
+    while (i < n && pb_varint(p, n, &i, &key)) {
+        unsigned f = (unsigned)(key >> 3), w = (unsigned)(key & 7);
+        const uint8_t *start = p + i;
+        if (w == 0) {
+            if (!pb_varint(p, n, &i, &len))
+                return 0;
+            if (f == field) {
+                *num = len;
+                return 1;
+            }
+            continue;
+        }
+        if (w == 1)
+            len = 8;
+        else if (w == 2 && pb_varint(p, n, &i, &len))
+            start = p + i;
+        else
+            return 0;
+        if (len > n - i)
+            return 0;
+        i += (size_t)len;
+        if (f == field) {
+            *v = start;
+            *vn = (size_t)len;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* tblog end to end without TensorBoard: steps handed over out of order come out in
+ * order, each with input and output images whose decoded pixels are add_images'
+ * quantization of the chain, and histograms counting every value. */
+static void test_tblog(void)
+{
+    char dir[] = "/tmp/cifar-act-tblog.XXXXXX", cmd[256], path[1024], md[2048];
+    uint8_t *px = malloc(10 * 3072);
+    struct cact_act_chain chain = {0};
+    float lut[3][256];
+    struct cact_tblog *t;
+    struct cact_err e;
+
+    CHECK(mkdtemp(dir) != NULL);
+    for (int i = 0; i < 10; i++)
+        memset(px + (size_t)i * 3072, 20 * i, 3072);
+    CHECK_EQ_INT(cact_act_parse("sigmoid", &chain.fn[0], &e), CACT_OK);
+    chain.n = 1;
+    cact_act_chain_lut(&chain, lut);
+    cact_tblog_settings(md, sizeof md, &chain, 4, "| extra | row |\n");
+    CHECK(strstr(md, "| functions | `sigmoid` |") && strstr(md, "| batch size | 4 |") &&
+          strstr(md, "| normalize | no |") && strstr(md, "| extra | row |"));
+    CHECK_EQ_INT(cact_tblog_open(&t, dir, &chain, 1, md, &e), CACT_OK);
+    snprintf(path, sizeof path, "%s", cact_tblog_path(t));
+    CHECK_EQ_INT(cact_tblog_batch(t, 1, px + 4 * 3072, 4, NULL, NULL, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_batch(t, 2, px + 8 * 3072, 2, NULL, NULL, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_batch(t, 0, px, 4, NULL, NULL, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_close(t, &e), CACT_OK);
+
+    size_t n, off = 0, m;
+    uint8_t *buf = read_file(path, &n);
+    const uint8_t *pl, *sum, *val, *img, *tag, *x;
+    uint64_t len, num;
+    size_t sn, vn, in, tn, xn;
+    int rec = 0, ok_steps = 1, ok_pixels = 1, ok_histo = 1, images = 0, histos = 0;
+    static const char *const order[4] = {"input", "output", "input/values", "output/values"};
+
+    while (off < n && (m = check_frame(buf + off, n - off, &pl, &len)) != 0) {
+        off += m;
+        if (rec++ < 2)
+            continue; /* version, settings */
+        int k = (rec - 3) / 4, which = (rec - 3) % 4;
+        uint64_t step = 0;
+        pb_get(pl, (size_t)len, 2, &x, &xn, &step);
+        ok_steps &= step == (uint64_t)k;
+        if (!pb_get(pl, (size_t)len, 5, &sum, &sn, &num) ||
+            !pb_get(sum, sn, 1, &val, &vn, &num) || !pb_get(val, vn, 1, &tag, &tn, &num) ||
+            tn != strlen(order[which]) || memcmp(tag, order[which], tn) != 0) {
+            ok_steps = 0;
+            continue;
+        }
+        size_t first = k == 0 ? 0 : k == 1 ? 4 : 8, cnt = k == 2 ? 2 : 4;
+        if (which < 2 && pb_get(val, vn, 4, &img, &in, &num) &&
+            pb_get(img, in, 4, &x, &xn, &num)) {
+            int w, h, c;
+            uint8_t *d = stbi_load_from_memory(x, (int)xn, &w, &h, &c, 3);
+            images++;
+            ok_pixels &= d && w == 32 * (int)cnt && h == 32;
+            for (size_t i = 0; d && ok_pixels && i < cnt; i++) {
+                int b = 20 * (int)(first + i);
+                float v = which == 0 ? (float)b / 255.0f : lut[0][b];
+                uint8_t want = cact_grid_quantize(CACT_GRID_TENSORBOARD, v);
+                ok_pixels &= d[(16 * (size_t)w + 32 * i + 5) * 3] == want;
+            }
+            stbi_image_free(d);
+        } else if (which >= 2 && pb_get(val, vn, 5, &img, &in, &num)) {
+            double dnum = 0, dsum = 0, want = 0;
+            uint64_t bits = 0;
+            histos++;
+            if (pb_get(img, in, 3, &x, &xn, &num))
+                for (int i = 0; i < 8; i++)
+                    bits |= (uint64_t)x[i] << (8 * i);
+            memcpy(&dnum, &bits, 8);
+            bits = 0;
+            if (pb_get(img, in, 4, &x, &xn, &num))
+                for (int i = 0; i < 8; i++)
+                    bits |= (uint64_t)x[i] << (8 * i);
+            memcpy(&dsum, &bits, 8);
+            for (size_t i = 0; i < cnt; i++)
+                want += 3072.0 * (which == 2 ? (double)((float)(20 * (first + i)) / 255.0f)
+                                             : (double)lut[0][20 * (first + i)]);
+            ok_histo &= dnum == 3072.0 * (double)cnt && fabs(dsum - want) < 1e-6 * want;
+        }
+    }
+    CHECK_EQ_INT(rec, 2 + 3 * 4);
+    CHECK_EQ_INT(off, n);
+    CHECK_MSG(ok_steps, "steps and tags in order");
+    CHECK_MSG(images == 6 && ok_pixels, "image pixels (%d images)", images);
+    CHECK_MSG(histos == 6 && ok_histo, "histograms (%d)", histos);
+    free(buf);
+
+    /* A chain that is not element-wise needs the output floats. */
+    struct cact_act_chain sm = {0};
+    cact_act_parse("softmax", &sm.fn[0], &e);
+    sm.n = 1;
+    CHECK_EQ_INT(cact_tblog_open(&t, dir, &sm, 1, NULL, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_batch(t, 0, px, 4, NULL, NULL, &e), CACT_ERR_USAGE);
+    cact_tblog_close(t, NULL);
+    free(px);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     test_crc();
@@ -378,5 +537,6 @@ int main(void)
     test_framing();
     test_histo();
     test_writer();
+    test_tblog();
     return check_summary("test_tfevent");
 }
