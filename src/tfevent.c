@@ -460,6 +460,7 @@ struct cact_tfevent_writer {
     size_t max_seen;         /* 1 + highest sequence number handed over */
     struct tfevent_pending *pend; /* ring: pend[(seq - next + head) % cap] */
     size_t head, cap;
+    double last_wall;        /* latest wall_time written */
     struct cact_err failed;  /* sticky write error */
 };
 
@@ -479,6 +480,43 @@ static enum cact_status writer_write_all(struct cact_tfevent_writer *w, const ui
         n -= (size_t)k;
     }
     return CACT_OK;
+}
+
+/* Records are built on worker threads, so a later step can carry an earlier wall_time.
+ * The lesson's writer stamps them in step order; so does this one: with fix, a record
+ * whose wall_time (the Event's first field, as our builders write it) is earlier than
+ * one already written gets that time instead, and its payload CRC again. Without fix,
+ * only notes the latest time (data is not written to). */
+static void writer_order_times(struct cact_tfevent_writer *w, uint8_t *data, size_t n, int fix)
+{
+    size_t off = 0;
+
+    while (n - off >= 16) {
+        uint8_t *h = data + off, *pl = h + 12;
+        uint64_t len = 0, bits = 0;
+        double t;
+
+        for (int i = 0; i < 8; i++)
+            len |= (uint64_t)h[i] << (8 * i);
+        if (len > n - off - 16)
+            break;
+        if (len >= 9 && pl[0] == 0x09) {
+            for (int i = 0; i < 8; i++)
+                bits |= (uint64_t)pl[1 + i] << (8 * i);
+            memcpy(&t, &bits, sizeof t);
+            if (t >= w->last_wall) {
+                w->last_wall = t;
+            } else if (fix) {
+                bits = pb_double_bits(w->last_wall);
+                for (int i = 0; i < 8; i++)
+                    pl[1 + i] = (uint8_t)(bits >> (8 * i));
+                uint32_t c = cact_tfevent_masked_crc(pl, (size_t)len);
+                for (int i = 0; i < 4; i++)
+                    pl[len + (size_t)i] = (uint8_t)(c >> (8 * i));
+            }
+        }
+        off += 16 + (size_t)len;
+    }
 }
 
 enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **wp, const char *dir,
@@ -557,6 +595,8 @@ enum cact_status cact_tfevent_writer_write(struct cact_tfevent_writer *w,
 {
     if (recs->oom)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    /* Only notes the time: recs is the caller's and stays as it was. */
+    writer_order_times(w, recs->data, recs->len, 0);
     return writer_write_all(w, recs->data, recs->len, err);
 }
 
@@ -620,6 +660,7 @@ enum cact_status cact_tfevent_writer_put(struct cact_tfevent_writer *w, size_t s
      * the file in order; the writes are small next to the work that made them. */
     while (w->cap && w->pend[w->head].ready) {
         slot = &w->pend[w->head];
+        writer_order_times(w, slot->recs.data, slot->recs.len, 1);
         st = writer_write_all(w, slot->recs.data, slot->recs.len, &w->failed);
         cact_tfevent_pb_free(&slot->recs);
         slot->ready = 0;

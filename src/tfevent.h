@@ -147,6 +147,8 @@ enum cact_status cact_tfevent_writer_write(struct cact_tfevent_writer *w,
 /* Hand over the records of sequence number seq (0, 1, 2, ... each exactly once, in any
  * order, from any thread). They reach the file in sequence order: seq is written as
  * soon as every lower number has been, each sequence number's records in one write(2).
+ * wall_time never decreases in file order: a record built earlier than one already
+ * written takes that one's time (its CRC is recomputed), as if stamped in step order.
  * Takes ownership of recs->data (recs is zeroed). After a write error every call
  * returns that error (CACT_ERR_IO naming the file); CACT_ERR_USAGE for a seq already
  * handed over; CACT_ERR_NOMEM. */

@@ -44,6 +44,14 @@ expect_grep reader-histograms '^  output/values +histogram +157 steps' "$TMP/out
 expect_grep reader-text '^  settings +text +1 steps' "$TMP/out"
 expect_grep reader-630-records ': 630 records, every CRC good$' "$TMP/out"
 
+# wall_time never goes back in file order, though workers build steps out of order.
+expect_true wall-time-monotone -- python3 -c "
+import sys
+sys.path.insert(0, '$ROOT/tools')
+import tfevents_read as r
+t = [r.describe(p)[1] for _, _, p in r.read_records('$EV')]
+sys.exit(0 if len(t) == 630 and all(a <= b for a, b in zip(t, t[1:])) else 1)"
+
 # Record order is step order whatever the thread count.
 "$BIN" --data "$DATA" --logdir "$TMP/j1" -n 20 -j 1 -q
 "$BIN" --data "$DATA" --logdir "$TMP/j4" -n 20 -j 4 -q

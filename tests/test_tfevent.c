@@ -369,6 +369,34 @@ static void test_writer(void)
         ok = steps[k] == k;
     CHECK_MSG(ok, "96 steps from 4 threads in order");
 
+    /* wall_time never goes back in file order: step 1, built at t=5, is written after
+     * step 0 (t=7) and takes t=7, with a valid CRC. */
+    snprintf(path, sizeof path, "%s/times", dir);
+    CHECK_EQ_INT(cact_tfevent_writer_open(&w, path, &e), CACT_OK);
+    cact_tfevent_text(&b, 5.0, 1, "k", "x");
+    cact_tfevent_writer_put(w, 1, &b, &e);
+    cact_tfevent_text(&b, 7.0, 0, "k", "x");
+    cact_tfevent_text(&b, 6.0, 0, "k", "y");
+    cact_tfevent_writer_put(w, 0, &b, &e);
+    snprintf(path, sizeof path, "%s", cact_tfevent_writer_path(w));
+    CHECK_EQ_INT(cact_tfevent_writer_close(w, &e), CACT_OK);
+    {
+        size_t n, off, m;
+        uint8_t *buf = read_file(path, &n);
+        const uint8_t *pl;
+        uint64_t len;
+        double times[3] = {7.0, 7.0, 7.0}, got[3] = {0, 0, 0};
+        int k = 0;
+        off = check_frame(buf, n, &pl, &len); /* the version record */
+        while (off && off < n && k < 3 && (m = check_frame(buf + off, n - off, &pl, &len))) {
+            memcpy(&got[k++], pl + 1, 8); /* little-endian host, as this test's framing */
+            off += m;
+        }
+        CHECK_MSG(k == 3 && off == n && memcmp(got, times, sizeof got) == 0,
+                  "%d records, times %g %g %g", k, got[0], got[1], got[2]);
+        free(buf);
+    }
+
     /* An unwritable place is an error naming it. */
     CHECK_EQ_INT(cact_tfevent_writer_open(&w, "/proc/no-such-dir/x", &e), CACT_ERR_IO);
     CHECK(w == NULL && strstr(e.msg, "/proc/no-such-dir") != NULL);
