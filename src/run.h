@@ -66,6 +66,7 @@ struct cact_run_stats {
     uint64_t png_bytes;      /* their total size */
     char event_path[4096];   /* with logdir: the event file written; else "" */
     double seconds;
+    struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
