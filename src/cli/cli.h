@@ -24,6 +24,7 @@ struct cli_args {
     int quiet;
     int list_long;  /* --list --long: the wide table */
     int no_verify;
+    int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
     const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
 
