@@ -1,8 +1,6 @@
 /* act.c - the activation table, --fn spec parsing, ToTensor/Normalize and chains.
  *
- * To add an activation: add an enum value and a row to act_table, a kernel in
- * act_kernels.c, and a golden row in tools/gen_golden_kernels.py; tests/test_act.c
- * iterates the table and fails for a row without golden data.
+ * Adding an activation: the four steps are in act.h; the first is a row here.
  */
 #include "act.h"
 
@@ -18,127 +16,148 @@
 
 /* ---- The table ---- */
 
-enum act_id {
-    ACT_RELU,
-    ACT_RELU6,
-    ACT_LEAKY_RELU,
-    ACT_RRELU,
-    ACT_ELU,
-    ACT_SELU,
-    ACT_CELU,
-    ACT_GELU,
-    ACT_SILU,
-    ACT_MISH,
-    ACT_SIGMOID,
-    ACT_HARDSIGMOID,
-    ACT_TANH,
-    ACT_HARDTANH,
-    ACT_HARDSWISH,
-    ACT_HARDSHRINK,
-    ACT_SOFTSHRINK,
-    ACT_TANHSHRINK,
-    ACT_SOFTPLUS,
-    ACT_SOFTSIGN,
-    ACT_LOGSIGMOID,
-    ACT_THRESHOLD,
-    ACT_PRELU,
-    ACT_IDENTITY,
-    ACT_SOFTMAX,
-    ACT_LOG_SOFTMAX,
-    ACT_SOFTMIN,
-    ACT_COUNT
-};
-
 static const char *const gelu_approximate[] = {"none", "tanh", NULL};
 
 /* A default of NAN marks a required parameter: nn.Threshold has no defaults. */
 #define REQUIRED NAN
 
+/* The rows' parameter checks: PyTorch's own, plus alpha != 0 for celu and beta != 0
+ * for softplus (PyTorch divides by them). p is in the row's parameter order. */
+static enum cact_status check_rrelu(const float *p, struct cact_err *err)
+{
+    if (!(p[0] <= p[1]))
+        return cact_fail(err, CACT_ERR_USAGE, "rrelu: lower (%g) must be <= upper (%g)",
+                         (double)p[0], (double)p[1]);
+    return CACT_OK;
+}
+
+static enum cact_status check_celu(const float *p, struct cact_err *err)
+{
+    if (p[0] == 0.0f)
+        return cact_fail(err, CACT_ERR_USAGE, "celu: alpha must not be 0");
+    return CACT_OK;
+}
+
+static enum cact_status check_hardtanh(const float *p, struct cact_err *err)
+{
+    if (!(p[0] < p[1]))
+        return cact_fail(err, CACT_ERR_USAGE, "hardtanh: min_val (%g) must be < max_val (%g)",
+                         (double)p[0], (double)p[1]);
+    return CACT_OK;
+}
+
+static enum cact_status check_softshrink(const float *p, struct cact_err *err)
+{
+    if (p[0] < 0.0f)
+        return cact_fail(err, CACT_ERR_USAGE, "softshrink: lambd must be >= 0, not %g",
+                         (double)p[0]);
+    return CACT_OK;
+}
+
+static enum cact_status check_softplus(const float *p, struct cact_err *err)
+{
+    if (p[0] == 0.0f)
+        return cact_fail(err, CACT_ERR_USAGE, "softplus: beta must not be 0");
+    return CACT_OK;
+}
+
+#define ELEM CACT_ACT_KIND_ELEM
+#define CHAN CACT_ACT_KIND_CHAN
+#define NO_PARAMS 0, {{0}}
+
+/* One row per enum cact_act_id value: name, torch.nn class, formula, kind, parameters
+ * (count, then name, default and choices of each), parameter check. */
 static const struct cact_act_desc act_table[] = {
-    [ACT_RELU] = {"relu", "ReLU", "max(0, x)", 0, {{0}}, cact_act_k_relu, NULL},
-    [ACT_RELU6] = {"relu6", "ReLU6", "min(max(0, x), 6)", 0, {{0}}, cact_act_k_relu6, NULL},
-    [ACT_LEAKY_RELU] = {"leaky_relu", "LeakyReLU", "x if x > 0 else negative_slope * x", 1,
-                        {{"negative_slope", 0.01f, NULL}}, cact_act_k_leaky_relu, NULL},
-    [ACT_RRELU] = {"rrelu", "RReLU",
-                   "x if x > 0 else (lower + upper) / 2 * x (eval mode: no randomness)", 2,
-                   {{"lower", 1.0f / 8.0f, NULL}, {"upper", 1.0f / 3.0f, NULL}},
-                   cact_act_k_rrelu, NULL},
-    [ACT_ELU] = {"elu", "ELU", "x if x > 0 else alpha * (exp(x) - 1)", 1,
-                 {{"alpha", 1.0f, NULL}}, cact_act_k_elu, NULL},
-    [ACT_SELU] = {"selu", "SELU",
-                  "scale * (x if x > 0 else alpha * (exp(x) - 1)), "
-                  "alpha = 1.6732632, scale = 1.0507010",
-                  0, {{0}}, cact_act_k_selu, NULL},
-    [ACT_CELU] = {"celu", "CELU", "x if x > 0 else alpha * (exp(x / alpha) - 1)", 1,
-                  {{"alpha", 1.0f, NULL}}, cact_act_k_celu, NULL},
-    [ACT_GELU] = {"gelu", "GELU",
-                  "x/2 * (1 + erf(x / sqrt(2))); 'tanh': "
-                  "x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
-                  1, {{"approximate", 0.0f, gelu_approximate}}, cact_act_k_gelu, NULL},
-    [ACT_SILU] = {"silu", "SiLU", "x * sigmoid(x) = x / (1 + exp(-x))", 0, {{0}}, cact_act_k_silu,
-                  NULL},
-    [ACT_MISH] = {"mish", "Mish", "x * tanh(softplus(x))", 0, {{0}}, cact_act_k_mish, NULL},
-    [ACT_SIGMOID] = {"sigmoid", "Sigmoid", "1 / (1 + exp(-x))", 0, {{0}}, cact_act_k_sigmoid, NULL},
-    [ACT_HARDSIGMOID] = {"hardsigmoid", "Hardsigmoid", "min(max(x + 3, 0), 6) / 6", 0, {{0}},
-                         cact_act_k_hardsigmoid, NULL},
-    [ACT_TANH] = {"tanh", "Tanh", "tanh(x)", 0, {{0}}, cact_act_k_tanh, NULL},
-    [ACT_HARDTANH] = {"hardtanh", "Hardtanh", "min(max(x, min_val), max_val)", 2,
-                      {{"min_val", -1.0f, NULL}, {"max_val", 1.0f, NULL}}, cact_act_k_hardtanh,
-                      NULL},
-    [ACT_HARDSWISH] = {"hardswish", "Hardswish", "x * min(max(x + 3, 0), 6) / 6", 0, {{0}},
-                       cact_act_k_hardswish, NULL},
-    [ACT_HARDSHRINK] = {"hardshrink", "Hardshrink", "0 if -lambd <= x <= lambd else x", 1,
-                        {{"lambd", 0.5f, NULL}}, cact_act_k_hardshrink, NULL},
-    [ACT_SOFTSHRINK] = {"softshrink", "Softshrink",
-                        "x - lambd if x > lambd, x + lambd if x < -lambd, else 0", 1,
-                        {{"lambd", 0.5f, NULL}}, cact_act_k_softshrink, NULL},
-    [ACT_TANHSHRINK] = {"tanhshrink", "Tanhshrink", "x - tanh(x)", 0, {{0}},
-                        cact_act_k_tanhshrink, NULL},
-    [ACT_SOFTPLUS] = {"softplus", "Softplus",
-                      "log(1 + exp(beta * x)) / beta, or x where beta * x > threshold", 2,
-                      {{"beta", 1.0f, NULL}, {"threshold", 20.0f, NULL}}, cact_act_k_softplus,
-                      NULL},
-    [ACT_SOFTSIGN] = {"softsign", "Softsign", "x / (1 + |x|)", 0, {{0}}, cact_act_k_softsign,
-                      NULL},
-    [ACT_LOGSIGMOID] = {"logsigmoid", "LogSigmoid", "log(1 / (1 + exp(-x)))", 0, {{0}},
-                        cact_act_k_logsigmoid, NULL},
-    [ACT_THRESHOLD] = {"threshold", "Threshold",
-                       "value if x <= threshold else x (both parameters required)", 2,
-                       {{"threshold", REQUIRED, NULL}, {"value", REQUIRED, NULL}},
-                       cact_act_k_threshold, NULL},
-    [ACT_PRELU] = {"prelu", "PReLU",
-                   "x if x > 0 else init * x (one weight, at its initial value)", 1,
-                   {{"init", 0.25f, NULL}}, cact_act_k_leaky_relu, NULL},
-    [ACT_IDENTITY] = {"identity", "Identity", "x", 0, {{0}}, cact_act_k_identity, NULL},
-    [ACT_SOFTMAX] = {"softmax", "Softmax", "exp(x_c) / sum_k exp(x_k) over the channels", 0,
-                     {{0}}, NULL, cact_act_k_softmax},
-    [ACT_LOG_SOFTMAX] = {"log_softmax", "LogSoftmax",
-                         "x_c - log(sum_k exp(x_k)) over the channels", 0, {{0}}, NULL,
-                         cact_act_k_log_softmax},
-    [ACT_SOFTMIN] = {"softmin", "Softmin", "exp(-x_c) / sum_k exp(-x_k) over the channels", 0,
-                     {{0}}, NULL, cact_act_k_softmin},
+    [CACT_ACT_RELU] = {"relu", "ReLU", "max(0, x)", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_RELU6] = {"relu6", "ReLU6", "min(max(0, x), 6)", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_LEAKY_RELU] = {"leaky_relu", "LeakyReLU", "x if x > 0 else negative_slope * x",
+                             ELEM, 1, {{"negative_slope", 0.01f, NULL}}, NULL},
+    [CACT_ACT_RRELU] = {"rrelu", "RReLU",
+                        "x if x > 0 else (lower + upper) / 2 * x (eval mode: no randomness)",
+                        ELEM, 2, {{"lower", 1.0f / 8.0f, NULL}, {"upper", 1.0f / 3.0f, NULL}},
+                        check_rrelu},
+    [CACT_ACT_ELU] = {"elu", "ELU", "x if x > 0 else alpha * (exp(x) - 1)", ELEM, 1,
+                      {{"alpha", 1.0f, NULL}}, NULL},
+    [CACT_ACT_SELU] = {"selu", "SELU",
+                       "scale * (x if x > 0 else alpha * (exp(x) - 1)), "
+                       "alpha = 1.6732632, scale = 1.0507010",
+                       ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_CELU] = {"celu", "CELU", "x if x > 0 else alpha * (exp(x / alpha) - 1)", ELEM, 1,
+                       {{"alpha", 1.0f, NULL}}, check_celu},
+    [CACT_ACT_GELU] = {"gelu", "GELU",
+                       "x/2 * (1 + erf(x / sqrt(2))); 'tanh': "
+                       "x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))",
+                       ELEM, 1, {{"approximate", 0.0f, gelu_approximate}}, NULL},
+    [CACT_ACT_SILU] = {"silu", "SiLU", "x * sigmoid(x) = x / (1 + exp(-x))", ELEM, NO_PARAMS,
+                       NULL},
+    [CACT_ACT_MISH] = {"mish", "Mish", "x * tanh(softplus(x))", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_SIGMOID] = {"sigmoid", "Sigmoid", "1 / (1 + exp(-x))", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_HARDSIGMOID] = {"hardsigmoid", "Hardsigmoid", "min(max(x + 3, 0), 6) / 6", ELEM,
+                              NO_PARAMS, NULL},
+    [CACT_ACT_TANH] = {"tanh", "Tanh", "tanh(x)", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_HARDTANH] = {"hardtanh", "Hardtanh", "min(max(x, min_val), max_val)", ELEM, 2,
+                           {{"min_val", -1.0f, NULL}, {"max_val", 1.0f, NULL}}, check_hardtanh},
+    [CACT_ACT_HARDSWISH] = {"hardswish", "Hardswish", "x * min(max(x + 3, 0), 6) / 6", ELEM,
+                            NO_PARAMS, NULL},
+    [CACT_ACT_HARDSHRINK] = {"hardshrink", "Hardshrink", "0 if -lambd <= x <= lambd else x",
+                             ELEM, 1, {{"lambd", 0.5f, NULL}}, NULL},
+    [CACT_ACT_SOFTSHRINK] = {"softshrink", "Softshrink",
+                             "x - lambd if x > lambd, x + lambd if x < -lambd, else 0", ELEM, 1,
+                             {{"lambd", 0.5f, NULL}}, check_softshrink},
+    [CACT_ACT_TANHSHRINK] = {"tanhshrink", "Tanhshrink", "x - tanh(x)", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_SOFTPLUS] = {"softplus", "Softplus",
+                           "log(1 + exp(beta * x)) / beta, or x where beta * x > threshold",
+                           ELEM, 2, {{"beta", 1.0f, NULL}, {"threshold", 20.0f, NULL}},
+                           check_softplus},
+    [CACT_ACT_SOFTSIGN] = {"softsign", "Softsign", "x / (1 + |x|)", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_LOGSIGMOID] = {"logsigmoid", "LogSigmoid", "log(1 / (1 + exp(-x)))", ELEM,
+                             NO_PARAMS, NULL},
+    [CACT_ACT_THRESHOLD] = {"threshold", "Threshold",
+                            "value if x <= threshold else x (both parameters required)", ELEM,
+                            2, {{"threshold", REQUIRED, NULL}, {"value", REQUIRED, NULL}}, NULL},
+    [CACT_ACT_PRELU] = {"prelu", "PReLU",
+                        "x if x > 0 else init * x (one weight, at its initial value)", ELEM, 1,
+                        {{"init", 0.25f, NULL}}, NULL},
+    [CACT_ACT_IDENTITY] = {"identity", "Identity", "x", ELEM, NO_PARAMS, NULL},
+    [CACT_ACT_SOFTMAX] = {"softmax", "Softmax", "exp(x_c) / sum_k exp(x_k) over the channels",
+                          CHAN, NO_PARAMS, NULL},
+    [CACT_ACT_LOG_SOFTMAX] = {"log_softmax", "LogSoftmax",
+                              "x_c - log(sum_k exp(x_k)) over the channels", CHAN, NO_PARAMS,
+                              NULL},
+    [CACT_ACT_SOFTMIN] = {"softmin", "Softmin", "exp(-x_c) / sum_k exp(-x_k) over the channels",
+                          CHAN, NO_PARAMS, NULL},
 };
 
-static_assert(sizeof act_table / sizeof act_table[0] == ACT_COUNT,
-              "act_table needs one row per enum act_id value");
+#undef ELEM
+#undef CHAN
+#undef NO_PARAMS
+
+static_assert(sizeof act_table / sizeof act_table[0] == CACT_ACT_COUNT,
+              "act_table needs one row per enum cact_act_id value");
 
 size_t cact_act_count(void)
 {
-    return ACT_COUNT;
+    return CACT_ACT_COUNT;
 }
 
 const struct cact_act_desc *cact_act_at(size_t i)
 {
-    return i < ACT_COUNT ? &act_table[i] : NULL;
+    return i < CACT_ACT_COUNT ? &act_table[i] : NULL;
 }
 
 const struct cact_act_desc *cact_act_find(const char *name)
 {
-    for (size_t i = 0; i < ACT_COUNT; i++)
+    for (size_t i = 0; i < CACT_ACT_COUNT; i++)
         if (strcmp(act_table[i].name, name) == 0 ||
             strcmp(act_table[i].torch_module, name) == 0)
             return &act_table[i];
     return NULL;
+}
+
+enum cact_act_id cact_act_id_of(const struct cact_act_desc *d)
+{
+    assert(d >= act_table && d < act_table + CACT_ACT_COUNT);
+    return (enum cact_act_id)(d - act_table);
 }
 
 /* ---- Parsing ---- */
@@ -148,7 +167,7 @@ static void list_names(char *buf, size_t size)
 {
     size_t len = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < ACT_COUNT && len < size; i++)
+    for (size_t i = 0; i < CACT_ACT_COUNT && len < size; i++)
         len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
                                 act_table[i].name);
 }
@@ -232,27 +251,6 @@ static enum cact_status parse_value(const struct cact_act_desc *d, const struct 
                        d->name, pa->name, (int)(end - s), s);
     *out = (float)v;
     *sp = end;
-    return CACT_OK;
-}
-
-/* PyTorch's own argument checks, plus softplus's beta != 0 (PyTorch divides by it). */
-static enum cact_status check_domain(const struct cact_act_fn *fn, struct cact_err *err)
-{
-    const struct cact_act_desc *d = fn->desc;
-    const float *p = fn->p;
-    if (d == &act_table[ACT_RRELU] && !(p[0] <= p[1]))
-        return cact_fail(err, CACT_ERR_USAGE, "rrelu: lower (%g) must be <= upper (%g)",
-                       (double)p[0], (double)p[1]);
-    if (d == &act_table[ACT_HARDTANH] && !(p[0] < p[1]))
-        return cact_fail(err, CACT_ERR_USAGE, "hardtanh: min_val (%g) must be < max_val (%g)",
-                       (double)p[0], (double)p[1]);
-    if (d == &act_table[ACT_SOFTSHRINK] && p[0] < 0.0f)
-        return cact_fail(err, CACT_ERR_USAGE, "softshrink: lambd must be >= 0, not %g",
-                       (double)p[0]);
-    if (d == &act_table[ACT_CELU] && p[0] == 0.0f)
-        return cact_fail(err, CACT_ERR_USAGE, "celu: alpha must not be 0");
-    if (d == &act_table[ACT_SOFTPLUS] && p[0] == 0.0f)
-        return cact_fail(err, CACT_ERR_USAGE, "softplus: beta must not be 0");
     return CACT_OK;
 }
 
@@ -362,9 +360,14 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
             return cact_fail(err, CACT_ERR_USAGE,
                            "%s: missing required parameter '%s' (parameters: %s)", d->name,
                            d->params[i].name, list);
-    enum cact_status st = check_domain(&fn, err);
-    if (st != CACT_OK)
-        return st;
+    if (d->check) {
+        enum cact_status st = d->check(fn.p, err);
+        if (st != CACT_OK)
+            return st;
+    }
+    if (!cact_act_kernels_complete(cact_act_id_of(d), d->kind))
+        return cact_fail(err, CACT_ERR_USAGE, "%s: this build lacks a kernel for it in some "
+                         "implementation (tests/test_act.c names which)", d->name);
     *out = fn;
     return CACT_OK;
 }
@@ -490,21 +493,27 @@ void cact_act_to_tensor(const struct cact_act_chain *chain, float *y, const uint
 
 /* ---- Chains ---- */
 
+void cact_act_apply(const struct cact_act_fn *fn, float *y, const float *x, size_t n_img,
+                    size_t channels, size_t plane)
+{
+    const struct cact_act_impl *im = cact_act_kernels_impl();
+    enum cact_act_id id = cact_act_id_of(fn->desc);
+    if (fn->desc->kind == CACT_ACT_KIND_ELEM)
+        im->elem[id](y, x, n_img * channels * plane, fn->p);
+    else
+        im->chan[id](y, x, n_img, channels, plane, fn->p);
+}
+
 void cact_act_chain_apply(const struct cact_act_chain *chain, float *x, size_t n_img, size_t plane)
 {
-    for (int i = 0; i < chain->n; i++) {
-        const struct cact_act_fn *fn = &chain->fn[i];
-        if (fn->desc->elem)
-            fn->desc->elem(x, x, n_img * CACT_ACT_CHANNELS * plane, fn->p);
-        else
-            fn->desc->chan(x, x, n_img, CACT_ACT_CHANNELS, plane, fn->p);
-    }
+    for (int i = 0; i < chain->n; i++)
+        cact_act_apply(&chain->fn[i], x, x, n_img, CACT_ACT_CHANNELS, plane);
 }
 
 int cact_act_chain_is_elementwise(const struct cact_act_chain *chain)
 {
     for (int i = 0; i < chain->n; i++)
-        if (!chain->fn[i].desc->elem)
+        if (chain->fn[i].desc->kind != CACT_ACT_KIND_ELEM)
             return 0;
     return 1;
 }
@@ -518,8 +527,8 @@ void cact_act_chain_lut(const struct cact_act_chain *chain, float lut[CACT_ACT_C
             lut[c][b] = to_tensor_one(chain, c, (uint8_t)b);
         for (int i = 0; i < chain->n; i++) {
             const struct cact_act_fn *fn = &chain->fn[i];
-            assert(fn->desc->elem);
-            fn->desc->elem(lut[c], lut[c], 256, fn->p);
+            assert(fn->desc->kind == CACT_ACT_KIND_ELEM);
+            cact_act_apply(fn, lut[c], lut[c], 1, 1, 256);
         }
     }
 }
