@@ -254,16 +254,111 @@ static enum cact_status parse_value(const struct cact_act_desc *d, const struct 
     return CACT_OK;
 }
 
+/* The module paths PyTorch users write before a name: torch.nn's classes
+ * ("nn.ReLU") or functions ("F.relu", "torch.sigmoid"). */
+static const struct {
+    const char *path;
+    int is_class;
+} act_paths[] = {
+    {"torch.nn", 1},           {"nn", 1},    {"torch.nn.functional", 0},
+    {"nn.functional", 0},      {"F", 0},     {"torch", 0},
+};
+
+/* Find the row for a name as typed, with or without a module path: a class after
+ * torch.nn / nn, a function name after F, torch.nn.functional or torch, either bare. */
+static enum cact_status find_spelled(const char *spelled, const struct cact_act_desc **out,
+                                     struct cact_err *err)
+{
+    const char *dot = strrchr(spelled, '.'), *base = dot ? dot + 1 : spelled;
+    const struct cact_act_desc *d = cact_act_find(base);
+    char list[1024];
+    int is_class = -1;
+
+    if (dot) {
+        for (size_t i = 0; i < sizeof act_paths / sizeof act_paths[0]; i++)
+            if (strlen(act_paths[i].path) == (size_t)(dot - spelled) &&
+                strncmp(act_paths[i].path, spelled, (size_t)(dot - spelled)) == 0)
+                is_class = act_paths[i].is_class;
+        if (is_class < 0)
+            return cact_fail(err, CACT_ERR_USAGE, "unknown module path '%.*s' in '%s' (write "
+                             "nn.ReLU, torch.nn.ReLU, F.relu, torch.nn.functional.relu, "
+                             "torch.relu or relu)", (int)(dot - spelled), spelled, spelled);
+    }
+    if (!d) {
+        list_names(list, sizeof list);
+        return cact_fail(err, CACT_ERR_USAGE, "unknown activation '%s' (choices: %s)", spelled,
+                         list);
+    }
+    if (is_class == 1 && strcmp(base, d->torch_module) != 0)
+        return cact_fail(err, CACT_ERR_USAGE, "'%s': torch.nn's class is %.*s%s (the function "
+                         "is F.%s)", spelled, (int)(dot - spelled + 1), spelled,
+                         d->torch_module, d->name);
+    if (is_class == 0 && strcmp(base, d->name) != 0)
+        return cact_fail(err, CACT_ERR_USAGE, "'%s': the function is %.*s%s (the class is "
+                         "nn.%s)", spelled, (int)(dot - spelled + 1), spelled, d->name,
+                         d->torch_module);
+    *out = d;
+    return CACT_OK;
+}
+
+static int is_bool_word(const char *s)
+{
+    size_t len = 0;
+    while (is_ident((unsigned char)s[len]))
+        len++;
+    return (len == 4 && strncmp(s, "True", 4) == 0) || (len == 5 && strncmp(s, "False", 5) == 0);
+}
+
+/* inplace=True|False (or 1|0): what PyTorch's modules and functions accept. The value
+ * does not change the result (the caller decides where outputs go), so it is read and
+ * dropped. */
+static enum cact_status parse_inplace(const struct cact_act_desc *d, const char **sp,
+                                      struct cact_err *err)
+{
+    const char *s = *sp;
+    size_t len = 0;
+    while (is_ident((unsigned char)s[len]))
+        len++;
+    if (is_bool_word(s) || (len == 1 && (*s == '0' || *s == '1'))) {
+        *sp = s + len;
+        return CACT_OK;
+    }
+    len = strcspn(s, ",)");
+    return cact_fail(err, CACT_ERR_USAGE, "%s: inplace must be True or False, not '%.*s'",
+                     d->name, (int)(len > 40 ? 40 : len), s);
+}
+
+/* dim= of the softmax family: the channels of the [n][3][h][w] batch are dim 1 (also
+ * -3, counted from the end), the only dimension this program computes over. */
+static enum cact_status parse_dim(const struct cact_act_desc *d, const char **sp,
+                                  struct cact_err *err)
+{
+    const char *s = *sp;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end != s && errno == 0 && (v == 1 || v == -3) && !isalnum((unsigned char)*end) &&
+        *end != '.') {
+        *sp = end;
+        return CACT_OK;
+    }
+    size_t len = strcspn(s, ",)");
+    return cact_fail(err, CACT_ERR_USAGE, "%s: dim=%.*s is not supported: it runs over the "
+                     "channels of each pixel, dim=1 of the N,C,H,W batch", d->name,
+                     (int)(len > 40 ? 40 : len), s);
+}
+
 enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struct cact_err *err)
 {
     char name[64], list[1024];
     size_t len = 0;
     const char *s = skip_space(spec);
-    const struct cact_act_desc *d;
-    int given[CACT_ACT_MAX_PARAMS] = {0};
+    const struct cact_act_desc *d = NULL;
+    int given[CACT_ACT_MAX_PARAMS] = {0}, given_inplace = 0, given_dim = 0;
     struct cact_act_fn fn;
+    enum cact_status st;
 
-    while (is_ident((unsigned char)*s) && len + 1 < sizeof name)
+    while ((is_ident((unsigned char)*s) || (*s == '.' && len > 0)) && len + 1 < sizeof name)
         name[len++] = *s++;
     name[len] = '\0';
     if (len == 0) {
@@ -271,12 +366,9 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
         return cact_fail(err, CACT_ERR_USAGE, "expected an activation name in '%s' (choices: %s)",
                        spec, list);
     }
-    d = cact_act_find(name);
-    if (!d) {
-        list_names(list, sizeof list);
-        return cact_fail(err, CACT_ERR_USAGE, "unknown activation '%s' (choices: %s)", name,
-                       list);
-    }
+    st = find_spelled(name, &d, err);
+    if (st != CACT_OK)
+        return st;
     memset(&fn, 0, sizeof fn);
     fn.desc = d;
     for (int i = 0; i < d->n_params; i++)
@@ -291,9 +383,10 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
             goto close;
         for (;;) {
             int idx = -1;
-            const char *arg = s;
+            const char *arg = s, *what;
             char kw[64];
             size_t kl = 0;
+            enum { PARAM, INPLACE, DIM } kind = PARAM;
             /* "kw = value" or a positional value. */
             while (is_ident((unsigned char)*s) && kl + 1 < sizeof kw)
                 kw[kl++] = *s++;
@@ -303,7 +396,11 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
                 for (int i = 0; i < d->n_params; i++)
                     if (strcmp(d->params[i].name, kw) == 0)
                         idx = i;
-                if (idx < 0) {
+                if (idx < 0 && strcmp(kw, "inplace") == 0) {
+                    kind = INPLACE;
+                } else if (idx < 0 && strcmp(kw, "dim") == 0 && d->kind == CACT_ACT_KIND_CHAN) {
+                    kind = DIM;
+                } else if (idx < 0) {
                     if (d->n_params == 0)
                         return cact_fail(err, CACT_ERR_USAGE, "%s takes no parameters (got '%s')",
                                        d->name, kw);
@@ -322,19 +419,40 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
                     return cact_fail(err, CACT_ERR_USAGE,
                                    "%s: positional value after a keyword in '%s'", d->name,
                                    spec);
-                if (pos >= d->n_params) {
+                /* PyTorch's positional order: the parameters, then inplace (nn.ReLU(True),
+                 * nn.ELU(1.0, True)); nn.Softmax(1) is its dim. */
+                if (pos == d->n_params && is_bool_word(s)) {
+                    kind = INPLACE;
+                } else if (pos == d->n_params && d->kind == CACT_ACT_KIND_CHAN) {
+                    kind = DIM;
+                } else if (pos >= d->n_params) {
                     if (d->n_params == 0)
                         return cact_fail(err, CACT_ERR_USAGE, "%s takes no parameters", d->name);
                     return cact_fail(err, CACT_ERR_USAGE,
                                    "%s: too many values (parameters: %s)", d->name, list);
+                } else {
+                    idx = pos;
                 }
-                idx = pos++;
+                pos++;
             }
-            if (given[idx])
-                return cact_fail(err, CACT_ERR_USAGE, "%s: %s given twice", d->name,
-                               d->params[idx].name);
-            given[idx] = 1;
-            enum cact_status st = parse_value(d, &d->params[idx], &s, &fn.p[idx], err);
+            if (kind == INPLACE) {
+                what = "inplace";
+                if (given_inplace++)
+                    return cact_fail(err, CACT_ERR_USAGE, "%s: inplace given twice", d->name);
+                st = parse_inplace(d, &s, err);
+            } else if (kind == DIM) {
+                what = "dim";
+                if (given_dim++)
+                    return cact_fail(err, CACT_ERR_USAGE, "%s: dim given twice", d->name);
+                st = parse_dim(d, &s, err);
+            } else {
+                what = d->params[idx].name;
+                if (given[idx])
+                    return cact_fail(err, CACT_ERR_USAGE, "%s: %s given twice", d->name,
+                                   d->params[idx].name);
+                given[idx] = 1;
+                st = parse_value(d, &d->params[idx], &s, &fn.p[idx], err);
+            }
             if (st != CACT_OK)
                 return st;
             s = skip_space(s);
@@ -347,7 +465,7 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
             if (*s == '\0')
                 return cact_fail(err, CACT_ERR_USAGE, "%s: missing ')' in '%s'", d->name, spec);
             return cact_fail(err, CACT_ERR_USAGE, "%s: unexpected '%.20s' after %s's value",
-                           d->name, s, d->params[idx].name);
+                           d->name, s, what);
         }
     close:
         s = skip_space(s + 1);
@@ -361,7 +479,7 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
                            "%s: missing required parameter '%s' (parameters: %s)", d->name,
                            d->params[i].name, list);
     if (d->check) {
-        enum cact_status st = d->check(fn.p, err);
+        st = d->check(fn.p, err);
         if (st != CACT_OK)
             return st;
     }

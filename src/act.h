@@ -119,8 +119,21 @@ struct cact_act_fn {
 /* Parse "name", "name()", "name(kw=value, ...)" or "Class(kw=value)".
  * Positional values are accepted in table order too: "hardtanh(-2, 2)".
  * Enum values may be quoted: gelu(approximate='tanh').
+ * PyTorch spellings as users paste them are accepted too:
+ *   - a module path: a class after "torch.nn." or "nn." (nn.ReLU()), a function name
+ *     after "torch.nn.functional.", "nn.functional.", "F." or "torch." (F.relu,
+ *     torch.sigmoid); a name under the wrong path is an error naming the right one;
+ *   - inplace=True|False (or 1|0), and a positional True|False after the parameters
+ *     (nn.ReLU(True)), on every row: read and ignored, since the value of the function
+ *     is the same either way (where results go is the caller's choice);
+ *   - for the channel-wise rows, dim=1 (or -3, or positional: nn.Softmax(1)), the
+ *     channels of the N,C,H,W batch, which is what they compute; any other dim is an
+ *     error.
+ * None of these changes the result or cact_act_format's canonical spelling.
  * Returns CACT_OK, or CACT_ERR_USAGE with a one-line message naming the problem and
- * listing the valid choices (names, or the row's parameter names). */
+ * listing the valid choices (names, or the row's parameter names); also CACT_ERR_USAGE
+ * for a row that some kernel implementation of this build lacks (tests/test_act.c
+ * rules that out). */
 enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struct cact_err *err);
 
 /* Write a canonical spelling with every parameter, e.g. "leaky_relu(negative_slope=0.2)",

@@ -491,7 +491,6 @@ static void test_parse(void)
     parse_bad("(1)", "expected an activation name", "relu");
     parse_bad("leaky_relu(slope=1)", "unknown parameter 'slope'", "negative_slope");
     parse_bad("softplus(betta=1)", "unknown parameter", "beta, threshold");
-    parse_bad("relu(inplace=1)", "takes no parameters", NULL);
     parse_bad("relu(1)", "takes no parameters", NULL);
     parse_bad("leaky_relu(abc)", "bad number 'abc'", "negative_slope");
     parse_bad("leaky_relu(negative_slope=)", "bad number", NULL);
@@ -518,6 +517,77 @@ static void test_parse(void)
     parse_bad("leaky_relu(nan)", "finite", NULL);
     parse_bad("leaky_relu(inf)", "finite", NULL);
     parse_bad("leaky_relu(1e39)", "finite", NULL);
+}
+
+/* PyTorch spellings as users paste them (module paths, inplace=, dim=): the same
+ * function as the plain name, the same canonical spelling, and clear errors. */
+static void test_parse_pytorch(void)
+{
+    static const struct {
+        const char *spec, *canonical;
+    } ok[] = {
+        {"nn.ReLU()", "relu"},
+        {"torch.nn.ReLU(inplace=True)", "relu"},
+        {"nn.ReLU(inplace=False)", "relu"},
+        {"nn.ReLU(True)", "relu"},
+        {"relu(inplace=True)", "relu"},
+        {"relu(inplace=1)", "relu"},
+        {"F.relu", "relu"},
+        {"F.relu(inplace=True)", "relu"},
+        {"torch.relu", "relu"},
+        {"torch.sigmoid", "sigmoid"},
+        {"torch.nn.Sigmoid()", "sigmoid"},
+        {"nn.functional.silu(inplace=False)", "silu"},
+        {"torch.nn.functional.gelu(approximate='tanh')", "gelu(approximate='tanh')"},
+        {"nn.GELU(approximate='tanh')", "gelu(approximate='tanh')"},
+        {"nn.LeakyReLU(0.2, True)", "leaky_relu(negative_slope=0.2)"},
+        {"nn.LeakyReLU(negative_slope=0.2, inplace=True)", "leaky_relu(negative_slope=0.2)"},
+        {"nn.Hardtanh(-2, 2, inplace=True)", "hardtanh(min_val=-2, max_val=2)"},
+        {"nn.Threshold(0.1, 20, True)", "threshold(threshold=0.1, value=20)"},
+        {"nn.Softmax(dim=1)", "softmax"},
+        {"nn.Softmax(1)", "softmax"},
+        {"nn.Softmax(dim=-3)", "softmax"},
+        {"torch.nn.LogSoftmax(dim=1)", "log_softmax"},
+        {"F.softmin(dim=1)", "softmin"},
+        {"torch.softmax(dim=1)", "softmax"},
+        {" nn.ELU( alpha = 0.5 , inplace = True ) ", "elu(alpha=0.5)"},
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct cact_act_fn fn = parse_ok(ok[i].spec), plain;
+        if (!fn.desc)
+            continue;
+        cact_act_format(&fn, buf, sizeof buf);
+        CHECK_MSG(strcmp(buf, ok[i].canonical) == 0, "'%s' formats as '%s', not '%s'",
+                  ok[i].spec, buf, ok[i].canonical);
+        plain = parse_ok(ok[i].canonical);
+        CHECK_MSG(plain.desc == fn.desc && memcmp(plain.p, fn.p, sizeof fn.p) == 0,
+                  "'%s' is not '%s'", ok[i].spec, ok[i].canonical);
+    }
+
+    parse_bad("nn.Softmax(dim=2)", "dim=2 is not supported", "dim=1");
+    parse_bad("nn.Softmax(dim=0)", "dim=0 is not supported", NULL);
+    parse_bad("nn.Softmax(dim=None)", "dim=None is not supported", NULL);
+    parse_bad("nn.Softmax(dim=1.0)", "dim=1.0 is not supported", NULL);
+    parse_bad("nn.Softmax(2)", "dim=2 is not supported", NULL);
+    parse_bad("nn.Softmax(dim=1, dim=1)", "dim given twice", NULL);
+    parse_bad("relu(dim=1)", "takes no parameters (got 'dim')", NULL);
+    parse_bad("leaky_relu(dim=1)", "unknown parameter 'dim'", "negative_slope");
+    parse_bad("relu(inplace=yes)", "inplace must be True or False, not 'yes'", NULL);
+    parse_bad("relu(inplace=true)", "inplace must be True or False", NULL);
+    parse_bad("relu(inplace=)", "inplace must be True or False", NULL);
+    parse_bad("relu(inplace=True, inplace=False)", "inplace given twice", NULL);
+    parse_bad("nn.ReLU(True, True)", "takes no parameters", NULL);
+    parse_bad("nn.ReLU(inplace=True", "missing ')'", NULL);
+    parse_bad("nn.relu", "torch.nn's class is nn.ReLU", "F.relu");
+    parse_bad("torch.nn.relu()", "torch.nn's class is torch.nn.ReLU", NULL);
+    parse_bad("F.ReLU", "the function is F.relu", "nn.ReLU");
+    parse_bad("torch.Sigmoid", "the function is torch.sigmoid", NULL);
+    parse_bad("np.relu", "unknown module path 'np'", "nn.ReLU");
+    parse_bad("torch.nn.functional.nn.relu", "unknown module path", NULL);
+    parse_bad("nn.", "unknown activation 'nn.'", "relu");
+    parse_bad("nn.Swish()", "unknown activation 'nn.Swish'", "silu");
+    parse_bad(".relu", "expected an activation name", NULL);
 }
 
 static void test_format(void)
@@ -775,6 +845,7 @@ int main(void)
         return check_summary("test_act");
     test_table();
     test_parse();
+    test_parse_pytorch();
     test_format();
     test_normalize_parse();
     test_to_tensor();
