@@ -349,8 +349,10 @@ static int test_rows_filled(void)
  * row's kind, and not the other. Returns 0 on a gap (the other tests would crash). */
 static int test_kernel_tables(void)
 {
-    int ok = 1, n_impl = 0;
+    int ok = 1, n_impl = 0, all_have[CACT_ACT_COUNT];
     const struct cact_act_impl *im;
+    for (size_t i = 0; i < CACT_ACT_COUNT; i++)
+        all_have[i] = 1;
     for (size_t k = 0; (im = cact_act_impl_at(k)) != NULL; k++) {
         n_impl++;
         for (size_t i = 0; i < cact_act_count(); i++) {
@@ -365,10 +367,15 @@ static int test_kernel_tables(void)
                       is_elem ? "element-wise" : "channel-wise", d->name);
             if (!has || other)
                 ok = 0;
-            CHECK_MSG(cact_act_kernels_complete((enum cact_act_id)i, d->kind) == has || !has,
-                      "cact_act_kernels_complete disagrees for '%s'", d->name);
+            if (!has)
+                all_have[i] = 0;
         }
     }
+    /* cact_act_parse refuses the rows this reports incomplete. */
+    for (size_t i = 0; i < cact_act_count(); i++)
+        CHECK_MSG(cact_act_kernels_complete((enum cact_act_id)i, cact_act_at(i)->kind) ==
+                  all_have[i], "cact_act_kernels_complete disagrees for '%s'",
+                  cact_act_at(i)->name);
     CHECK_MSG((size_t)n_impl == cact_act_impl_count(), "cact_act_impl_count");
     /* This build's list: generic + default, and the two clones on x86-64 GCC. */
     CHECK_MSG(n_impl >= 2, "only %d implementations", n_impl);
