@@ -147,10 +147,14 @@ const struct cact_act_desc *cact_act_at(size_t i)
 
 const struct cact_act_desc *cact_act_find(const char *name)
 {
-    for (size_t i = 0; i < CACT_ACT_COUNT; i++)
-        if (strcmp(act_table[i].name, name) == 0 ||
-            strcmp(act_table[i].torch_module, name) == 0)
-            return &act_table[i];
+    /* A row left empty (an enum value without its row) is skipped rather than crashed
+     * on; tests/test_act.c names it. */
+    for (size_t i = 0; i < CACT_ACT_COUNT; i++) {
+        const struct cact_act_desc *d = &act_table[i];
+        if (d->name && d->torch_module &&
+            (strcmp(d->name, name) == 0 || strcmp(d->torch_module, name) == 0))
+            return d;
+    }
     return NULL;
 }
 
@@ -168,8 +172,9 @@ static void list_names(char *buf, size_t size)
     size_t len = 0;
     buf[0] = '\0';
     for (size_t i = 0; i < CACT_ACT_COUNT && len < size; i++)
-        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
-                                act_table[i].name);
+        if (act_table[i].name)
+            len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? ", " : "",
+                                    act_table[i].name);
 }
 
 static void list_params(const struct cact_act_desc *d, char *buf, size_t size)
