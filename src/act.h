@@ -25,8 +25,10 @@
  *      (PyTorch 1.13 from Debian) and commit tests/golden/. Forgotten: test_act's "row
  *      'foo' has no golden data" and test_fidelity's "no fidelity golden for 'foo'".
  * Everything else (--list, the manifest, parsing, the accuracy, NaN, in-place,
- * streaming and table tests, bench_kernels) iterates the table. A channel-wise row
- * (softmax family) sets .kind = CACT_ACT_KIND_CHAN and fills the chan tables instead.
+ * streaming and table tests, bench_kernels) iterates the table. Only a function whose
+ * PyTorch formula cancels (tests/test_act.c's cancel_floor) or maps NaN to a number
+ * (test_nan) also needs its exception named in that test. A channel-wise row (softmax
+ * family) sets kind CACT_ACT_KIND_CHAN and fills the chan tables instead.
  */
 #ifndef CACT_ACT_H
 #define CACT_ACT_H
