@@ -1,0 +1,152 @@
+/* job.c - run the fetch and the job the options describe, and turn the outcome into
+ * messages and an exit status. */
+#include "cli.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "grid.h"
+
+volatile sig_atomic_t cli_signal;
+/* The library polls this flag (fetch and run options point at it). */
+static volatile sig_atomic_t cli_cancel;
+
+static void cli_on_signal(int sig)
+{
+    cli_signal = sig;
+    cli_cancel = 1;
+}
+
+void cli_signals_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = cli_on_signal;
+    sigemptyset(&sa.sa_mask);
+    /* No SA_RESTART: a read from a slow file or a wait for a lock returns EINTR, so
+     * Ctrl-C always ends the run; the library then stops with CACT_ERR_INTERRUPTED. */
+    sa.sa_flags = 0;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+int cli_exit_status(enum cact_status code)
+{
+    if (code == CACT_ERR_INTERRUPTED && cli_signal)
+        return 128 + cli_signal;
+    return cact_exit_code(code);
+}
+
+int cli_fetch(struct cli_args *a)
+{
+    struct cact_fetch_opts *fo = &a->fetch;
+    struct cact_err err;
+
+    cact_err_clear(&err);
+    /* Check where the job will write before a possibly long download. */
+    if (a->action == CLI_RUN && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
+        cli_error("--out: %s", err.msg);
+        return 1;
+    }
+    fo->cancel = &cli_cancel;
+    a->run.cancel = &cli_cancel;
+    if (a->no_verify)
+        return 0;
+    fo->data_dir = a->run.data_dir;
+    fo->kind = a->run.kind;
+    fo->split = a->run.split;
+    if (!a->quiet && isatty(STDERR_FILENO))
+        fo->progress = cli_fetch_progress;
+    if (!a->quiet)
+        fo->notice = cli_fetch_notice;
+    enum cact_status st = cact_fetch_ensure(fo, &err);
+    cli_progress_end();
+    if (st != CACT_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    if (a->action == CLI_DOWNLOAD_ONLY) {
+        if (!a->quiet)
+            printf("cifar-act: dataset ready under %s\n", a->run.data_dir);
+        return 0;
+    }
+    a->run.data_verified = 1;
+    return 0;
+}
+
+int cli_job(struct cli_args *a)
+{
+    const struct cact_run_opts *ro = &a->run;
+    struct cact_run_stats stats;
+    struct cact_err err;
+
+    cact_err_clear(&err);
+    if (!a->quiet && isatty(STDERR_FILENO))
+        a->run.progress = cli_run_progress;
+    if (cact_run_job(ro, &stats, &err) != CACT_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    if (!a->quiet)
+        printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
+               "in %.2f s (%.0f images/s)\n",
+               stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
+               ro->out_dir, stats.seconds,
+               stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    if (!a->quiet)
+        cli_clip_report(a, &stats);
+    return 0;
+}
+
+/* ---- What the grids clipped ---- */
+
+/* "41.3%", but "0%" only for none at all, so a tiny share never reads as nothing. */
+static void cli_pct(char *buf, size_t size, uint64_t k, uint64_t n)
+{
+    double p = n ? 100.0 * (double)k / (double)n : 0.0;
+    if (k == 0)
+        snprintf(buf, size, "0%%");
+    else if (p < 0.1)
+        snprintf(buf, size, "<0.1%%");
+    else
+        snprintf(buf, size, "%.1f%%", p);
+}
+
+void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st)
+{
+    const struct cact_grid_opts *g = &a->run.grid;
+    double lo, hi;
+    int ranged = cact_grid_clip_range(g, &lo, &hi);
+    int hint = 0;
+
+    for (int which = 0; which < 2; which++) {
+        const struct cact_grid_clip *c = which ? &st->clip_out : &st->clip_in;
+        const char *kind = which ? "output" : "input";
+        char below[16], above[16], nan[16];
+        if (!c->values)
+            continue;
+        cli_pct(below, sizeof below, c->below, c->values);
+        cli_pct(above, sizeof above, c->above, c->values);
+        cli_pct(nan, sizeof nan, c->nan, c->values);
+        if (ranged)
+            printf("cifar-act: %s: %s of values below %g shown as 0, %s above %g%s%s%s\n", kind,
+                   below, lo, above, hi, c->nan ? ", " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        else
+            printf("cifar-act: %s: scaled by its min and max (--grid-normalize), nothing "
+                   "clipped%s%s%s\n", kind, c->nan ? "; " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        /* More than 5% of a grid's values lost: worth a hint. */
+        if ((double)(c->below + c->above + c->nan) > 0.05 * (double)c->values)
+            hint = 1;
+    }
+    if (hint && !g->normalize)
+        printf("cifar-act: hint: --grid-normalize shows the whole range (make_grid's "
+               "normalize=True)\n");
+    else if (hint && g->has_value_range)
+        printf("cifar-act: hint: widen --value-range, or drop it to scale by min and max\n");
+}
