@@ -14,6 +14,7 @@
 #include "manifest.h"
 #include "outdir.h"
 #include "pngw.h"
+#include "tblog.h" /* --logdir: the event file */
 
 /* The gap between input and output in the pairs layout: white, so it shows against
  * black padding. In grid pixels before scaling. */
@@ -73,6 +74,7 @@ struct run_ctx {
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_run_batch *mb; /* [n_batches] */
+    struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -280,6 +282,14 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                             &mb->clip_in);
         cact_grid_clip_hist(&o->grid, (const size_t(*)[256])hist, (const float(*)[256])c->out_f,
                             &mb->clip_out);
+        /* tblog hook: this batch's TensorBoard step (grids, histograms from hist). */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, (const size_t(*)[256])hist, NULL, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         if (o->grid.normalize) {
             size_t nt = cact_grid_tables(&o->grid, (const float(*)[256])c->in_f, w->px, n,
                                          (const size_t(*)[256])hist, w->luts);
@@ -306,14 +316,24 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         run_stats_floats(w->x, values, &mb->in);
         cact_grid_clip_floats(&o->grid, w->x, values, &mb->clip_in); /* gridnorm */
         /* Render the input before the kernels run: with --inplace they overwrite it. */
-        cact_grid_render(&o->grid, w->x, n, w->rgb_in);
-        if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
-            return st;
+        if (o->out_dir) {
+            cact_grid_render(&o->grid, w->x, n, w->rgb_in);
+            if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
+                return st;
+        }
         if (!o->inplace)
             memcpy(out, w->x, values * sizeof *out);
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
         cact_grid_clip_floats(&o->grid, out, values, &mb->clip_out); /* gridnorm */
+        /* tblog hook: the float path passes its output values. */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, NULL, out, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         cact_grid_render(&o->grid, out, n, rgb_out);
     }
 
@@ -518,6 +538,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     enum cact_status st;
 
     memset(stats, 0, sizeof *stats);
+    if (!o->out_dir && !o->logdir)
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "nothing to write: no output directory and no log directory");
     st = cact_run_check(o, 0, &plan, err);
     stats->limit = plan.limit;
     if (st != CACT_OK)
@@ -578,13 +601,28 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
 
     /* Take OUT last, just before the work: waiting for another run comes after every
      * check that can fail fast. */
-    {
+    if (o->out_dir) {
         struct cact_outdir_opts oo = {o->out_dir, run_out_names, o->notice, o->notice_ctx,
                                       o->cancel};
         st = cact_outdir_begin(&od, &oo, err);
         if (st != CACT_OK)
             goto out;
         c->dir = cact_outdir_stage(od);
+    }
+
+    /* tblog hook: open the event file, with the settings as its first text. */
+    if (o->logdir) {
+        char extra[512], md[4096];
+        snprintf(extra, sizeof extra,
+                 "| dataset | %s %s |\n| batches | %zu |\n| shuffle | %s |\n| seed | %llu |\n"
+                 "| drop_last | %s |\n| cifar-act | %s |\n",
+                 cact_cifar_kind_names[o->kind], cact_cifar_split_names[o->split],
+                 c->n_batches, o->shuffle ? "yes" : "no", (unsigned long long)o->seed,
+                 o->drop_last ? "yes" : "no", CACT_VERSION);
+        cact_tblog_settings(md, sizeof md, &o->chain, o->batch, extra);
+        st = cact_tblog_open(&c->tb, o->logdir, &o->chain, o->png_level, md, err);
+        if (st != CACT_OK)
+            goto out;
     }
 
     jobs = plan.jobs < (int)c->n_batches ? plan.jobs : (int)c->n_batches;
@@ -617,14 +655,23 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
 
-    run_info_fill(c, class_names, &info);
-    st = run_write_files(&info, c->dir, err);
+    /* tblog hook: every step is in the file; close it before the manifest. */
+    if (c->tb)
+        snprintf(stats->event_path, sizeof stats->event_path, "%s", cact_tblog_path(c->tb));
+    st = cact_tblog_close(c->tb, err);
+    c->tb = NULL;
     if (st != CACT_OK)
         goto out;
-    /* The manifest last: in a merge it is the sign that OUT is complete. */
-    st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
-    if (st != CACT_OK)
-        goto out;
+    if (o->out_dir) {
+        run_info_fill(c, class_names, &info);
+        st = run_write_files(&info, c->dir, err);
+        if (st != CACT_OK)
+            goto out;
+        /* The manifest last: in a merge it is the sign that OUT is complete. */
+        st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
+        if (st != CACT_OK)
+            goto out;
+    }
     stats->batches = c->n_batches;
     stats->images = c->images_done;
     stats->files = c->files;
@@ -638,6 +685,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         stats->clip_out.above += co->above, stats->clip_out.nan += co->nan;
     }
 out:
+    cact_tblog_close(c->tb, NULL); /* tblog hook: after a failure, keep the whole steps written */
     cact_outdir_free(od); /* an uncommitted staging directory goes with it */
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {

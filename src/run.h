@@ -49,7 +49,9 @@ struct cact_run_opts {
     struct cact_grid_opts grid;
     enum cact_run_layout layout;
     int png_level;           /* pngw level 0..9 (pngw.h) */
-    const char *out_dir;     /* created if missing */
+    const char *out_dir;     /* created if missing; NULL: no PNGs and no manifest
+                                (only the event file, logdir must be set) */
+    const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
     int jobs;                /* worker threads, >= 1; fewer when memory_limit says so */
     uint64_t memory_limit;   /* bytes for the workers' buffers; 0: half of the RAM */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
@@ -72,6 +74,7 @@ struct cact_run_stats {
     size_t batches, images;
     size_t files;            /* PNG files written */
     uint64_t png_bytes;      /* their total size */
+    char event_path[4096];   /* with logdir: the event file written; else "" */
     double seconds;
     enum cact_run_limit limit; /* on CACT_ERR_USAGE from the size check: which limit */
     struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
@@ -114,8 +117,12 @@ enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
  * manifest.json. After any return, OUT's manifest.json describes exactly the cifar-act
  * files in OUT, or OUT has none (a failed merge): on failure or interruption before
  * the end, OUT is left as it was. Files in OUT that cifar-act did not write are never
- * touched. Errors: those of cact_run_check, of the dataset (cifar.h), CACT_ERR_IO
- * naming the file, CACT_ERR_NOMEM, CACT_ERR_INTERRUPTED. */
+ * touched. With logdir, also LOGDIR/events.out.tfevents.* (tblog.h), one step per
+ * batch in batch order whatever the job count; a failed run leaves the steps before
+ * the first one that did not finish, as whole records (--logdir is not --out: it is not
+ * replaced as a unit). Errors: those of cact_run_check, of the dataset (cifar.h),
+ * CACT_ERR_IO naming the file, CACT_ERR_NOMEM, CACT_ERR_INTERRUPTED; CACT_ERR_USAGE
+ * with neither out_dir nor logdir. */
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err);
 
