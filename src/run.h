@@ -47,6 +47,7 @@ struct cact_run_opts {
     enum cact_run_layout layout;
     int png_level;           /* pngw level 0..9 (pngw.h) */
     const char *out_dir;     /* created if missing */
+    int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
     void (*progress)(const struct cact_run_progress *p, void *ctx);
@@ -63,11 +64,12 @@ struct cact_run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on, jobs = online CPUs. */
 void cact_run_opts_default(struct cact_run_opts *o);
 
 /* Check out_dir (create, must be writable) before any work; open the dataset; run.
- * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json.
+ * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json,
+ * then with o->html the viewer OUT/index.html (html.h).
  * On failure err says what failed (file names included); files already finished stay,
  * but none is ever half-written and manifest.json is written only on success. */
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
