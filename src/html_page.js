@@ -111,8 +111,9 @@
   }
   function go(k) {
     k = Math.max(0, Math.min(N - 1, k | 0));
-    if (location.hash !== '#' + k) location.hash = '#' + k; /* -> hashchange -> show */
-    else show(k);
+    show(k);
+    /* A new history entry, so the back button returns; hashchange then finds k shown. */
+    if (location.hash !== '#' + k) location.hash = '#' + k;
   }
   function hashStep() {
     var m = /^#(\d+)$/.exec(location.hash);
@@ -223,6 +224,7 @@
   window.addEventListener('resize', draw);
   blend();
   show(hashStep());
+  if (location.hash !== '#' + step) history.replaceState(null, '', '#' + step);
 
   /* ---- The gallery ---- */
   function gallery() {

@@ -127,12 +127,18 @@ class Browser:
             res = self.call("Target.attachToTarget",
                             {"targetId": target["targetId"], "flatten": True}, session=False)
             self.session = res["sessionId"]
-            for dom in ("Page.enable", "Runtime.enable", "Log.enable"):
+            for dom in ("Page.enable", "Runtime.enable", "Log.enable", "Network.enable"):
                 self.call(dom)
             self.call("Emulation.setDeviceMetricsOverride",
                       {"width": self.width, "height": self.height, "deviceScaleFactor": 1,
                        "mobile": False})
-        self.events = [e for e in self.events if e["method"] != "Page.loadEventFired"]
+        self.events = [e for e in self.events if e["method"] not in
+                       ("Page.loadEventFired", "Network.requestWillBeSent")]
+        # Through about:blank: a navigation that changes only the fragment would stay in
+        # the same document and fire no load event.
+        self.call("Page.navigate", {"url": "about:blank"})
+        self.wait_event("Page.loadEventFired")
+        self.events = []
         self.call("Page.navigate", {"url": url})
         self.wait_event("Page.loadEventFired")
 
@@ -171,16 +177,22 @@ class Browser:
         return self.eval("(function(){var r=document.querySelector(%s).getBoundingClientRect();"
                          "return [r.left, r.top, r.width, r.height];})()" % json.dumps(selector))
 
-    def screenshot(self, clip=None, full=False):
+    def screenshot(self, clip=None, full=False, scale=1):
         params = {"format": "png"}
         if clip:
             params["clip"] = {"x": clip[0], "y": clip[1], "width": clip[2], "height": clip[3],
-                              "scale": 1}
+                              "scale": scale}
         if full:
             params["captureBeyondViewport"] = True
             size = self.eval("[document.documentElement.scrollWidth, document.documentElement.scrollHeight]")
             params["clip"] = {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1}
         return base64.b64decode(self.call("Page.captureScreenshot", params)["data"])
+
+    def requested(self):
+        """URLs the page asked for since the last open (Network.requestWillBeSent)."""
+        self.pump(0.1)
+        return [e["params"]["request"]["url"] for e in self.events
+                if e["method"] == "Network.requestWillBeSent"]
 
     def console_problems(self):
         """Console errors and warnings, uncaught exceptions, failed loads so far."""
