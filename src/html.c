@@ -3,6 +3,7 @@
 #include "html.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,12 +145,23 @@ static enum cact_status sb_write(struct sbuf *b, const char *dir, const char *na
 
 void cact_html_hist_add(cact_html_hist hist, const uint8_t *px, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
+    /* Four tallies take turns, so runs of equal bytes (common in images) do not wait
+     * on one counter's previous increment (as run.c's run_hist). */
+    for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
+        uint32_t part[4][256];
+        memset(part, 0, sizeof part);
+        for (size_t i = 0; i < n; i++) {
             const uint8_t *p = px + i * 3 * 1024 + (size_t)c * 1024;
-            for (int j = 0; j < 1024; j++)
-                hist[c][p[j]]++;
+            for (int j = 0; j < 1024; j += 4) {
+                part[0][p[j]]++;
+                part[1][p[j + 1]]++;
+                part[2][p[j + 2]]++;
+                part[3][p[j + 3]]++;
+            }
         }
+        for (int b = 0; b < 256; b++)
+            hist[c][b] += (uint64_t)part[0][b] + part[1][b] + part[2][b] + part[3][b];
+    }
 }
 
 uint64_t cact_html_bin(const cact_html_hist hist, const float f[CACT_ACT_CHANNELS][256],
@@ -558,22 +570,34 @@ static enum cact_status check_labels(const int *labels, size_t n, int n_classes,
 
 /* ---- Pixel data files ---- */
 
+static const char b64_tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static char b64_pair[4096][2]; /* two characters per 12 bits: half the lookups */
+static pthread_once_t b64_once = PTHREAD_ONCE_INIT;
+
+static void b64_init(void)
+{
+    for (int i = 0; i < 4096; i++) {
+        b64_pair[i][0] = b64_tab[i >> 6];
+        b64_pair[i][1] = b64_tab[i & 63];
+    }
+}
+
 static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
 {
-    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char *tab = b64_tab;
     size_t out = (n + 2) / 3 * 4, i;
     char *o;
 
+    pthread_once(&b64_once, b64_init);
     sb_grow(b, out + 1);
     if (b->oom)
         return;
     o = b->p + b->len;
     for (i = 0; i + 3 <= n; i += 3) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        *o++ = tab[v >> 18];
-        *o++ = tab[v >> 12 & 63];
-        *o++ = tab[v >> 6 & 63];
-        *o++ = tab[v & 63];
+        memcpy(o, b64_pair[v >> 12], 2);
+        memcpy(o + 2, b64_pair[v & 4095], 2);
+        o += 4;
     }
     if (i < n) {
         uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
@@ -586,23 +610,45 @@ static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
     b->p[b->len] = 0;
 }
 
+enum cact_status cact_html_write_pixels(const char *dir, size_t k, const uint8_t *px, size_t n,
+                                        cact_html_hist hist, struct cact_err *err)
+{
+    struct sbuf b = {0};
+    char sub[4096], name[64];
+    enum cact_status st;
+
+    snprintf(sub, sizeof sub, "%s/html", dir);
+    if ((st = cact_mkdirs(sub, err)) != CACT_OK)
+        return st;
+    memset(hist, 0, sizeof(cact_html_hist));
+    cact_html_hist_add(hist, px, n);
+    sb_printf(&b, "cactPx(%zu,\"", k);
+    sb_base64(&b, px, n * 3 * 1024);
+    sb_puts(&b, "\");\n");
+    snprintf(name, sizeof name, "html/px_%04zu.js", k);
+    st = sb_write(&b, dir, name, NULL, err);
+    free(b.p);
+    return st;
+}
+
 /* ---- index.html ---- */
 
 enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run *r,
                                      struct cact_html_stats *stats, struct cact_err *err)
 {
-    struct sbuf b = {0}, px_js = {0};
+    struct sbuf b = {0};
     cact_html_hist *hist = NULL, all;
+    const cact_html_hist *hists = r->hists;
     uint8_t *px = NULL;
     size_t max_n = 0;
     struct plot *p = NULL;
     uint64_t bins_in[CACT_HTML_BINS], bins_out[CACT_HTML_BINS];
     enum cact_status st = CACT_OK;
-    char name[64], path[4096], label[128];
+    char label[128];
 
     if (stats)
         memset(stats, 0, sizeof *stats);
-    if (!r->n_batches || !r->batches || !r->read || !r->chain || !r->grid)
+    if (!r->n_batches || !r->batches || (!r->read && !r->hists) || !r->chain || !r->grid)
         return cact_fail(err, CACT_ERR_USAGE, "html: nothing to show (no batch)");
     for (size_t k = 0; k < r->n_batches; k++) {
         const struct cact_html_batch *bt = &r->batches[k];
@@ -616,35 +662,33 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
             max_n = bt->n;
     }
 
-    snprintf(path, sizeof path, "%s/html", dir);
-    if ((st = cact_mkdirs(path, err)) != CACT_OK)
-        return st;
-    hist = calloc(r->n_batches, sizeof *hist);
-    px = malloc(max_n * 3 * 1024);
     p = malloc(sizeof *p);
-    if (!hist || !px || !p) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for %zu batches", r->n_batches);
+    if (!p) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-
-    /* Per batch: its bytes once, for the histogram and its pixel-data file. */
-    memset(all, 0, sizeof all);
-    for (size_t k = 0; k < r->n_batches; k++) {
-        size_t n = r->batches[k].n;
-        if ((st = r->read(r->read_ctx, k, px, err)) != CACT_OK)
+    if (!hists) {
+        /* Per batch: its bytes once, for the histogram and its pixel-data file. */
+        hist = calloc(r->n_batches, sizeof *hist);
+        px = malloc(max_n * 3 * 1024);
+        if (!hist || !px) {
+            st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for %zu batches", r->n_batches);
             goto out;
-        cact_html_hist_add(hist[k], px, n);
+        }
+        for (size_t k = 0; k < r->n_batches; k++) {
+            if ((st = r->read(r->read_ctx, k, px, err)) != CACT_OK ||
+                (st = cact_html_write_pixels(dir, k, px, r->batches[k].n, hist[k], err)) != CACT_OK)
+                goto out;
+            if (stats)
+                stats->files++;
+        }
+        hists = (const cact_html_hist *)hist;
+    }
+    memset(all, 0, sizeof all);
+    for (size_t k = 0; k < r->n_batches; k++)
         for (int c = 0; c < CACT_ACT_CHANNELS; c++)
             for (int v = 0; v < 256; v++)
-                all[c][v] += hist[k][c][v];
-        px_js.len = 0;
-        sb_printf(&px_js, "cactPx(%zu,\"", k);
-        sb_base64(&px_js, px, n * 3 * 1024);
-        sb_puts(&px_js, "\");\n");
-        snprintf(name, sizeof name, "html/px_%04zu.js", k);
-        if ((st = sb_write(&px_js, dir, name, stats, err)) != CACT_OK)
-            goto out;
-    }
+                all[c][v] += hists[k][c][v];
     plot_init(p, r->chain, (const uint64_t(*)[256])all);
 
     page_head(&b, r->title);
@@ -735,12 +779,12 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
         json_image(&b, &bt->input);
         sb_puts(&b, ",\"o\":");
         json_image(&b, &bt->output);
-        cact_html_bin((const uint64_t(*)[256])hist[k], (const float(*)[256])p->in_f, p->x_lo, p->x_hi, bi);
+        cact_html_bin(hists[k], (const float(*)[256])p->in_f, p->x_lo, p->x_hi, bi);
         sb_puts(&b, ",\"hi\":\"");
         svg_hist_path(&b, bi, 0);
         sb_puts(&b, "\",\"ho\":\"");
         if (p->elementwise) {
-            cact_html_bin((const uint64_t(*)[256])hist[k], (const float(*)[256])p->out_f, p->y_lo, p->y_hi, bo);
+            cact_html_bin(hists[k], (const float(*)[256])p->out_f, p->y_lo, p->y_hi, bo);
             svg_hist_path(&b, bo, 1);
         }
         sb_puts(&b, "\"}");
@@ -750,7 +794,6 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     st = sb_write(&b, dir, "index.html", stats, err);
 out:
     free(b.p);
-    free(px_js.p);
     free(px);
     free(hist);
     free(p);

@@ -68,6 +68,13 @@ struct cact_html_batch {
     struct cact_html_image input, output;
 };
 
+/* Write DIR/html/px_KKKK.js (creating DIR/html if needed) for batch k's bytes px
+ * ([n][3][32][32]) and count them into hist (zeroed first). Thread-safe: a job's
+ * workers call it per batch, in parallel with their PNGs, and pass the histograms to
+ * cact_html_write_run (r->hists). CACT_ERR_IO naming the file; CACT_ERR_NOMEM. */
+enum cact_status cact_html_write_pixels(const char *dir, size_t k, const uint8_t *px, size_t n,
+                                        cact_html_hist hist, struct cact_err *err);
+
 /* Read batch k's bytes into px ([batches[k].n][3072]): how the writer gets the input
  * bytes (histograms, pixel values) without keeping a copy of the run's data. */
 typedef enum cact_status (*cact_html_read_fn)(void *ctx, size_t k, uint8_t *px,
@@ -84,7 +91,11 @@ struct cact_html_run {
     const char *manifest;                     /* link, e.g. "manifest.json"; may be NULL */
     const struct cact_html_batch *batches;    /* [n_batches], step k = batches[k] */
     size_t n_batches;
-    cact_html_read_fn read;                   /* required */
+    /* Either the histograms of batches whose pixel files cact_html_write_pixels already
+     * wrote ([n_batches]), or NULL and a reader: then this function reads every batch
+     * and writes the pixel files itself. */
+    const cact_html_hist *hists;
+    cact_html_read_fn read;
     void *read_ctx;
 };
 
@@ -93,7 +104,8 @@ struct cact_html_stats {
     uint64_t bytes;      /* their total size */
 };
 
-/* Write DIR/html/px_KKKK.js for every batch, then DIR/index.html. dir must exist.
+/* Write DIR/html/px_KKKK.js for every batch (unless r->hists), then DIR/index.html.
+ * dir must exist.
  * stats may be NULL.
  * Returns CACT_OK; CACT_ERR_USAGE if the description is inconsistent (no batch, a
  * batch of 0 images, a NULL file name, a label out of range); CACT_ERR_IO naming the

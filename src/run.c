@@ -55,6 +55,7 @@ struct run_ctx {
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_manifest_batch *mb; /* [n_batches] */
+    cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -227,6 +228,9 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
+    /* html: this batch's pixel data for the viewer, and its byte histogram (html.h). */
+    if (o->html && (st = cact_html_write_pixels(o->out_dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+        return st;
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -322,26 +326,11 @@ static void *run_worker(void *arg)
 
 /* ---- OUT/index.html (html.h): describe the finished run to the page writer ---- */
 
-struct run_html_read {
-    struct run_ctx *c;
-    int *labels; /* [batch] scratch */
-};
-
-/* The page writer re-reads each batch's bytes (from the page cache) instead of the
- * workers keeping 30 MB of them. */
-static enum cact_status run_html_read_batch(void *ctx, size_t k, uint8_t *px, struct cact_err *err)
-{
-    struct run_html_read *r = ctx;
-    const struct cact_manifest_batch *mb = &r->c->mb[k];
-    return cact_cifar_read(r->c->set, mb->idx, mb->n, px, r->labels, err);
-}
-
 static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
 {
     const struct cact_run_opts *o = c->o;
     struct cact_html_batch *hb = NULL;
     const char **classes = NULL;
-    struct run_html_read rd = {c, NULL};
     struct cact_html_run r;
     struct cact_html_kv kv[20];
     char names[2][64], title[512], spec[256], sv[20][64];
@@ -351,10 +340,9 @@ static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
 
     hb = calloc(c->n_batches, sizeof *hb);
     classes = calloc((size_t)n_classes, sizeof *classes);
-    rd.labels = malloc(o->batch * sizeof *rd.labels);
     /* Two file names per batch, kept in one block: "input_0000.png\0output_0000.png\0". */
     char *fnames = malloc(c->n_batches * sizeof names);
-    if (!hb || !classes || !rd.labels || !fnames) {
+    if (!hb || !classes || !fnames) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for index.html");
         goto out;
     }
@@ -409,11 +397,11 @@ static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
     kv[nkv++] = (struct cact_html_kv){"cifar-act", CACT_VERSION};
 #undef RUN_KV
     r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
-                               "manifest.json", hb, c->n_batches, run_html_read_batch, &rd};
+                               "manifest.json", hb, c->n_batches,
+                               (const cact_html_hist *)c->html_hist, NULL, NULL};
     st = cact_html_write_run(o->out_dir, &r, NULL, err);
 out:
     free(fnames);
-    free(rd.labels);
     free(classes);
     free(hb);
     return st;
@@ -480,7 +468,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
     c->mb = calloc(c->n_batches, sizeof *c->mb);
-    if (!c->mb) {
+    if (o->html) /* html: per-batch histograms for index.html */
+        c->html_hist = calloc(c->n_batches, sizeof *c->html_hist);
+    if (!c->mb || (o->html && !c->html_hist)) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -545,6 +535,7 @@ out:
             free(c->mb[k].labels);
         }
     free(c->mb);
+    free(c->html_hist);
     free(threads);
     cact_cifar_loader_free(&c->ld);
     cact_cifar_free(c->set);
