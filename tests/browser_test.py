@@ -95,7 +95,6 @@ def viewer(b, d, data_dir, shots):
     not_blank(b, "viewer")
 
     # Keys, buttons, the typed step, the fragment, the back button.
-    print("keys", flush=True)
     b.key("ArrowRight", vk=39)
     expect_step(b, 1, "key ArrowRight")
     b.key("End", vk=35)
@@ -104,7 +103,6 @@ def viewer(b, d, data_dir, shots):
     expect_step(b, 155, "key ArrowLeft")
     b.key("Home", vk=36)
     expect_step(b, 0, "key Home")
-    print("buttons", flush=True)
     r = b.rect("#next")
     b.mouse(r[0] + r[2] / 2, r[1] + r[3] / 2, click=True)
     expect_step(b, 1, "button next")
@@ -124,7 +122,6 @@ def viewer(b, d, data_dir, shots):
     want = b.eval("JSON.parse(document.getElementById('cact-data').textContent).b[42].hi")
     check(got == want and got != b.eval("JSON.parse(document.getElementById('cact-data').textContent).b[0].hi"),
           "the plot shows the shown step's histogram", "%.60s vs %.60s" % (got, want))
-    print("back", flush=True)
     # history.back() is what the back button does (a traversal to the previous entry).
     b.eval("history.back()")
     expect_step(b, 156, "the back button")
@@ -135,7 +132,6 @@ def viewer(b, d, data_dir, shots):
     expect_step(b, 42, "opening index.html#42")
     images_loaded(b, "viewer at #42")
 
-    print("hover", flush=True)
     # Hover tile 0 of step 0: test image 0 is a cat; its pixel values under the cursor.
     b.open(url(d, "index.html"))
     b.wait_for("document.getElementById('in-img').complete")
@@ -169,7 +165,6 @@ def viewer(b, d, data_dir, shots):
         with open(os.path.join(shots, "viewer-hover.png"), "wb") as f:
             f.write(b.screenshot())
 
-    print("blend", flush=True)
     # The blend control changes the shown pixels: at 0 the compare panel is the input.
     b.open(url(d, "index.html"))
     images_loaded(b, "viewer (blend)")
