@@ -353,7 +353,6 @@ static void svg_plot(struct sbuf *b, const struct plot *p, const char *id,
                   sx(p, 0), CY0, sx(p, 0), CY0 + CH);
         svg_text(b, sx(p, 0), CY0 + CH + 14, "middle", "tick", "0");
     }
-    svg_text(b, CX0 + CW / 2.0, CY0 + CH + 14, "middle", "axis", "input value (%s)", in_label);
     if (p->elementwise) {
         static const double marks[2] = {0, 1};
         for (int i = 0; i < 2; i++) {
@@ -387,7 +386,7 @@ static void svg_plot(struct sbuf *b, const struct plot *p, const char *id,
         sb_puts(b, "\"/>");
     }
     svg_text(b, CX0 + CW / 2.0, HIN_Y0 + HIN_H + 16, "middle", "axis",
-             "input values, each histogram scaled to its peak");
+             "input values: %s (histograms scaled to their peaks)", in_label);
     if (p->elementwise) {
         sb_puts(b, "<path class=\"hrun\" d=\"");
         svg_hist_path(b, out_run, 1);
@@ -722,12 +721,12 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
             "<input id=\"blend\" type=\"range\" min=\"0\" max=\"100\" value=\"100\" aria-label=\"blend\"> output "
             "<label><input id=\"flicker\" type=\"checkbox\"> flicker</label></figcaption>"
             "<div class=\"clip\" id=\"bl-clip\"><img id=\"bl-in\" alt=\"input grid\"><img id=\"bl-out\" class=\"over\" alt=\"output grid\">"
-            "<div class=\"mark\"></div></div></figure>"
-            "</main>\n"
+            "<div class=\"mark\"></div></div></figure>\n"
             "<section class=\"detail\" id=\"detail\"><div id=\"tile-info\">Hover or tap a tile.</div>"
             "<div class=\"enl\"><div class=\"clip\" id=\"enl-in\"><img alt=\"input image\"><div class=\"cross\"></div></div>"
             "<div class=\"clip\" id=\"enl-out\"><img alt=\"output image\"><div class=\"cross\"></div></div></div>"
-            "<div id=\"pixel-info\"></div></section>\n");
+            "<div id=\"pixel-info\"></div></section>"
+            "</main>\n");
 
     sb_puts(&b, "<section class=\"why\"><h2>Why the images look that way</h2>"
                 "<p>The chain over the input range this run used, with the input values under it and the "
