@@ -124,6 +124,9 @@ static void sb_lines(struct sbuf *b, const char *const *lines)
         sb_puts(b, *lines);
 }
 
+/* Pages go through cact_write_atomic (renamed over: always some complete version);
+ * the many pixel files through cact_write_output, as the PNGs they sit beside (ca.h:
+ * renaming over an existing file on ext4 forces its data to disk first). */
 static enum cact_status sb_write(struct sbuf *b, const char *dir, const char *name,
                                  struct cact_html_stats *stats, struct cact_err *err)
 {
@@ -133,7 +136,8 @@ static enum cact_status sb_write(struct sbuf *b, const char *dir, const char *na
     if (b->oom)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s/%s", dir, name);
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    st = cact_write_atomic(path, b->p ? b->p : "", b->len, err);
+    st = (strncmp(name, "html/", 5) == 0 ? cact_write_output : cact_write_atomic)(
+        path, b->p ? b->p : "", b->len, err);
     if (st == CACT_OK && stats) {
         stats->files++;
         stats->bytes += b->len;
