@@ -6,8 +6,11 @@ Usage: browser_test.py DATA_DIR VIEWER_DIR SHUFFLED_DIR GALLERY_DIR [SHOTS_DIR]
   GALLERY_DIR: --gallery with the functions its gallery.json lists.
 Prints "browser: N passed, N failed" last (tests/run-tests.sh adds it up).
 """
+import functools
+import http.server
 import json
 import math
+import threading
 import os
 import sys
 import time
@@ -209,6 +212,27 @@ def shuffled(b, d):
     check(probs == [], "shuffled viewer: no console errors or warnings", str(probs))
 
 
+def served(b, d):
+    """The same page from a static server (127.0.0.1, a port the kernel picks)."""
+    quiet = type("Quiet", (http.server.SimpleHTTPRequestHandler,), {"log_message": lambda *a: None})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(quiet, directory=d))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    try:
+        b.open("http://127.0.0.1:%d/index.html#7" % srv.server_address[1])
+        expect_step(b, 7, "opening http://.../index.html#7 from a static server")
+        images_loaded(b, "served viewer")
+        r = b.rect("#out-clip")
+        b.mouse(r[0] + 2 * 2 + 3, r[1] + 2 * 2 + 3)
+        ok = b.wait_for("/output pixel/.test(document.getElementById('pixel-info').textContent)", 5)
+        check(ok, "served viewer: pixel values on hover")
+        probs = b.console_problems()
+        check(probs == [], "served viewer: no console errors or warnings", str(probs))
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
 def gallery(b, d, shots):
     g = json.load(open(os.path.join(d, "gallery.json")))
     b.open(url(d, "gallery.html"))
@@ -241,6 +265,7 @@ def main():
         with cdp.Browser() as b:
             for name, fn in (("viewer", lambda: viewer(b, viewer_dir, data_dir, shots)),
                              ("shuffled", lambda: shuffled(b, shuffled_dir)),
+                             ("served", lambda: served(b, shuffled_dir)),
                              ("gallery", lambda: gallery(b, gallery_dir, shots))):
                 try:
                     b.events = []
