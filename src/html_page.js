@@ -222,6 +222,8 @@
     else blend();
   });
   window.addEventListener('resize', draw);
+  /* Start at the largest zoom up to 4x that keeps a grid within ~560 CSS pixels. */
+  $('zoom').value = String(Math.max(1, Math.min(4, Math.floor(560 / D.b[0].i[5]))));
   blend();
   show(hashStep());
   if (location.hash !== '#' + step) history.replaceState(null, '', '#' + step);
