@@ -11,7 +11,11 @@
 #include <signal.h>
 
 #include "fetch.h"
+#include "gallery.h"
 #include "run.h"
+
+/* --gallery takes at most this many functions. */
+#define CLI_GALLERY_MAX 64
 
 /* What the command line asked for. */
 enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION };
@@ -22,6 +26,11 @@ struct cli_args {
     struct cact_fetch_opts fetch;
     int quiet;
     int no_verify;
+    /* --gallery [NAMES]: one batch through many functions instead of the job. */
+    int gallery;
+    size_t n_gallery;                       /* 0: every element-wise function */
+    struct cact_act_fn gallery_fns[CLI_GALLERY_MAX];
+    size_t gallery_batch;                   /* --gallery-batch K */
 };
 
 /* ---- args.c ---- */
@@ -71,6 +80,9 @@ int cli_fetch(struct cli_args *a);
 
 /* Run the job (cact_run_job) and print its summary. Returns the exit status. */
 int cli_job(struct cli_args *a);
+
+/* Run the gallery (cact_gallery_run) instead of the job. Returns the exit status. */
+int cli_gallery(struct cli_args *a);
 
 /* Exit status for a failed library call: cact_exit_code(), except that an interrupted
  * call exits 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do. */
