@@ -28,7 +28,7 @@ def main():
         subprocess.run([binary, "--data", data, "--normalize", "0.5,0.5", "--gallery",
                         "relu,sigmoid,tanh,gelu(approximate=tanh)", "--gallery-batch", "42",
                         "-o", g, "-q"], check=True)
-        with cdp.Browser(width=1280, height=900) as b:
+        with cdp.Browser(width=1280, height=1180) as b:
             b.open("file://" + v + "/index.html#42")
             b.wait_for("Array.from(document.images).every(function(i){return i.complete})")
             # Hover a tile (image 2700, a truck) so the detail panel shows its values.
