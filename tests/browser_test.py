@@ -84,6 +84,7 @@ def viewer(b, d, data_dir, shots):
     b.wait_for("performance.getEntriesByName('first-contentful-paint').length > 0", 5)
     fcp = b.eval("(performance.getEntriesByName('first-contentful-paint')[0]||{}).startTime")
     check(fcp is not None and fcp < 1000, "first paint under a second from file://", "FCP %s ms" % fcp)
+    print("viewer: first contentful paint %.0f ms after navigation (157 steps, file://)" % (fcp or -1))
     expect_step(b, 0, "opening the page")
     n = b.eval("document.getElementById('slider').max")
     check(n == "156", "every step is in the slider", "max %s" % n)
