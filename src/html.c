@@ -768,6 +768,7 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     /* The data, as JSON the script parses. */
     sb_puts(&b, "<script type=\"application/json\" id=\"cact-data\">{");
     json_common(&b, "run", r->grid, r->class_names, r->n_classes, p);
+    sb_printf(&b, ",\"px\":%s", r->hists && r->no_pixels ? "false" : "true");
     sb_puts(&b, ",\"b\":[");
     for (size_t k = 0; k < r->n_batches; k++) {
         const struct cact_html_batch *bt = &r->batches[k];

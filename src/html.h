@@ -97,6 +97,7 @@ struct cact_html_run {
     const cact_html_hist *hists;
     cact_html_read_fn read;
     void *read_ctx;
+    int no_pixels;   /* with hists: no pixel files were written; the page says so */
 };
 
 struct cact_html_stats {

@@ -60,7 +60,7 @@
     if (k === step) detail();
   };
   function loadPx(k) {
-    if (px[k] || pxWant === k) return;
+    if (!D.px || px[k] || pxWant === k) return;
     pxWant = k;
     for (var key in px) if (+key !== k) delete px[key];
     var sc = document.createElement('script');
@@ -149,7 +149,11 @@
       x.style.width = x.style.height = D.grid.scale * e + 'px';
     });
     var a = px[step];
-    if (!a) { pi.textContent = 'pixel (' + t.x + ', ' + t.y + '): loading values\u2026'; return; }
+    if (!a) {
+      pi.textContent = 'pixel (' + t.x + ', ' + t.y + '): ' +
+        (D.px ? 'loading values\u2026' : 'no pixel values: this run wrote the page without its pixel files');
+      return;
+    }
     var off = t.i * PIX + t.y * SIDE + t.x, bytes = [], inv = [], out = [], q = [];
     for (var c = 0; c < 3; c++) {
       var v = a[off + c * PLANE];

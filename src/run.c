@@ -41,6 +41,7 @@ void cact_run_opts_default(struct cact_run_opts *o)
     o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
     o->html = 1;
+    o->html_pixels = 0; /* ~25% more CPU for 30 MB of base64 (BENCHMARKS.md): asked for */
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
 
@@ -228,9 +229,12 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
-    /* html: this batch's pixel data for the viewer, and its byte histogram (html.h). */
-    if (o->html && (st = cact_html_write_pixels(o->out_dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+    /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
+    if (o->html && o->html_pixels &&
+        (st = cact_html_write_pixels(o->out_dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
         return st;
+    if (o->html && !o->html_pixels)
+        cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -398,7 +402,7 @@ static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
 #undef RUN_KV
     r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
                                "manifest.json", hb, c->n_batches,
-                               (const cact_html_hist *)c->html_hist, NULL, NULL};
+                               (const cact_html_hist *)c->html_hist, NULL, NULL, !o->html_pixels};
     st = cact_html_write_run(o->out_dir, &r, NULL, err);
 out:
     free(fnames);

@@ -51,6 +51,8 @@ struct cact_run_opts {
     int png_level;           /* pngw level 0..9 (pngw.h) */
     const char *out_dir;     /* created if missing */
     int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
+    int html_pixels;         /* with html: OUT/html/px_KKKK.js, the input bytes that give
+                                the page its pixel values under the cursor */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
     void (*progress)(const struct cact_run_progress *p, void *ctx);
@@ -67,7 +69,8 @@ struct cact_run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on, jobs = online CPUs. */
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on without pixels,
+ * jobs = online CPUs. */
 void cact_run_opts_default(struct cact_run_opts *o);
 
 /* Check out_dir (create, must be writable) before any work; open the dataset; run.

@@ -209,6 +209,8 @@ def shuffled(b, d):
           "find with --shuffle shows the image", repr(info))
     check(b.eval("document.querySelector('#in-clip .mark').style.display") == "block",
           "find marks the tile")
+    pi = b.eval("document.getElementById('pixel-info').textContent")
+    check("no pixel values" in pi, "without --html-pixels the page says it has no pixel values", repr(pi))
     probs = b.console_problems()
     check(probs == [], "shuffled viewer: no console errors or warnings", str(probs))
 
@@ -220,7 +222,7 @@ def served(b, d):
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
     try:
-        b.open("http://127.0.0.1:%d/index.html#7" % srv.server_address[1])
+        b.open("http://127.0.0.1:%d/index.html#7" % srv.server_address[1])  # 157 steps
         expect_step(b, 7, "opening http://.../index.html#7 from a static server")
         images_loaded(b, "served viewer")
         r = b.rect("#out-clip")
@@ -266,7 +268,7 @@ def main():
         with cdp.Browser() as b:
             for name, fn in (("viewer", lambda: viewer(b, viewer_dir, data_dir, shots)),
                              ("shuffled", lambda: shuffled(b, shuffled_dir)),
-                             ("served", lambda: served(b, shuffled_dir)),
+                             ("served", lambda: served(b, viewer_dir)),
                              ("gallery", lambda: gallery(b, gallery_dir, shots))):
                 try:
                     b.events = []

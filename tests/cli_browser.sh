@@ -12,7 +12,7 @@ for d in "${CIFAR_ACT_DATA:-}" "$CA_ROOT/data"; do
 done
 
 # ---- files ----
-expect_exit 0 viewer-run -- "$BIN" --data "$DATA" --fn sigmoid -o "$TMP/viewer" -q
+expect_exit 0 viewer-run -- "$BIN" --data "$DATA" --fn sigmoid --html-pixels -o "$TMP/viewer" -q
 expect_true viewer-index -- test -s "$TMP/viewer/index.html"
 expect_true viewer-pixels -- test "$(ls "$TMP/viewer/html" | grep -c '^px_[0-9]*\.js$')" -eq 157
 expect_true viewer-no-temp -- test -z "$(find "$TMP/viewer" -name '*.tmp.*')"
@@ -21,6 +21,8 @@ expect_true viewer-no-network -- test -z "$(grep -oE '(src|href)="(https?:)?//[^
 expect_exit 0 no-html -- "$BIN" --data "$DATA" --fn relu -n 2 --no-html -o "$TMP/nohtml" -q
 expect_true no-html-none -- test ! -e "$TMP/nohtml/index.html" -a ! -e "$TMP/nohtml/html"
 expect_exit 0 shuffled-run -- "$BIN" --data "$DATA" --fn sigmoid --shuffle --seed 3 -n 10 -o "$TMP/shuffled" -q
+expect_true default-index -- test -s "$TMP/shuffled/index.html"
+expect_true default-no-pixels -- test -z "$(ls "$TMP/shuffled/html" 2>/dev/null)"
 expect_exit 0 gallery-run -- "$BIN" --data "$DATA" --normalize 0.5,0.5 \
     --gallery 'relu,sigmoid,tanh,gelu(approximate=tanh)' -o "$TMP/gallery" -q
 for f in gallery.png gallery.html gallery.json; do

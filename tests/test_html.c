@@ -136,7 +136,7 @@ static void test_run_page(void)
     cact_grid_opts_default(&g);
     CHECK(cact_act_parse("leaky_relu(negative_slope=0.25)", &chain.fn[0], &e) == CACT_OK);
     chain.n = 1;
-    r = (struct cact_html_run){"leaky <relu>", &chain, &g, classes, 3, kv, 1, "manifest.json", b, 2, NULL, syn_read, b};
+    r = (struct cact_html_run){"leaky <relu>", &chain, &g, classes, 3, kv, 1, "manifest.json", b, 2, NULL, syn_read, b, 0};
     snprintf(dir, sizeof dir, "%s/run", tmp);
     mkdir(dir, 0777);
     CHECK(cact_html_write_run(dir, &r, &stats, &e) == CACT_OK);

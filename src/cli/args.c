@@ -95,6 +95,9 @@ static const char *const cli_help_text[] = {
 "                         (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
 "      --html, --no-html  write (default) or skip OUT/index.html, a viewer of every\n"
 "                         step that works from file:// (and its pixel data, OUT/html/)\n"
+"      --html-pixels      also OUT/html/px_*.js, the input bytes (40 MB for the test\n"
+"                         set) that give the page pixel values under the cursor;\n"
+"                         about a quarter more CPU, so not by default\n"
 "      --gallery [NAMES]  instead of the job: one batch through many functions, as\n"
 "                         OUT/gallery.png, gallery.html and gallery.json. NAMES: specs\n"
 "                         separated by commas, 'relu,sigmoid,gelu(approximate=tanh)';\n"
@@ -344,6 +347,8 @@ SETTER(set_no_verify) { (void)opt; (void)arg; a->no_verify = 1; return 0; }
 SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
 SETTER(set_html) { (void)opt; (void)arg; a->run.html = 1; return 0; }
 SETTER(set_no_html) { (void)opt; (void)arg; a->run.html = 0; return 0; }
+SETTER(set_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 1; return 0; }
+SETTER(set_no_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 0; return 0; }
 
 /* ---- The option table ---- */
 
@@ -386,6 +391,8 @@ static const struct cli_opt cli_opts[] = {
     {"png-level", 0, required_argument, set_png_level},
     {"html", 0, no_argument, set_html},
     {"no-html", 0, no_argument, set_no_html},
+    {"html-pixels", 0, no_argument, set_html_pixels},
+    {"no-html-pixels", 0, no_argument, set_no_html_pixels},
     {"gallery", 0, optional_argument, set_gallery},
     {"gallery-batch", 0, required_argument, set_gallery_batch},
     {"jobs", 'j', required_argument, set_jobs},
