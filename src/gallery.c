@@ -134,6 +134,8 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     size_t *idx = NULL;
     int *labels = NULL;
     uint8_t *px = NULL, *grid = NULL, *png = NULL;
+    uint8_t (*luts)[3][256] = NULL;
+    size_t hist[CACT_ACT_CHANNELS][256] = {{0}};
     struct cact_act_chain *chains = NULL;
     struct cact_html_card *cards = NULL;
     const char **classes = NULL;
@@ -200,17 +202,21 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     ph = rows * gh + (rows - 1) * gap;
     grid = malloc((size_t)gw * (size_t)gh * 3);
     png = malloc((size_t)pw * (size_t)ph * 3);
-    if (!grid || !png) {
+    luts = malloc(n * sizeof *luts); /* one per image with --scale-each */
+    if (!grid || !png || !luts) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for a %dx%d gallery", pw, ph);
         goto out;
     }
     memset(png, 255, (size_t)pw * (size_t)ph * 3);
+    for (size_t i = 0; i < n * CACT_CIFAR_PIXELS; i++)
+        hist[i % CACT_CIFAR_PIXELS / CACT_CIFAR_PLANE][px[i]]++;
     for (size_t cell = 0; cell < cells; cell++) {
         /* Cell 0: ToTensor(+Normalize) alone, the input grid; then each function, drawn
-         * as run.c draws an element-wise chain: float table, quantized, per byte. */
+         * as run.c draws an element-wise chain: the float table, made into byte tables
+         * by cact_grid_tables (quantized, or --grid-normalize's map per batch/image). */
         struct cact_act_chain *c = &chains[cell];
         float f[CACT_ACT_CHANNELS][256];
-        uint8_t lut[CACT_ACT_CHANNELS][256];
+        size_t nt;
         int x0 = (int)(cell % (size_t)cols) * (gw + gap), y0 = (int)(cell / (size_t)cols) * (gh + gap);
 
         *c = o->base;
@@ -220,10 +226,8 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
             c->fn[0] = fns[cell - 1];
         }
         cact_act_chain_lut(c, f);
-        for (int ch = 0; ch < CACT_ACT_CHANNELS; ch++)
-            for (int b = 0; b < 256; b++)
-                lut[ch][b] = cact_grid_quantize(o->grid.style, f[ch][b]);
-        cact_grid_render_lut(&o->grid, px, n, (const uint8_t(*)[256])lut, grid);
+        nt = cact_grid_tables(&o->grid, (const float(*)[256])f, px, n, (const size_t(*)[256])hist, luts);
+        cact_grid_render_luts(&o->grid, px, n, (const uint8_t(*)[3][256])luts, nt, grid);
         for (int y = 0; y < gh; y++)
             memcpy(png + ((size_t)(y0 + y) * (size_t)pw + (size_t)x0) * 3, grid + (size_t)y * (size_t)gw * 3,
                    (size_t)gw * 3);
@@ -278,6 +282,7 @@ out:
     free(classes);
     free(cards);
     free(chains);
+    free(luts);
     free(png);
     free(grid);
     free(px);

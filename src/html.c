@@ -537,7 +537,12 @@ static void json_common(struct sbuf *b, const char *kind, const struct cact_grid
     }
     sb_puts(b, "],\"inv\":");
     json_table(b, p->in_f);
-    if (p->elementwise) {
+    if (p->elementwise && g->normalize) {
+        /* --grid-normalize: the pixel depends on each batch's (or image's) range. */
+        sb_puts(b, ",\"lut\":");
+        json_table(b, p->out_f);
+        sb_puts(b, ",\"q\":null");
+    } else if (p->elementwise) {
         sb_puts(b, ",\"lut\":");
         json_table(b, p->out_f);
         sb_puts(b, ",\"q\":[");
@@ -742,7 +747,7 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     sb_puts(&b, "</section>\n<section class=\"settings\"><h2>Settings</h2>\n");
     page_chain(&b, r->chain);
     page_settings(&b, r->settings, r->n_settings);
-    if (p->elementwise && p->values)
+    if (p->elementwise && p->values && !r->grid->normalize)
         sb_printf(&b, "<p>Clipped by the PNG's 0..255 range: %.4f%% of output values below 0 "
                       "(black), %.4f%% above 1 (white).</p>\n",
                   100.0 * (double)p->clip_lo / (double)p->values,
@@ -876,7 +881,7 @@ enum cact_status cact_html_write_gallery(const char *dir, const struct cact_html
         sb_puts(&b, "</figcaption><div class=\"clip\"><img alt=\"output grid\"></div>");
         snprintf(id, sizeof id, "plot-%zu", i);
         svg_plot(&b, p, id, bins_in, bins_out, NULL, NULL, label, NULL);
-        if (p->values)
+        if (p->values && !g->grid->normalize)
             sb_printf(&b, "<p class=\"clipfig\">clipped: %.2f%% black, %.2f%% white</p>",
                       100.0 * (double)p->clip_lo / (double)p->values,
                       100.0 * (double)p->clip_hi / (double)p->values);

@@ -158,12 +158,13 @@
     for (var c = 0; c < 3; c++) {
       var v = a[off + c * PLANE];
       bytes.push(v); inv.push(fmt(D.inv[c][v]));
-      if (D.lut) { out.push(fmt(D.lut[c][v])); q.push(D.q[c][v]); }
+      if (D.lut) { out.push(fmt(D.lut[c][v])); if (D.q) q.push(D.q[c][v]); }
     }
     pi.innerHTML = '';
     var rows = ['pixel (' + t.x + ', ' + t.y + ')', 'input bytes R G B: ' + bytes.join(' '),
                 'input values: ' + inv.join(' ')];
-    if (D.lut) rows.push('output values: ' + out.join(' '), 'output pixel: ' + q.join(' '));
+    if (D.lut) rows.push('output values: ' + out.join(' '),
+                         D.q ? 'output pixel: ' + q.join(' ') : 'output pixel: per batch (grid normalize)');
     else rows.push('output values: channel-wise chain, not per byte');
     rows.forEach(function (s, j) {
       var d = document.createElement('div'); d.textContent = s; d.className = 'p' + j; pi.appendChild(d);

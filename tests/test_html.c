@@ -251,8 +251,10 @@ static void test_gallery(void)
 
     for (int i = 0; i < 4; i++)
         CHECK(cact_act_parse(specs[i], &fns[i], &e) == CACT_OK);
-    for (int shuffled = 0; shuffled < 2; shuffled++) {
-        snprintf(gdir, sizeof gdir, "%s/gallery%d", tmp, shuffled);
+    /* Plain; shuffled at batch 3; with make_grid's normalize and scale_each. */
+    for (int variant = 0; variant < 3; variant++) {
+        int shuffled = variant == 1;
+        snprintf(gdir, sizeof gdir, "%s/gallery%d", tmp, variant);
         cact_gallery_opts_default(&go);
         go.data_dir = data_dir();
         go.out_dir = gdir;
@@ -261,6 +263,7 @@ static void test_gallery(void)
         go.shuffle = shuffled;
         go.seed = 7;
         go.gallery_batch = shuffled ? 3 : 0;
+        go.grid.normalize = go.grid.scale_each = variant == 2;
         CHECK(cact_act_parse_normalize("0.5,0.5", &go.base, &e) == CACT_OK);
         CHECK_MSG(cact_gallery_run(&go, &gs, &e) == CACT_OK, "%s", e.msg);
         CHECK_EQ_INT(gs.functions, 4);
@@ -269,7 +272,7 @@ static void test_gallery(void)
         CHECK(gal != NULL && pw == gs.png_w && ph == gs.png_h);
         for (int i = 0; i < 4 && gal; i++) {
             /* The single-function run with the same data options, batch K's grid. */
-            snprintf(rdir, sizeof rdir, "%s/single%d_%d", tmp, shuffled, i);
+            snprintf(rdir, sizeof rdir, "%s/single%d_%d", tmp, variant, i);
             cact_run_opts_default(&ro);
             ro.data_dir = go.data_dir;
             ro.out_dir = rdir;
@@ -277,6 +280,7 @@ static void test_gallery(void)
             ro.seed = 7;
             ro.max_batches = go.gallery_batch + 1;
             ro.html = 0;
+            ro.grid = go.grid;
             ro.chain = go.base;
             ro.chain.fn[0] = fns[i];
             ro.chain.n = 1;

@@ -18,7 +18,7 @@
 #define CLI_GALLERY_MAX 64
 
 /* What the command line asked for. */
-enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_TENSOR };
 
 struct cli_args {
     enum cli_action action;
@@ -31,6 +31,7 @@ struct cli_args {
     size_t n_gallery;                       /* 0: every element-wise function */
     struct cact_act_fn gallery_fns[CLI_GALLERY_MAX];
     size_t gallery_batch;                   /* --gallery-batch K */
+    const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
 
 /* ---- args.c ---- */
@@ -83,6 +84,14 @@ int cli_job(struct cli_args *a);
 
 /* Run the gallery (cact_gallery_run) instead of the job. Returns the exit status. */
 int cli_gallery(struct cli_args *a);
+/* Print the end-of-run report of what the grids clipped (not with --quiet). */
+void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st);
+
+/* ---- tensor.c ---- */
+
+/* --tensor: parse the literal, run the chain, print shape, output and the input after
+ * the call as PyTorch prints them. Returns the exit status. */
+int cli_tensor(const struct cli_args *a);
 
 /* Exit status for a failed library call: cact_exit_code(), except that an interrupted
  * call exits 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do. */
