@@ -38,6 +38,13 @@ expect_exit 2 gallery-batch-range -- "$BIN" --data "$DATA" --gallery relu --gall
 expect_grep gallery-batch-range "0\.\.156" "$TMP/err"
 expect_exit 2 gallery-bad-spec -- "$BIN" --data "$DATA" --gallery 'relu,nosuch' -o "$TMP/g4"
 expect_grep gallery-bad-spec "nosuch" "$TMP/err"
+expect_exit 2 gallery-with-fn -- "$BIN" --data "$DATA" --gallery relu --fn tanh -o "$TMP/g5"
+expect_grep gallery-with-fn "not --fn" "$TMP/err"
+expect_exit 2 gallery-empty-name -- "$BIN" --data "$DATA" --gallery 'relu,,tanh' -o "$TMP/g6"
+expect_exit 0 gallery-commas-in-parens -- "$BIN" --data "$DATA" -q -o "$TMP/g7" \
+    --gallery 'hardtanh(min_val=-0.5, max_val=0.5),relu'
+expect_grep gallery-commas-in-parens '"spec": "hardtanh\(min_val=-0.5, max_val=0.5\)"' "$TMP/g7/gallery.json"
+expect_true gallery-no-output-dirs -- test ! -e "$TMP/g5" -a ! -e "$TMP/g6"
 
 # ---- in the browser ----
 python3 "$CA_ROOT/tests/browser_test.py" "$DATA" "$TMP/viewer" "$TMP/shuffled" "$TMP/gallery" \

@@ -127,6 +127,7 @@ static const char *const cli_help_text[] = {
 "Also written: OUT/manifest.json (settings, and per batch its files, image indices,\n"
 "labels, class names, min/mean/max, what the grids clipped). A run ends with\n"
 "what each clipped: \"output: 41.3% of values below 0 shown as 0, 0% above 1\".\n"
+"And OUT/index.html: open it in a browser (file:// works) to step through the run.\n"
 "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
 "143 terminated (SIGTERM).\n"
 "Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009.\n",
@@ -534,8 +535,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
 
     if (a->gallery && a->run.chain.n)
         return cli_usage("--gallery takes its functions itself: --gallery 'relu,tanh', not --fn");
-    if (a->gallery && a->action == CLI_DOWNLOAD_ONLY)
-        return cli_usage("--gallery cannot be combined with --download-only");
+    if (a->gallery && (a->action == CLI_DOWNLOAD_ONLY || a->action == CLI_TENSOR))
+        return cli_usage("--gallery cannot be combined with --%s",
+                         a->action == CLI_TENSOR ? "tensor" : "download-only");
     if (a->run.chain.n == 0) {
         struct cact_err err;
         cact_act_parse("sigmoid", &a->run.chain.fn[0], &err);
