@@ -225,7 +225,13 @@ class Browser:
                 self.proc.kill()
                 self.proc.wait()
         os.close(self._r)
-        shutil.rmtree(self.profile, ignore_errors=True)
+        # The browser's helper processes may still be finishing a write into the
+        # profile for a moment after the browser itself has exited.
+        for _ in range(10):
+            shutil.rmtree(self.profile, ignore_errors=True)
+            if not os.path.exists(self.profile):
+                break
+            time.sleep(0.2)
 
     def __enter__(self):
         return self
