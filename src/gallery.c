@@ -162,8 +162,8 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     for (size_t i = 0; i < nf; i++)
         if (!fns[i].desc->elem) {
             st = cact_fail(err, CACT_ERR_USAGE,
-                           "gallery: %s is channel-wise (not element-wise); use --fn %s for it",
-                           fns[i].desc->name, fns[i].desc->name);
+                           "gallery: %s is channel-wise (not element-wise), so it has no card; "
+                           "run it on its own", fns[i].desc->name);
             goto out;
         }
     if ((st = cact_mkdirs(o->out_dir, err)) != CACT_OK)
@@ -176,7 +176,7 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     if (st != CACT_OK)
         goto out;
     if (o->gallery_batch >= ld.n_batches) {
-        st = cact_fail(err, CACT_ERR_USAGE, "--gallery-batch %zu: the run has batches 0..%zu",
+        st = cact_fail(err, CACT_ERR_USAGE, "gallery batch %zu: the data has batches 0..%zu",
                        o->gallery_batch, ld.n_batches ? ld.n_batches - 1 : 0);
         goto out;
     }

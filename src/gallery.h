@@ -3,7 +3,8 @@
  *
  * The same kernels and pixels as a single run: each function's output grid is drawn
  * through its per-channel lookup table exactly as run.c draws an element-wise chain,
- * so a card equals output_KKKK.png of `--fn SPEC` with the same data options.
+ * so a card equals output_KKKK.png of a run of that one function with the same data
+ * and grid options.
  * gallery.png holds the input grid first, then every function's output grid in the
  * page's order, left to right and top to bottom, CACT_GALLERY_COLS cells a row with a
  * white gap of CACT_GALLERY_GAP pixels; gallery.json lists each cell's function and
