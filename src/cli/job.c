@@ -59,8 +59,11 @@ int cli_fetch(struct cli_args *a)
     fo->data_dir = a->run.data_dir;
     fo->kind = a->run.kind;
     fo->split = a->run.split;
-    if (!a->quiet && isatty(STDERR_FILENO))
+    if (!a->quiet && isatty(STDERR_FILENO)) {
+        static char extract[] = "extract"; /* the bar's label for a local archive */
         fo->progress = cli_fetch_progress;
+        fo->progress_ctx = fo->archive ? extract : NULL;
+    }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
     enum cact_status st = cact_fetch_ensure(fo, &err);
@@ -92,9 +95,11 @@ int cli_job(struct cli_args *a)
         return cli_exit_status(err.code);
     }
     if (!a->quiet)
-        printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
+        printf("cifar-act: %zu %s, %zu %s -> %zu PNG %s (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
-               stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.files,
+               cli_plural(stats.files, "file", "files"), (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
     if (!a->quiet)
