@@ -309,7 +309,7 @@ $(HTML_ASSETS): src/html_page.css src/html_page.js tools/embed_text.awk
 	awk -v name=html_page_css -f tools/embed_text.awk src/html_page.css > $@.tmp
 	awk -v name=html_page_js -f tools/embed_text.awk src/html_page.js >> $@.tmp
 	mv $@.tmp $@
-$(BUILD)/src/html.o: $(HTML_ASSETS)
-$(BUILD)/src/html.o: ALL_CFLAGS += -I$(BUILD)/gen
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: $(HTML_ASSETS)
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
