@@ -763,9 +763,14 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     sb_puts(&b, "this step's PNGs are linked above the grids; every step:</p>\n<p class=\"files\">");
     for (size_t k = 0; k < r->n_batches; k++) {
         const struct cact_html_batch *bt = &r->batches[k];
-        sb_printf(&b, "<a href=\"%s\">%zu</a>", bt->input.file, k);
-        if (strcmp(bt->output.file, bt->input.file))
-            sb_printf(&b, "/<a href=\"%s\">out</a>", bt->output.file);
+        sb_puts(&b, "<a href=\"");
+        sb_html(&b, bt->input.file);
+        sb_printf(&b, "\">%zu</a>", k);
+        if (strcmp(bt->output.file, bt->input.file)) {
+            sb_puts(&b, "/<a href=\"");
+            sb_html(&b, bt->output.file);
+            sb_puts(&b, "\">out</a>");
+        }
         sb_puts(&b, " ");
     }
     sb_puts(&b, "</p></section>\n");
