@@ -111,11 +111,14 @@ $(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h
 
 # gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
 fuzz-tensor: $(BUILD)/fuzz_tensor
-$(BUILD)/fuzz_tensor: tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
-                      src/tensor.h src/tensor_print.h src/ca.h
+# tensor.c runs chains through cact_act_apply, so the act module links in too.
+FUZZ_TENSOR_SRC := tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
+                   src/act.c src/act_kernels.c src/act_fast.c
+$(BUILD)/fuzz_tensor: $(FUZZ_TENSOR_SRC) src/tensor.h src/tensor_print.h src/ca.h \
+                      src/act.h src/act_kernels.h src/act_fast.inc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c -o $@ -lm
+	    -Isrc $(FUZZ_TENSOR_SRC) -o $@ -lm -pthread
 
 # Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
 $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)

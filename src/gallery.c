@@ -28,7 +28,7 @@ size_t cact_gallery_default_fns(struct cact_act_fn *out, size_t max)
     for (size_t i = 0; i < cact_act_count(); i++) {
         const struct cact_act_desc *d = cact_act_at(i);
         int required = 0;
-        if (!d->elem)
+        if (d->kind != CACT_ACT_KIND_ELEM)
             continue;
         for (int j = 0; j < d->n_params; j++)
             if (d->params[j].def != d->params[j].def) /* NaN: no default (Threshold) */
@@ -160,7 +160,7 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
         goto out;
     }
     for (size_t i = 0; i < nf; i++)
-        if (!fns[i].desc->elem) {
+        if (fns[i].desc->kind != CACT_ACT_KIND_ELEM) {
             st = cact_fail(err, CACT_ERR_USAGE,
                            "gallery: %s is channel-wise (not element-wise), so it has no card; "
                            "run it on its own", fns[i].desc->name);

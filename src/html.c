@@ -257,7 +257,7 @@ static void plot_init(struct plot *p, const struct cact_act_chain *chain, const 
     for (int i = 0; i < HTML_CURVE_POINTS; i++)
         p->cx[i] = p->cy[i] = (float)(p->x_lo + (p->x_hi - p->x_lo) * i / (HTML_CURVE_POINTS - 1));
     for (int i = 0; i < chain->n; i++)
-        chain->fn[i].desc->elem(p->cy, p->cy, HTML_CURVE_POINTS, chain->fn[i].p);
+        cact_act_apply(&chain->fn[i], p->cy, p->cy, 1, 1, HTML_CURVE_POINTS);
     for (int i = 0; i < HTML_CURVE_POINTS; i++) {
         if (!isfinite(p->cy[i]))
             continue;

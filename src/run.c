@@ -14,6 +14,7 @@
 #include "html.h"
 #include "manifest.h"
 #include "pngw.h"
+#include "tblog.h" /* --logdir: the event file */
 
 /* The gap between input and output in --layout pairs: white, so it shows against
  * black padding. In grid pixels before --scale. */
@@ -57,6 +58,7 @@ struct run_ctx {
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_manifest_batch *mb; /* [n_batches] */
     cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
+    struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -233,10 +235,10 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     if (st != CACT_OK)
         return st;
     /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
-    if (o->html && o->html_pixels &&
+    if (o->html && o->out_dir && o->html_pixels &&
         (st = cact_html_write_pixels(o->out_dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
         return st;
-    if (o->html && !o->html_pixels)
+    if (o->html && o->out_dir && !o->html_pixels)
         cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
@@ -259,6 +261,14 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                             &mb->clip_in);
         cact_grid_clip_hist(&o->grid, (const size_t(*)[256])hist, (const float(*)[256])c->out_f,
                             &mb->clip_out);
+        /* tblog hook: this batch's TensorBoard step (grids, histograms from hist). */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, (const size_t(*)[256])hist, NULL, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         if (o->grid.normalize) {
             size_t nt = cact_grid_tables(&o->grid, (const float(*)[256])c->in_f, w->px, n,
                                          (const size_t(*)[256])hist, w->luts);
@@ -286,6 +296,14 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
         cact_grid_clip_floats(&o->grid, out, values, &mb->clip_out); /* gridnorm */
+        /* tblog hook: the float path passes its output values. */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, NULL, out, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         cact_grid_render(&o->grid, out, n, w->rgb_out);
     }
 
@@ -466,7 +484,10 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     st = run_check_opts(o, err);
     if (st != CACT_OK)
         return st;
-    st = cact_mkdirs(o->out_dir, err);
+    if (!o->out_dir && !o->logdir)
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "nothing to write: no output directory and no log directory");
+    st = o->out_dir ? cact_mkdirs(o->out_dir, err) : CACT_OK;
     if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
@@ -495,9 +516,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
     c->mb = calloc(c->n_batches, sizeof *c->mb);
-    if (o->html) /* html: per-batch histograms for index.html */
+    if (o->html && o->out_dir) /* html: per-batch histograms for index.html */
         c->html_hist = calloc(c->n_batches, sizeof *c->html_hist);
-    if (!c->mb || (o->html && !c->html_hist)) {
+    if (!c->mb || (o->html && o->out_dir && !c->html_hist)) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -515,6 +536,21 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
                 c->in_lut[ch][b] = cact_grid_quantize(o->grid.style, c->in_f[ch][b]);
                 c->out_lut[ch][b] = cact_grid_quantize(o->grid.style, c->out_f[ch][b]);
             }
+    }
+
+    /* tblog hook: open the event file, with the settings as its first text. */
+    if (o->logdir) {
+        char extra[512], md[4096];
+        snprintf(extra, sizeof extra,
+                 "| dataset | %s %s |\n| batches | %zu |\n| shuffle | %s |\n| seed | %llu |\n"
+                 "| drop_last | %s |\n| cifar-act | %s |\n",
+                 cact_cifar_kind_names[o->kind], cact_cifar_split_names[o->split],
+                 c->n_batches, o->shuffle ? "yes" : "no", (unsigned long long)o->seed,
+                 o->drop_last ? "yes" : "no", CACT_VERSION);
+        cact_tblog_settings(md, sizeof md, &o->chain, o->batch, extra);
+        st = cact_tblog_open(&c->tb, o->logdir, &o->chain, o->png_level, md, err);
+        if (st != CACT_OK)
+            goto out;
     }
 
     jobs = o->jobs < (int)c->n_batches ? o->jobs : (int)c->n_batches;
@@ -543,12 +579,22 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
 
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb, c->n_batches, err);
+    /* tblog hook: every step is in the file; close it before the manifest. */
+    if (c->tb)
+        snprintf(stats->event_path, sizeof stats->event_path, "%s", cact_tblog_path(c->tb));
+    st = cact_tblog_close(c->tb, err);
+    c->tb = NULL;
     if (st != CACT_OK)
         goto out;
+    if (o->out_dir) {
+        snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
+        st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb,
+                                 c->n_batches, err);
+        if (st != CACT_OK)
+            goto out;
+    }
     /* html: the viewer, after the PNGs and the manifest it links to. */
-    if (o->html && (st = run_html(c, err)) != CACT_OK)
+    if (o->html && o->out_dir && (st = run_html(c, err)) != CACT_OK)
         goto out;
     stats->batches = c->n_batches;
     stats->images = c->images_done;
@@ -563,6 +609,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         stats->clip_out.above += co->above, stats->clip_out.nan += co->nan;
     }
 out:
+    cact_tblog_close(c->tb, NULL); /* tblog hook: after a failure, keep the whole steps written */
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {
             free(c->mb[k].idx);

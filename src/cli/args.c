@@ -96,6 +96,11 @@ static const char *const cli_help_text[] = {
 "\n"
 "Output:\n"
 "  -o, --out DIR          output directory, created if missing (default ./out)\n"
+"      --logdir DIR       also write a TensorBoard event file into DIR: images\n"
+"                         input and output (add_images' grids), histograms\n"
+"                         input/values and output/values, the settings as\n"
+"                         text. Without --out, only the event file. View it:\n"
+"                         tensorboard --logdir DIR\n"
 "      --style NAME       torchvision (default): save_image(nrow=8,\n"
 "                         padding=2), rounded; tensorboard: add_images,\n"
 "                         8 columns, no padding, truncated\n"
@@ -230,6 +235,15 @@ SETTER(set_out)
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.out_dir = arg;
+    a->out_given = 1;
+    return 0;
+}
+
+SETTER(set_logdir)
+{
+    if (arg[0] == '\0')
+        return cli_usage("%s: empty directory name", opt);
+    a->run.logdir = arg;
     return 0;
 }
 
@@ -449,6 +463,7 @@ static const struct cli_opt cli_opts[] = {
     {"keep-archive", 0, no_argument, set_keep_archive},
     {"no-verify", 0, no_argument, set_no_verify},
     {"out", 'o', required_argument, set_out},
+    {"logdir", 0, required_argument, set_logdir},
     {"style", 0, required_argument, set_style},
     {"nrow", 0, required_argument, set_nrow},
     {"padding", 0, required_argument, set_padding},
@@ -574,6 +589,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         cact_act_parse("sigmoid", &a->run.chain.fn[0], &err);
         a->run.chain.n = 1;
     }
+    if (a->run.logdir && !a->out_given)
+        a->run.out_dir = NULL; /* --logdir alone: only the event file */
     if (a->run.kind == CACT_CIFAR_10 && a->run.label == CACT_CIFAR_LABEL_COARSE)
         return cli_usage("--label: coarse labels exist only in CIFAR-100");
     if (a->no_verify && (a->action == CLI_DOWNLOAD_ONLY || a->fetch.url ||

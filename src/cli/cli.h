@@ -33,6 +33,7 @@ struct cli_args {
     size_t n_gallery;                       /* 0: every element-wise function */
     struct cact_act_fn gallery_fns[CLI_GALLERY_MAX];
     size_t gallery_batch;                   /* --gallery-batch K */
+    int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
     const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
 
