@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "manifest.h"
 #include "outdir.h"
 #include "pngw.h"
@@ -29,6 +30,8 @@ static const struct cact_outdir_name run_out_names[] = {
     {"output_", ".png", 0},
     {"compare_", ".png", 0},
     {CACT_MANIFEST_NAME, NULL, 0},
+    {"index.html", NULL, 0},   /* html.h: the viewer */
+    {"html", NULL, 1},         /* html.h: OUT/html/px_KKKK.js */
     {NULL, NULL, 0}
 };
 
@@ -59,6 +62,8 @@ void cact_run_opts_default(struct cact_run_opts *o)
     o->layout = CACT_RUN_LAYOUT_SEPARATE;
     o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
+    o->html = 1;
+    o->html_pixels = 0; /* ~25% more CPU for 30 MB of base64 (BENCHMARKS.md): asked for */
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
 
@@ -74,6 +79,7 @@ struct run_ctx {
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_run_batch *mb; /* [n_batches] */
+    cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
     struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
@@ -257,6 +263,12 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
+    /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
+    if (o->html && o->out_dir && o->html_pixels &&
+        (st = cact_html_write_pixels(c->dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+        return st;
+    if (o->html && o->out_dir && !o->html_pixels)
+        cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -394,6 +406,89 @@ static void *run_worker(void *arg)
     }
     run_work_free(&w);
     return NULL;
+}
+
+/* ---- OUT/index.html (html.h): describe the finished run to the page writer ---- */
+
+static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
+{
+    const struct cact_run_opts *o = c->o;
+    struct cact_html_batch *hb = NULL;
+    const char **classes = NULL;
+    struct cact_html_run r;
+    struct cact_html_kv kv[20];
+    char title[512], spec[256], sv[20][64];
+    size_t nkv = 0;
+    int n_classes = cact_cifar_n_classes(c->set), pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    enum cact_status st;
+
+    hb = calloc(c->n_batches, sizeof *hb);
+    classes = calloc((size_t)n_classes, sizeof *classes);
+    if (!hb || !classes) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for index.html");
+        goto out;
+    }
+    for (int i = 0; i < n_classes; i++)
+        classes[i] = cact_cifar_class_name(c->set, i);
+    for (size_t k = 0; k < c->n_batches; k++) {
+        /* The files the batch wrote (run_write): compare, or input and output. */
+        const char *in = c->mb[k].files[0].name, *outn = c->mb[k].files[pairs ? 0 : 1].name;
+        int gw, gh, gap = RUN_PAIR_GAP * o->grid.scale;
+        cact_grid_size(&o->grid, c->mb[k].n, &gw, &gh);
+        hb[k].n = c->mb[k].n;
+        hb[k].idx = c->mb[k].idx;
+        hb[k].labels = c->mb[k].labels;
+        if (pairs) {
+            hb[k].input = (struct cact_html_image){in, 2 * gw + gap, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){in, 2 * gw + gap, gh, gw + gap, 0, gw, gh};
+        } else {
+            hb[k].input = (struct cact_html_image){in, gw, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){outn, gw, gh, 0, 0, gw, gh};
+        }
+    }
+    title[0] = 0;
+    for (int i = 0; i < o->chain.n; i++)
+        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", i ? " \xe2\x86\x92 " : "",
+                 cact_act_format(&o->chain.fn[i], spec, sizeof spec));
+    snprintf(title + strlen(title), sizeof title - strlen(title), "%s on %s %s",
+             o->chain.n ? "" : "ToTensor only", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100",
+             o->split == CACT_CIFAR_TRAIN ? "train" : "test");
+#define RUN_KV(k, ...) (snprintf(sv[nkv], sizeof sv[0], __VA_ARGS__), \
+                        kv[nkv] = (struct cact_html_kv){k, sv[nkv]}, nkv++)
+    kv[nkv++] = (struct cact_html_kv){"dataset", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100"};
+    kv[nkv++] = (struct cact_html_kv){"split", o->split == CACT_CIFAR_TRAIN ? "train" : "test"};
+    kv[nkv++] = (struct cact_html_kv){"data directory", o->data_dir};
+    RUN_KV("images in the set", "%zu", cact_cifar_count(c->set));
+    RUN_KV("batch size", "%zu", o->batch);
+    RUN_KV("steps (batches)", "%zu", c->n_batches);
+    kv[nkv++] = (struct cact_html_kv){"drop_last", o->drop_last ? "yes" : "no"};
+    RUN_KV("shuffle", o->shuffle ? "yes, seed %llu" : "no", (unsigned long long)o->seed);
+    kv[nkv++] = (struct cact_html_kv){"grid style", o->grid.style == CACT_GRID_TENSORBOARD
+        ? "tensorboard (add_images: 8 columns, no padding, truncated)"
+        : "torchvision (save_image: padded, rounded)"};
+    RUN_KV("nrow", "%d", o->grid.nrow);
+    RUN_KV("padding, pad_value", "%d, %g", o->grid.style == CACT_GRID_TENSORBOARD ? 0 : o->grid.padding,
+           o->grid.pad_value);
+    RUN_KV("scale", "%d", o->grid.scale);
+    kv[nkv++] = (struct cact_html_kv){"layout", pairs ? "pairs (compare_KKKK.png)" : "separate"};
+    RUN_KV("PNG level", "%d", o->png_level);
+    kv[nkv++] = (struct cact_html_kv){"path", c->use_lut ? "per-channel lookup table" : "float kernels"};
+    RUN_KV("jobs", "%d", o->jobs);
+    kv[nkv++] = (struct cact_html_kv){"cifar-act", CACT_VERSION};
+#undef RUN_KV
+    r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
+                               CACT_MANIFEST_NAME, hb, c->n_batches,
+                               (const cact_html_hist *)c->html_hist, NULL, NULL, !o->html_pixels};
+    /* Into the staging directory; an empty recycled index.html there would be renamed
+     * over (an ext4 flush), so it goes first. */
+    char page[4096];
+    if (snprintf(page, sizeof page, "%s/index.html", c->dir) < (int)sizeof page)
+        (void)unlink(page);
+    st = cact_html_write_run(c->dir, &r, NULL, err);
+out:
+    free(classes);
+    free(hb);
+    return st;
 }
 
 /* ---- The job ---- */
@@ -577,7 +672,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     c->mb = calloc(c->n_batches, sizeof *c->mb);
     class_names = calloc((size_t)cact_cifar_n_classes(c->set) + 1, sizeof *class_names);
-    if (!c->mb || !class_names) {
+    if (o->html && o->out_dir) /* html: per-batch histograms for index.html */
+        c->html_hist = calloc(c->n_batches, sizeof *c->html_hist);
+    if (!c->mb || !class_names || (o->html && o->out_dir && !c->html_hist)) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -667,6 +764,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         st = run_write_files(&info, c->dir, err);
         if (st != CACT_OK)
             goto out;
+        /* html: the viewer, beside the PNGs and the manifest it links to. */
+        if (o->html && (st = run_html(c, err)) != CACT_OK)
+            goto out;
         /* The manifest last: in a merge it is the sign that OUT is complete. */
         st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
         if (st != CACT_OK)
@@ -693,6 +793,7 @@ out:
             free(c->mb[k].labels);
         }
     free(c->mb);
+    free(c->html_hist);
     free(class_names);
     free(threads);
     cact_cifar_loader_free(&c->ld);

@@ -52,6 +52,9 @@ struct cact_run_opts {
     const char *out_dir;     /* created if missing; NULL: no PNGs and no manifest
                                 (only the event file, logdir must be set) */
     const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
+    int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
+    int html_pixels;         /* with html: OUT/html/px_KKKK.js, the input bytes that give
+                                the page its pixel values under the cursor */
     int jobs;                /* worker threads, >= 1; fewer when memory_limit says so */
     uint64_t memory_limit;   /* bytes for the workers' buffers; 0: half of the RAM */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
@@ -81,7 +84,8 @@ struct cact_run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on without pixels,
+ * jobs = online CPUs. */
 void cact_run_opts_default(struct cact_run_opts *o);
 
 /* ---- Sizes and memory, before any work ---- */
@@ -114,7 +118,8 @@ enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
 /* cact_run_check, take OUT (waiting for another run holding it, see notice), open the
  * dataset, run with plan.jobs workers, write the manifest, then make the staged files
  * OUT's content (outdir.h). Writes {input,output}_KKKK.png (or compare_KKKK.png) and
- * manifest.json. After any return, OUT's manifest.json describes exactly the cifar-act
+ * manifest.json, and with html the viewer OUT/index.html (html.h). After any return,
+ * OUT's manifest.json describes exactly the cifar-act
  * files in OUT, or OUT has none (a failed merge): on failure or interruption before
  * the end, OUT is left as it was. Files in OUT that cifar-act did not write are never
  * touched. With logdir, also LOGDIR/events.out.tfevents.* (tblog.h), one step per

@@ -69,6 +69,7 @@ static void opts(struct cact_run_opts *o, const char *out)
     o->out_dir = out;
     o->batch = 4;
     o->jobs = 2;
+    o->html = 0; /* test_html_in_out has it */
     cact_act_parse("sigmoid", &o->chain.fn[0], &e);
     o->chain.n = 1;
 }
@@ -652,6 +653,36 @@ static void test_sweep(void)
     CHECK(!fx_exists(path));
 }
 
+/* The viewer's files (html.h) are ours: replaced with the rest, stale ones removed. */
+static void test_html_in_out(void)
+{
+    const char *out = out_path("html");
+    struct cact_run_opts o;
+    struct cact_run_stats st;
+    struct cact_err e;
+    char path[700], all[4096];
+
+    opts(&o, out);
+    o.html = 1;
+    o.html_pixels = 1;
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    snprintf(path, sizeof path, "%s/html", out);
+    list_all(path, all, sizeof all);
+    CHECK_MSG(strcmp(all, "px_0000.js,px_0001.js,px_0002.js,") == 0, "%s", all);
+    o.max_batches = 1;
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    list_all(path, all, sizeof all);
+    CHECK_MSG(strcmp(all, "px_0000.js,") == 0, "%s", all);
+    list_all(out, all, sizeof all);
+    CHECK_MSG(strcmp(all, "html,index.html,input_0000.png,manifest.json,output_0000.png,") == 0,
+              "%s", all);
+    check_truthful("with the viewer", out);
+    o.html = 0;
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    list_all(out, all, sizeof all);
+    CHECK_MSG(strcmp(all, "input_0000.png,manifest.json,output_0000.png,") == 0, "%s", all);
+}
+
 /* The name table decides what is ours. */
 static void test_outdir_names(void)
 {
@@ -752,6 +783,7 @@ int main(void)
     test_symlink_and_cwd();
     test_lock();
     test_sweep();
+    test_html_in_out();
     test_outdir_names();
     test_outdir_dirs();
 
