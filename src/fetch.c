@@ -17,93 +17,16 @@
 #include <openssl/evp.h>
 
 #include "archive.h"
+#include "dataset.h"
 #include "download.h"
+#include "verify.h"
 
 #define FETCH_PATH 4096
-#define FETCH_MAX_FILES 8
+#define FETCH_MAX_FILES CACT_DATASET_MAX_FILES
 #define FETCH_CHUNK (1 << 20)
 #define FETCH_PROGRESS_S 0.25 /* at most four progress calls a second */
 
-/* ---- The datasets ---- */
-
-/* One file of a dataset. These names must match cact_cifar_layout_get() in cifar.c; the
- * table is kept here because it also describes the archive (digests, order). */
-struct fetch_file {
-    const char *name;  /* in <dir>/ on disk and in the archive */
-    const char *md5;   /* official MD5, NULL if none published */
-    int train_only;    /* only the train split needs it */
-};
-
-struct fetch_dataset {
-    const char *label;
-    const char *url;
-    const char *archive;  /* official archive file name */
-    const char *dir;      /* top directory, in the archive and under DATA_DIR */
-    uint64_t size;
-    const char *sha256;
-    int n_files;
-    struct fetch_file files[FETCH_MAX_FILES];
-};
-
-static const struct fetch_dataset fetch_table[] = {
-    [CACT_CIFAR_10] = {
-        .label = "CIFAR-10",
-        .url = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-        .archive = "cifar-10-binary.tar.gz",
-        .dir = "cifar-10-batches-bin",
-        .size = 170052171,
-        .sha256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
-        .n_files = 7,
-        .files = {
-            { "test_batch.bin", "803d5f7f4d78ea53de84dbe85f74fb6d", 0 },
-            { "batches.meta.txt", NULL, 0 },
-            { "data_batch_1.bin", "5dd7e06a14cb22eb9f671a540d1b7c25", 1 },
-            { "data_batch_2.bin", "5ea93a67294ea407fff1d09f752e9692", 1 },
-            { "data_batch_3.bin", "942cd6a4bcdd0dd3c604fbe906cb4421", 1 },
-            { "data_batch_4.bin", "ae636b3ba5c66a11e91e8cb52e771fcb", 1 },
-            { "data_batch_5.bin", "53f37980c15c3d472c316c40844f3f0d", 1 },
-        },
-    },
-    [CACT_CIFAR_100] = {
-        .label = "CIFAR-100",
-        .url = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
-        .archive = "cifar-100-binary.tar.gz",
-        .dir = "cifar-100-binary",
-        .size = 168513733,
-        .sha256 = "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
-        .n_files = 4,
-        .files = {
-            { "test.bin", "4499cfba6c016c1be1438163640a0898", 0 },
-            { "coarse_label_names.txt", NULL, 0 },
-            { "fine_label_names.txt", NULL, 0 },
-            { "train.bin", "6172c7755cfe09b2fe270c85cebc1b15", 1 },
-        },
-    },
-};
-
-const char *cact_fetch_default_url(enum cact_cifar_kind kind)
-{
-    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].url : fetch_table[CACT_CIFAR_10].url;
-}
-
-const char *cact_fetch_archive_name(enum cact_cifar_kind kind)
-{
-    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].archive
-                             : fetch_table[CACT_CIFAR_10].archive;
-}
-
-static long env_long(const char *name, long def)
-{
-    const char *v = getenv(name);
-    char *end = NULL;
-    long x;
-
-    if (!v || !*v)
-        return def;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    return errno || *end || x < 0 ? def : x;
-}
+/* ---- Options ---- */
 
 void cact_fetch_opts_default(struct cact_fetch_opts *o)
 {
@@ -111,22 +34,23 @@ void cact_fetch_opts_default(struct cact_fetch_opts *o)
     o->kind = CACT_CIFAR_10;
     o->split = CACT_CIFAR_TEST;
     o->retries = 5;
-    o->retry_base_ms = env_long("CIFAR_ACT_RETRY_BASE_MS", 1000);
+    o->retry_base_ms = 1000;
     o->stall_bytes = 1024;
-    o->stall_seconds = env_long("CIFAR_ACT_STALL_SECONDS", 60);
+    o->stall_seconds = 60;
 }
 
 /* ---- One run's state ---- */
 
 struct fetch_ctx {
     const struct cact_fetch_opts *o;
-    const struct fetch_dataset *ds;
+    const struct cact_dataset *ds;
     const char *url;
     const char *sha256;          /* expected archive SHA-256, NULL: not checked */
     uint64_t size;               /* expected archive size, 0: not checked */
 
     int n;                       /* members this split needs */
     const char *md5[FETCH_MAX_FILES];
+    uint64_t msize[FETCH_MAX_FILES];  /* exact member size, 0: not known */
     char name[FETCH_MAX_FILES][256];  /* "<dir>/<file>" inside the archive */
     char dest[FETCH_MAX_FILES][FETCH_PATH];
     char stamp[FETCH_MAX_FILES][FETCH_PATH];
@@ -158,7 +82,7 @@ static int path_join(char *buf, size_t size, const char *a, const char *b)
 static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_opts *o,
                                struct cact_err *err)
 {
-    const struct fetch_dataset *ds;
+    const struct cact_dataset *ds;
     char part_name[256];
     int official;
 
@@ -167,19 +91,19 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
     c->part_fd = -1;
     if (!o->data_dir || !*o->data_dir)
         return cact_fail(err, CACT_ERR_USAGE, "no data directory given");
-    if (o->kind != CACT_CIFAR_10 && o->kind != CACT_CIFAR_100)
+    ds = cact_dataset_get(o->kind);
+    if (!ds)
         return cact_fail(err, CACT_ERR_USAGE, "unknown dataset kind %d", (int)o->kind);
     if (o->split != CACT_CIFAR_TEST && o->split != CACT_CIFAR_TRAIN)
         return cact_fail(err, CACT_ERR_USAGE, "unknown split %d", (int)o->split);
     if (o->sha256 && (strlen(o->sha256) != 64 ||
                       strspn(o->sha256, "0123456789abcdefABCDEF") != 64))
         return cact_fail(err, CACT_ERR_USAGE, "SHA-256 '%s' is not 64 hex digits", o->sha256);
-    ds = &fetch_table[o->kind];
     c->ds = ds;
     c->url = o->url ? o->url : ds->url;
     official = strcmp(c->url, ds->url) == 0;
     c->sha256 = o->sha256 ? o->sha256 : official ? ds->sha256 : NULL;
-    c->size = official && !o->sha256 ? ds->size : 0;
+    c->size = official && !o->sha256 ? ds->archive_size : 0;
 
     snprintf(part_name, sizeof part_name, "%s.part", ds->archive);
     if (path_join(c->dir, sizeof c->dir, o->data_dir, ds->dir) ||
@@ -188,17 +112,21 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
         path_join(c->lock, sizeof c->lock, o->data_dir, ".cifar-act.lock"))
         return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
     for (int i = 0; i < ds->n_files; i++) {
-        const struct fetch_file *f = &ds->files[i];
+        const struct cact_dataset_file *f = &ds->files[i];
         char sname[300];
         int k = c->n;
-        if (f->train_only && o->split != CACT_CIFAR_TRAIN)
+        if (!cact_dataset_needs(f, o->split))
             continue;
         c->md5[k] = f->md5;
+        c->msize[k] = f->size;
         if (o->test_md5) {
             c->md5[k] = NULL;
+            c->msize[k] = 0;
             for (const struct cact_fetch_md5 *t = o->test_md5; t->member; t++)
-                if (strcmp(t->member, f->name) == 0)
+                if (strcmp(t->member, f->name) == 0) {
                     c->md5[k] = t->md5;
+                    c->msize[k] = t->size;
+                }
         }
         snprintf(c->name[k], sizeof c->name[k], "%s/%s", ds->dir, f->name);
         snprintf(sname, sizeof sname, ".%s.verified", f->name);
@@ -211,144 +139,12 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
     return CACT_OK;
 }
 
-/* Prepend "prefix: " to err->msg, cutting what does not fit. */
-static void err_prefix(struct cact_err *err, const char *prefix)
-{
-    char msg[CACT_ERR_MSG_MAX];
-    size_t pl = strlen(prefix), ml = strlen(err->msg);
-
-    if (pl > sizeof msg / 2)
-        pl = sizeof msg / 2;
-    if (ml > sizeof msg - pl - 3)
-        ml = sizeof msg - pl - 3;
-    memcpy(msg, prefix, pl);
-    memcpy(msg + pl, ": ", 2);
-    memcpy(msg + pl + 2, err->msg, ml);
-    msg[pl + 2 + ml] = '\0';
-    memcpy(err->msg, msg, pl + 3 + ml);
-}
-
 /* ---- Verifying what is on disk ---- */
-
-/* The stamp line for a file in state sb with digest md5. */
-static void stamp_line(char *buf, size_t size, const struct stat *sb, const char *md5)
-{
-    snprintf(buf, size, "%s %llu %lld.%09ld %lld.%09ld %llu\n", md5,
-             (unsigned long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
-             (long)sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
-             (long)sb->st_ctim.tv_nsec, (unsigned long long)sb->st_ino);
-}
-
-static int stamp_matches(const char *stamp, const struct stat *sb, const char *md5)
-{
-    char want[256], have[256];
-    FILE *f = fopen(stamp, "r");
-    int ok = 0;
-
-    if (!f)
-        return 0;
-    stamp_line(want, sizeof want, sb, md5);
-    if (fgets(have, sizeof have, f))
-        ok = strcasecmp(want, have) == 0;
-    fclose(f);
-    return ok;
-}
-
-/* Best effort: a read-only data directory just means hashing again next time.
- * "Read-only" by its mode bits too: root may write anywhere, but a directory with no
- * write bit (a shared, read-only copy of the data) is not ours to add files to. */
-static void stamp_write(const char *stamp, const char *path, const char *md5)
-{
-    struct stat sb, db;
-    char line[256], dir[FETCH_PATH];
-    char *slash;
-
-    snprintf(dir, sizeof dir, "%s", stamp);
-    slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (stat(slash ? dir : ".", &db) != 0 || !(db.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
-        return;
-    if (stat(path, &sb) != 0)
-        return;
-    stamp_line(line, sizeof line, &sb, md5);
-    (void)cact_write_atomic(stamp, line, strlen(line), NULL);
-}
-
-static enum cact_status md5_file(const char *path, char *hex, struct cact_err *err)
-{
-    enum cact_status st = CACT_OK;
-    EVP_MD_CTX *md = NULL;
-    unsigned char *buf = NULL, d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    FILE *f = NULL;
-    size_t got;
-
-    md = EVP_MD_CTX_new();
-    buf = malloc(FETCH_CHUNK);
-    if (!md || !buf) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    f = fopen(path, "rb");
-    if (!f) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 init failed");
-        goto out;
-    }
-    while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0)
-        if (EVP_DigestUpdate(md, buf, got) != 1) {
-            st = cact_fail(err, CACT_ERR_NOMEM, "MD5 update failed");
-            goto out;
-        }
-    if (ferror(f)) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot read %s", path);
-        goto out;
-    }
-    if (EVP_DigestFinal_ex(md, d, &dn) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 final failed");
-        goto out;
-    }
-    cact_hex(d, dn, hex);
-out:
-    if (f)
-        fclose(f);
-    free(buf);
-    EVP_MD_CTX_free(md);
-    return st;
-}
 
 /* Member k present and, if it has a digest, matching it (by stamp or by hashing). */
 static enum cact_status check_member(struct fetch_ctx *c, int k, struct cact_err *err)
 {
-    struct stat sb, sb2;
-    char actual[CACT_ARCHIVE_MD5_HEX];
-    enum cact_status st;
-
-    if (stat(c->dest[k], &sb) != 0) {
-        if (errno == ENOENT)
-            return cact_fail(err, CACT_ERR_MISSING, "%s is missing", c->dest[k]);
-        return cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", c->dest[k], strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode))
-        return cact_fail(err, CACT_ERR_FORMAT, "%s is not a regular file", c->dest[k]);
-    if (!c->md5[k] || stamp_matches(c->stamp[k], &sb, c->md5[k]))
-        return CACT_OK;
-    st = md5_file(c->dest[k], actual, err);
-    if (st != CACT_OK)
-        return st;
-    if (strcasecmp(actual, c->md5[k]) != 0)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "%s: MD5 %s, expected %s", c->dest[k], actual,
-                       c->md5[k]);
-    /* Stamp only if the file did not change while we hashed it. */
-    if (stat(c->dest[k], &sb2) == 0 && sb2.st_ino == sb.st_ino &&
-        sb2.st_size == sb.st_size && sb2.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
-        sb2.st_mtim.tv_nsec == sb.st_mtim.tv_nsec)
-        stamp_write(c->stamp[k], c->dest[k], actual);
-    return CACT_OK;
+    return cact_verify_file(c->dest[k], c->stamp[k], c->md5[k], c->msize[k], err);
 }
 
 static enum cact_status check_all(struct fetch_ctx *c, struct cact_err *err)
@@ -377,16 +173,9 @@ enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_
 
 /* ---- Progress ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void progress_start(struct fetch_ctx *c)
 {
-    c->t_last = now_s();
+    c->t_last = cact_now_s();
     c->b_last = c->bytes;
     c->rate = 0;
 }
@@ -396,7 +185,7 @@ static void progress_start(struct fetch_ctx *c)
 static void progress_maybe(struct fetch_ctx *c, int force)
 {
     struct cact_fetch_progress p;
-    double t = now_s(), dt = t - c->t_last;
+    double t = cact_now_s(), dt = t - c->t_last;
 
     if (!c->o->progress || (!force && dt < FETCH_PROGRESS_S))
         return;
@@ -475,7 +264,7 @@ static enum cact_status stream_finish(struct fetch_ctx *c, struct cact_err *err)
         return st;
     for (int k = 0; k < c->n; k++)
         if (c->md5[k])
-            stamp_write(c->stamp[k], c->dest[k], cact_archive_member_md5(c->ar, k));
+            cact_verify_stamp(c->stamp[k], c->dest[k], cact_archive_member_md5(c->ar, k));
     return CACT_OK;
 }
 
@@ -528,7 +317,7 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
 out:
     if (st != CACT_OK && st != CACT_ERR_NOMEM && st != CACT_ERR_INTERRUPTED &&
         strstr(err->msg, path) == NULL)
-        err_prefix(err, path); /* say which file was at fault */
+        cact_err_prefix(err, path); /* say which file was at fault */
     if (f)
         fclose(f);
     free(buf);
@@ -644,22 +433,44 @@ out:
     return st;
 }
 
-static void part_discard(struct fetch_ctx *c)
+/* The .part's fate, decided here only, from how the attempt to use it ended:
+ * success: it becomes the kept archive (keep_archive) or goes; bytes that can never
+ * become the right archive (CACT_ERR_FORMAT, CACT_ERR_CHECKSUM): removed; anything
+ * else (network, I/O, memory, interrupted): kept for a later resume, unless empty. */
+static enum cact_status part_settle(struct fetch_ctx *c, enum cact_status st,
+                                    struct cact_err *err)
 {
+    struct stat sb;
+    int empty = 1;
+
     if (c->part_fd >= 0) {
+        empty = fstat(c->part_fd, &sb) == 0 && sb.st_size == 0;
         close(c->part_fd);
         c->part_fd = -1;
     }
-    unlink(c->part);
+    if (st == CACT_OK) {
+        if (c->o->keep_archive) {
+            if (rename(c->part, c->kept) != 0)
+                return cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", c->part,
+                                 c->kept, strerror(errno));
+        } else if (unlink(c->part) != 0 && errno != ENOENT) {
+            return cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", c->part,
+                             strerror(errno));
+        }
+        return CACT_OK;
+    }
+    if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM || empty)
+        unlink(c->part);
+    return st;
 }
 
+/* The CLI adds the options that supply a local archive (CACT_HINT_OFFLINE). */
 static enum cact_status offline_missing(struct fetch_ctx *c, const char *why,
                                       struct cact_err *err)
 {
-    return cact_fail(err, CACT_ERR_MISSING,
-                   "%s; offline, so not downloading: put %s (from %s) into %s/, "
-                   "or use --archive FILE",
-                   why, c->ds->archive, c->url, c->o->data_dir);
+    cact_fail(err, CACT_ERR_MISSING, "%s; offline, so not downloading: put %s (from %s) into %s/",
+              why, c->ds->archive, c->url, c->o->data_dir);
+    return cact_hint(err, CACT_HINT_OFFLINE);
 }
 
 static enum cact_status download(struct fetch_ctx *c, const char *why, struct cact_err *err)
@@ -682,10 +493,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     if (cact_archive_stream_done(c->ar))
         goto finish; /* a previous run received everything: no network */
     if (o->offline) {
-        int empty = c->bytes == 0;
         st = offline_missing(c, why, err);
-        if (empty)
-            part_discard(c); /* we just created it */
         goto out;
     }
 
@@ -707,15 +515,10 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             progress_maybe(c, 1);
             if (!cact_archive_stream_done(c->ar)) {
                 st = cact_archive_finish(c->ar, err); /* says "truncated after N bytes" */
-                err_prefix(err, c->url);
-                part_discard(c);
+                cact_err_prefix(err, c->url);
                 goto out;
             }
             break;
-        }
-        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) {
-            part_discard(c); /* these bytes can never become the right archive */
-            goto out;
         }
         if (st != CACT_ERR_NETWORK)
             goto out; /* I/O, memory, interrupted: keep the .part to resume */
@@ -739,7 +542,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
         if (++fails > o->retries) {
             char what[64];
             snprintf(what, sizeof what, "giving up after %d attempts", fails);
-            err_prefix(err, what);
+            cact_err_prefix(err, what);
             goto out;
         }
         long ms = o->retry_base_ms;
@@ -760,30 +563,8 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     }
 finish:
     st = stream_finish(c, err);
-    if (st != CACT_OK) {
-        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM)
-            part_discard(c);
-        goto out;
-    }
-    close(c->part_fd);
-    c->part_fd = -1;
-    if (o->keep_archive) {
-        if (rename(c->part, c->kept) != 0)
-            st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", c->part, c->kept,
-                         strerror(errno));
-    } else if (unlink(c->part) != 0 && errno != ENOENT) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", c->part, strerror(errno));
-    }
 out:
-    if (c->part_fd >= 0) {
-        struct stat sb;
-        /* An empty .part we created helps no later run. */
-        if (st != CACT_OK && fstat(c->part_fd, &sb) == 0 && sb.st_size == 0)
-            unlink(c->part);
-        close(c->part_fd);
-        c->part_fd = -1;
-    }
-    return st;
+    return part_settle(c, st, err);
 }
 
 /* ---- Locking and cleanup ---- */

@@ -143,6 +143,51 @@ static void cli_error(const char *msg)
     fprintf(stderr, "cifar-act: %s\n", msg);
 }
 
+/* ---- Library failures: the message, plus the remedy in terms of our options ---- */
+
+/* The library says which situation it met (enum cact_hint); only the CLI knows the
+ * options that get out of it. Indexed by the hint; NULL: nothing to add. */
+static const char *const cli_hints[CACT_HINT_COUNT] = {
+    [CACT_HINT_NONE] = NULL,
+    [CACT_HINT_DATA_DIR] = "--data must name the directory that holds it; "
+                           "'cifar-act --download-only --data DIR' fetches it",
+    [CACT_HINT_OFFLINE] = "or use --archive FILE",
+    [CACT_HINT_NO_NETWORK] = "without a network, give --archive FILE (the downloaded "
+                             ".tar.gz) or --data DIR (a directory that already holds the "
+                             "dataset), with --offline to never try the network",
+};
+
+static void cli_fail(const struct cact_err *err)
+{
+    const char *hint = (unsigned)err->hint < CACT_HINT_COUNT ? cli_hints[err->hint] : NULL;
+    if (hint)
+        fprintf(stderr, "cifar-act: %s; %s\n", err->msg, hint);
+    else
+        cli_error(err->msg);
+}
+
+/* The environment's overrides of the fetch's robustness knobs (used by the CLI tests
+ * to keep retries and stalls short). Unset, empty or malformed: the default stays. */
+static void cli_env_long(const char *name, long *v)
+{
+    const char *s = getenv(name);
+    char *end = NULL;
+    long x;
+
+    if (!s || !*s)
+        return;
+    errno = 0;
+    x = strtol(s, &end, 10);
+    if (!errno && !*end && x >= 0)
+        *v = x;
+}
+
+static void cli_fetch_env(struct cact_fetch_opts *fo)
+{
+    cli_env_long("CIFAR_ACT_RETRY_BASE_MS", &fo->retry_base_ms);
+    cli_env_long("CIFAR_ACT_STALL_SECONDS", &fo->stall_seconds);
+}
+
 static int cli_usage_error(const char *fmt, const char *opt, const char *arg)
 {
     fprintf(stderr, "cifar-act: ");
@@ -298,6 +343,7 @@ int main(int argc, char **argv)
 
     cact_run_opts_default(&ro);
     cact_fetch_opts_default(&fo);
+    cli_fetch_env(&fo);
     cact_err_clear(&err);
     if (env_data && *env_data)
         ro.data_dir = env_data;
@@ -455,7 +501,7 @@ int main(int argc, char **argv)
         if (cli_fetch_line)
             fputc('\n', stderr);
         if (fst != CACT_OK) {
-            cli_error(err.msg);
+            cli_fail(&err);
             return err.code == CACT_ERR_INTERRUPTED ? 130 : cact_exit_code(err.code);
         }
         if (download_only) {
@@ -471,7 +517,7 @@ int main(int argc, char **argv)
     if (cact_run_job(&ro, &stats, &err) != CACT_OK) {
         if (ro.progress)
             fputc('\n', stderr);
-        cli_error(err.msg);
+        cli_fail(&err);
         return err.code == CACT_ERR_INTERRUPTED ? 130 : cact_exit_code(err.code);
     }
     if (!quiet)
