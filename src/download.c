@@ -246,6 +246,7 @@ enum cact_status cact_download_run(const struct cact_download_req *r, struct cac
         st = cact_fail(err, CACT_ERR_NETWORK, "%s: HTTP %ld", r->url, code);
     } else if (rc != CURLE_OK) {
         res->transient = dl_transient_curl(rc);
+        res->unresolved = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY;
         st = cact_fail(err, CACT_ERR_NETWORK, "%s: %s", r->url,
                      ebuf[0] ? ebuf : curl_easy_strerror(rc));
     } else if (!d.started && r->offset > 0 && res->status == 200) {

@@ -42,6 +42,7 @@ struct cact_download_result {
     long status;       /* final HTTP status, 0 for other protocols or no response */
     int transient;     /* failure worth retrying: connect/reset/timeout/stall, 5xx, 408, 429 */
     int restarted;     /* the server ignored the Range request */
+    int unresolved;    /* the host (or proxy) name did not resolve */
     uint64_t received; /* body bytes handed to the sink in this attempt */
     uint64_t total;    /* full resource size if the server said, else 0 */
 };

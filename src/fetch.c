@@ -37,6 +37,8 @@ void cact_fetch_opts_default(struct cact_fetch_opts *o)
     o->retry_base_ms = 1000;
     o->stall_bytes = 1024;
     o->stall_seconds = 60;
+    o->max_attempts = 30;
+    o->max_seconds = 4 * 3600;
 }
 
 /* ---- One run's state ---- */
@@ -70,6 +72,9 @@ struct fetch_ctx {
     double t_last, rate;
     uint64_t b_last;
     int cancelled;
+    int restarts;                /* times the download started again at byte 0 */
+    double deadline;             /* cact_now_s() after which we give up, 0: none */
+    int deadline_hit;
 };
 
 static int path_join(char *buf, size_t size, const char *a, const char *b)
@@ -326,6 +331,15 @@ out:
 
 /* ---- Downloading ---- */
 
+/* Empty the .part and the stream: the download starts again at byte 0. */
+static enum cact_status part_restart(struct fetch_ctx *c, struct cact_err *err)
+{
+    if (ftruncate(c->part_fd, 0) != 0)
+        return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part, strerror(errno));
+    c->restarts++;
+    return stream_reset(c, err);
+}
+
 /* download.c's sink: the body goes to the .part file and through the stream. */
 static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int restart,
                               struct cact_err *err)
@@ -337,10 +351,7 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
 
     if (restart) {
         /* The server ignored our Range: throw away the .part and start clean. */
-        if (ftruncate(c->part_fd, 0) != 0)
-            return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
-                           strerror(errno));
-        st = stream_reset(c, err);
+        st = part_restart(c, err);
         if (st != CACT_OK)
             return st;
         progress_start(c);
@@ -367,6 +378,10 @@ static int dl_tick(void *ctx)
 {
     struct fetch_ctx *c = ctx;
     progress_maybe(c, 0);
+    if (c->deadline && cact_now_s() > c->deadline) {
+        c->deadline_hit = 1;
+        return 1;
+    }
     return cancel_requested(c);
 }
 
@@ -473,13 +488,27 @@ static enum cact_status offline_missing(struct fetch_ctx *c, const char *why,
     return cact_hint(err, CACT_HINT_OFFLINE);
 }
 
+/* A bound on the whole download was hit: say which, and what the last attempt met. */
+static enum cact_status give_up(struct fetch_ctx *c, int attempts, const char *why_fmt,
+                                long limit, struct cact_err *err)
+{
+    char why[160], last[CACT_ERR_MSG_MAX];
+    snprintf(why, sizeof why, why_fmt, limit);
+    snprintf(last, sizeof last, "%s", err->msg);
+    return cact_fail(err, CACT_ERR_NETWORK,
+                     "%s: giving up after %d attempts and %" PRIu64 " of the archive's bytes "
+                     "received: %s (last attempt: %s)",
+                     c->url, attempts, c->bytes, why, last);
+}
+
 static enum cact_status download(struct fetch_ctx *c, const char *why, struct cact_err *err)
 {
     const struct cact_fetch_opts *o = c->o;
     struct cact_download_req req;
     struct cact_download_result res;
     enum cact_status st;
-    int fails = 0, restarted_416 = 0;
+    int fails = 0, attempts = 0, restarted_416 = 0;
+    uint64_t furthest;
 
     c->part_fd = open(c->part, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (c->part_fd < 0) {
@@ -507,8 +536,14 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     req.ctx = c;
     req.total = c->size ? NULL : &c->total; /* the official size is known already */
     c->total = c->size;
+    /* Progress means bytes past the furthest point any attempt reached: a server that
+     * ignores Range restarts every attempt at byte 0, so bytes received alone would
+     * reset the count for ever. Attempts and time are bounded in total as well. */
+    furthest = c->bytes;
+    c->deadline = o->max_seconds > 0 ? cact_now_s() + (double)o->max_seconds : 0;
     for (;;) {
         req.offset = c->bytes;
+        attempts++;
         progress_start(c);
         st = cact_download_run(&req, &res, err);
         if (st == CACT_OK) {
@@ -520,29 +555,47 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             }
             break;
         }
+        if (st == CACT_ERR_INTERRUPTED && c->deadline_hit) {
+            st = give_up(c, attempts, "the time limit of %ld s was reached", o->max_seconds,
+                         err);
+            goto out;
+        }
         if (st != CACT_ERR_NETWORK)
-            goto out; /* I/O, memory, interrupted: keep the .part to resume */
+            goto out; /* I/O, memory, interrupted: part_settle keeps the .part */
         if (res.status == 416 && req.offset > 0 && !restarted_416) {
             /* The server has fewer bytes than our .part: start over once. */
             restarted_416 = 1;
-            if (ftruncate(c->part_fd, 0) != 0) {
-                st = cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
-                             strerror(errno));
-                goto out;
-            }
-            st = stream_reset(c, err);
+            st = part_restart(c, err);
             if (st != CACT_OK)
                 goto out;
             continue;
         }
+        if (res.unresolved && furthest == 0) {
+            /* First contact and the name does not resolve: almost always no network
+             * at all; retrying for minutes would only delay the advice. */
+            cact_hint(err, CACT_HINT_NO_NETWORK);
+            goto out;
+        }
         if (!res.transient)
             goto out;
-        if (res.received > 0)
+        if (c->bytes > furthest) {
+            furthest = c->bytes;
             fails = 0; /* progress: only consecutive fruitless attempts count */
+        }
         if (++fails > o->retries) {
-            char what[64];
-            snprintf(what, sizeof what, "giving up after %d attempts", fails);
+            char what[160];
+            if (res.restarted || c->restarts)
+                snprintf(what, sizeof what, "giving up after %d attempts without getting "
+                         "past byte %" PRIu64 " (the server ignores resume requests, so "
+                         "each attempt starts again at byte 0)", attempts, furthest);
+            else
+                snprintf(what, sizeof what, "giving up after %d attempts", attempts);
             cact_err_prefix(err, what);
+            goto out;
+        }
+        if (o->max_attempts > 0 && attempts >= o->max_attempts) {
+            st = give_up(c, attempts, "the limit of %ld attempts was reached",
+                         (long)o->max_attempts, err);
             goto out;
         }
         long ms = o->retry_base_ms;
@@ -550,6 +603,11 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             ms *= 2;
         if (ms > 60000)
             ms = 60000;
+        if (c->deadline && cact_now_s() + (double)ms / 1000.0 > c->deadline) {
+            st = give_up(c, attempts, "the time limit of %ld s would pass before the next "
+                         "attempt", o->max_seconds, err);
+            goto out;
+        }
         if (o->notice) {
             char line[CACT_ERR_MSG_MAX + 64];
             snprintf(line, sizeof line, "%s; retry %d of %d in %.1f s", err->msg, fails,

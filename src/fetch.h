@@ -34,8 +34,12 @@
  * environment variables (http_proxy, https_proxy, no_proxy, all_proxy). Transient
  * failures (connection refused/reset, timeouts, a stall below stall_bytes per second
  * for stall_seconds, HTTP 5xx/408/429) are retried with exponential backoff, resuming
- * each time; `retries` counts consecutive attempts that brought no new bytes. Other
- * HTTP errors (4xx) fail at once naming the URL and status. The library never prints.
+ * each time; `retries` counts consecutive attempts that got no further into the
+ * archive than any attempt before (a server that ignores Range and drops the
+ * connection starts each attempt at byte 0: that is no progress), and max_attempts
+ * and max_seconds bound the whole download. A host name that does not resolve on
+ * first contact is not retried (CACT_HINT_NO_NETWORK). Other HTTP errors (4xx) fail
+ * at once naming the URL and status. The library never prints.
  */
 #ifndef CACT_FETCH_H
 #define CACT_FETCH_H
@@ -82,6 +86,8 @@ struct cact_fetch_opts {
                                   1000 */
     long stall_bytes;          /* slower than this many bytes/s ...: 1024 */
     long stall_seconds;        /* ... for this long is a stall: 60 */
+    int max_attempts;          /* attempts in all, progress or not: 30; 0: no limit */
+    long max_seconds;          /* the whole download, waits included: 4 h; 0: no limit */
     /* Called with one line (no newline) when the fetch is about to wait: before each
      * retry ("<what failed>; retry 2 of 5 in 2.0 s") and when another process holds
      * the data directory's lock. From the fetching thread; may be NULL. */

@@ -186,6 +186,10 @@ static void cli_fetch_env(struct cact_fetch_opts *fo)
 {
     cli_env_long("CIFAR_ACT_RETRY_BASE_MS", &fo->retry_base_ms);
     cli_env_long("CIFAR_ACT_STALL_SECONDS", &fo->stall_seconds);
+    cli_env_long("CIFAR_ACT_FETCH_MAX_SECONDS", &fo->max_seconds);
+    long attempts = fo->max_attempts;
+    cli_env_long("CIFAR_ACT_FETCH_MAX_ATTEMPTS", &attempts);
+    fo->max_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
 }
 
 static int cli_usage_error(const char *fmt, const char *opt, const char *arg)
