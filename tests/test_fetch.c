@@ -683,17 +683,16 @@ static void test_concurrent(void)
  * loopback and fetched with the official MD5 table: byte-identical. */
 static void test_end_to_end(void)
 {
-    const char *shared = check_env("CA_SHARED", "../shared");
+    const char *shared = check_data_dir();
     char real_dir[4096], srcr[4096], archr[4096], sha[65];
     struct fx_server s;
     struct cact_fetch_opts o;
     struct cact_err err;
 
-    snprintf(real_dir, sizeof real_dir, "%s/cifar-10-batches-bin", shared);
-    if (!fx_exists(fx_path(real_dir, "test_batch.bin"))) {
-        printf("SKIP end-to-end: no %s/test_batch.bin\n", real_dir);
+    CHECK_MSG(shared != NULL, "the real test set was not found (see the line above)");
+    if (!shared)
         return;
-    }
+    snprintf(real_dir, sizeof real_dir, "%s/cifar-10-batches-bin", shared);
     snprintf(srcr, sizeof srcr, "%s/srcreal", dir);
     mkdir(srcr, 0777);
     CHECK(symlink(fx_path(real_dir, "test_batch.bin"), fx_path(srcr, "test_batch.bin")) == 0);
