@@ -51,17 +51,22 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
     char path[4096];
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
+    int fd = -1;
     size_t len;
 
     snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
-    f = fopen(path, "rb");
+    /* Not a plain fopen: a FIFO put there would block it for ever. */
+    st = cact_open_regular(path, &fd, NULL, err);
+    if (st == CACT_ERR_MISSING)
+        st = cifar_missing(err, path, data_dir, s->layout.dir);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            st = cifar_missing(err, path, data_dir, s->layout.dir);
-        else
-            st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
+    fd = -1;
     s->meta_buf = malloc(CIFAR_META_MAX + 1);
     if (!s->meta_buf) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
@@ -105,6 +110,8 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
 out:
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 
@@ -180,20 +187,13 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
 
         snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
                  s->layout.files[i]);
-        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
-        if (cf->fd < 0) {
-            if (errno == ENOENT)
-                st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
-            else
-                st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
-                             strerror(errno));
+        /* Refuses a FIFO or device before any read could block on it. */
+        st = cact_open_regular(cf->path, &cf->fd, &sb, err);
+        if (st == CACT_ERR_MISSING)
+            st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
+        if (st != CACT_OK)
             goto out;
-        }
         s->n_files = i + 1;
-        if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            st = cact_fail(err, CACT_ERR_IO, "%s is not a regular file", cf->path);
-            goto out;
-        }
         if (sb.st_size == 0) {
             st = cact_fail(err, CACT_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
             goto out;

@@ -275,6 +275,18 @@ static enum cact_status stream_finish(struct fetch_ctx *c, struct cact_err *err)
 
 /* ---- Local archives ---- */
 
+/* Open a local archive: a FIFO or directory is refused before a read could block (or
+ * fail obscurely); an absent one is an I/O error like any file that cannot be opened
+ * (CACT_ERR_MISSING is for dataset files). */
+static enum cact_status open_archive(const char *path, int *fd, struct stat *sb,
+                                     struct cact_err *err)
+{
+    enum cact_status st = cact_open_regular(path, fd, sb, err);
+    if (st == CACT_ERR_MISSING)
+        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(ENOENT));
+    return st;
+}
+
 /* Extract a .tar.gz file we did not write: it is never removed. */
 static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
                                    struct cact_err *err)
@@ -284,6 +296,7 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
     FILE *f = NULL;
     struct stat sb;
     size_t got;
+    int fd = -1;
 
     /* Not bytes from the official URL: only a given SHA-256 is checked. */
     c->sha256 = c->o->sha256;
@@ -296,12 +309,16 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    f = fopen(path, "rb");
+    st = open_archive(path, &fd, &sb, err);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    c->total = fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    fd = -1;
+    c->total = (uint64_t)sb.st_size;
     progress_start(c);
     while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0) {
         st = stream_feed(c, buf, got, err);
@@ -325,6 +342,8 @@ out:
         cact_err_prefix(err, path); /* say which file was at fault */
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     free(buf);
     return st;
 }
@@ -704,6 +723,26 @@ static void drop_stale_part(struct fetch_ctx *c)
 
 /* ---- The entry point ---- */
 
+/* A local archive given when the data is already verified is not read; if it could
+ * not have been used anyway, say so rather than pass over it in silence. */
+static void archive_unused(struct fetch_ctx *c, const char *path)
+{
+    struct cact_err e;
+    char line[CACT_ERR_MSG_MAX + FETCH_PATH + 64];
+    int fd;
+
+    if (!c->o->notice)
+        return;
+    cact_err_clear(&e);
+    if (cact_open_regular(path, &fd, NULL, &e) == CACT_OK) {
+        close(fd);
+        return;
+    }
+    snprintf(line, sizeof line, "%s; not needed: the data under %s is already verified", e.msg,
+             c->o->data_dir);
+    c->o->notice(line, c->o->notice_ctx);
+}
+
 enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_err *err)
 {
     struct fetch_ctx *c = calloc(1, sizeof *c);
@@ -723,8 +762,18 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     cact_err_clear(&why);
     if (check_all(c, &why) == CACT_OK) {
         drop_stale_part(c);
+        if (o->archive)
+            archive_unused(c, o->archive);
         st = CACT_OK;
         goto out;
+    }
+    if (o->archive) {
+        /* A FIFO, directory or unreadable file fails now, not after taking the lock. */
+        int fd;
+        st = open_archive(o->archive, &fd, NULL, err);
+        if (st != CACT_OK)
+            goto out;
+        close(fd);
     }
     st = cact_mkdirs(o->data_dir, err);
     if (st != CACT_OK)

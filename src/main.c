@@ -374,7 +374,11 @@ int main(int argc, char **argv)
             break;
         case OPT_INPLACE: ro.inplace = 1; break;
         case OPT_NO_LUT: ro.force_float = 1; break;
-        case 'd': ro.data_dir = optarg; break;
+        case 'd':
+            if (!*optarg) /* "" would make the data directory the filesystem root */
+                return cli_usage_error("%s: the directory name is empty%s", "--data", "");
+            ro.data_dir = optarg;
+            break;
         case OPT_DATASET:
             if ((i = cli_choice("--dataset", optarg, datasets)) < 0) return 2;
             ro.kind = i ? CACT_CIFAR_100 : CACT_CIFAR_10;
