@@ -49,6 +49,8 @@ struct fetch_ctx {
     const char *url;
     const char *sha256;          /* expected archive SHA-256, NULL: not checked */
     uint64_t size;               /* expected archive size, 0: not checked */
+    uint64_t max_in;             /* bound on compressed bytes read, 0: none */
+    uint64_t max_out;            /* bound on inflated bytes, 0: none */
 
     int n;                       /* members this split needs */
     const char *md5[FETCH_MAX_FILES];
@@ -81,6 +83,32 @@ static int path_join(char *buf, size_t size, const char *a, const char *b)
 {
     int n = snprintf(buf, size, "%s/%s", a, b);
     return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/* Every file of the dataset (the archive holds them all, whatever the split) at its
+ * catalogue (or test) size, the class-name files at their maximum, plus 1/8 and 1 MiB
+ * for tar headers, padding and small extra members (CIFAR-10 has a readme.html).
+ * 0 (no bound) when a record file's size is not known. */
+static uint64_t inflated_bound(const struct fetch_ctx *c)
+{
+    uint64_t total = 0;
+
+    for (int i = 0; i < c->ds->n_files; i++) {
+        const struct cact_dataset_file *f = &c->ds->files[i];
+        uint64_t size = f->size;
+        if (c->o->test_md5) {
+            size = 0;
+            for (const struct cact_fetch_md5 *t = c->o->test_md5; t->member; t++)
+                if (strcmp(t->member, f->name) == 0)
+                    size = t->size;
+        }
+        if (f->role == CACT_DATASET_META)
+            size = size ? size : CACT_DATASET_META_MAX;
+        else if (size == 0)
+            return 0;
+        total += size;
+    }
+    return total + total / 8 + (1 << 20);
 }
 
 /* Fill in names and paths for o; CACT_ERR_USAGE for bad options. */
@@ -138,9 +166,15 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
         if (path_join(c->dest[k], sizeof c->dest[k], c->dir, f->name) ||
             path_join(c->stamp[k], sizeof c->stamp[k], c->dir, sname))
             return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
-        c->members[k] = (struct cact_archive_member){ c->name[k], c->dest[k], c->md5[k] };
+        c->members[k] = (struct cact_archive_member){ c->name[k], c->dest[k], c->md5[k],
+                                                      c->msize[k] };
         c->n++;
     }
+    c->max_out = inflated_bound(c);
+    /* Other sources: a gzip stream of these members is barely larger than they are,
+     * so twice the inflated bound is generous and still stops a stream of empty
+     * deflate blocks (endless input, no output). */
+    c->max_in = c->size ? c->size : c->max_out ? 2 * c->max_out + (1 << 20) : 0;
     return CACT_OK;
 }
 
@@ -221,6 +255,8 @@ static int cancel_requested(struct fetch_ctx *c)
 /* Drop all stream state and start again at archive byte 0. */
 static enum cact_status stream_reset(struct fetch_ctx *c, struct cact_err *err)
 {
+    enum cact_status st;
+
     cact_archive_free(c->ar);
     c->ar = NULL;
     c->bytes = 0;
@@ -228,7 +264,10 @@ static enum cact_status stream_reset(struct fetch_ctx *c, struct cact_err *err)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     if (EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
         return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 init failed");
-    return cact_archive_new(&c->ar, c->members, c->n, err);
+    st = cact_archive_new(&c->ar, c->members, c->n, err);
+    if (st == CACT_OK)
+        cact_archive_set_max_inflated(c->ar, c->max_out);
+    return st;
 }
 
 /* Archive bytes, in order, from any source. */
@@ -238,6 +277,10 @@ static enum cact_status stream_feed(struct fetch_ctx *c, const void *buf, size_t
     if (c->size && c->bytes + len > c->size)
         return cact_fail(err, CACT_ERR_CHECKSUM,
                        "archive is larger than the expected %" PRIu64 " bytes", c->size);
+    if (c->max_in && c->bytes + len > c->max_in)
+        return cact_fail(err, CACT_ERR_FORMAT,
+                         "archive is larger than %" PRIu64 " bytes (twice the bound for its "
+                         "members); stopped reading", c->max_in);
     if (EVP_DigestUpdate(c->sha, buf, len) != 1)
         return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 update failed");
     c->bytes += len;
@@ -301,6 +344,7 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
     /* Not bytes from the official URL: only a given SHA-256 is checked. */
     c->sha256 = c->o->sha256;
     c->size = 0;
+    c->max_in = c->max_out ? 2 * c->max_out + (1 << 20) : 0;
     st = stream_reset(c, err);
     if (st != CACT_OK)
         goto out;
@@ -641,6 +685,9 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
 finish:
     st = stream_finish(c, err);
 out:
+    /* Content errors come from layers that do not know the URL: name it. */
+    if ((st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) && !strstr(err->msg, c->url))
+        cact_err_prefix(err, c->url);
     return part_settle(c, st, err);
 }
 
