@@ -186,14 +186,36 @@ static enum cact_status check_member(struct fetch_ctx *c, int k, struct cact_err
     return cact_verify_file(c->dest[k], c->stamp[k], c->md5[k], c->msize[k], err);
 }
 
+/* Every member; the first failure is reported, except that an I/O error (say,
+ * permission denied) on any member wins: the caller must not replace that file. */
 static enum cact_status check_all(struct fetch_ctx *c, struct cact_err *err)
 {
+    enum cact_status first = CACT_OK;
+    struct cact_err e;
+
     for (int k = 0; k < c->n; k++) {
-        enum cact_status st = check_member(c, k, err);
-        if (st != CACT_OK)
+        enum cact_status st;
+        if (first != CACT_OK) {
+            /* Already failing: only look for an unreadable file, without hashing. */
+            int fd;
+            st = cact_open_regular(c->dest[k], &fd, NULL, &e);
+            if (st == CACT_OK)
+                close(fd);
+        } else {
+            st = check_member(c, k, &e);
+        }
+        if (st == CACT_ERR_IO) {
+            if (err)
+                *err = e;
             return st;
+        }
+        if (st != CACT_OK && first == CACT_OK) {
+            first = st;
+            if (err)
+                *err = e;
+        }
     }
-    return CACT_OK;
+    return first;
 }
 
 enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_err *err)
@@ -723,32 +745,97 @@ static void sweep_temps(struct fetch_ctx *c)
     closedir(d);
 }
 
-static enum cact_status lock_take(struct fetch_ctx *c, int *fd, struct cact_err *err)
+/* Take the data directory's lock, creating the lock file if needed (*created says
+ * whether this call did). A failed first run removes the lock file it created (item
+ * "leave nothing behind"), so after the flock the file must still be the one on the
+ * path: if it was unlinked meanwhile, take the lock again on the new file. */
+static enum cact_status lock_take(struct fetch_ctx *c, int *fd, int *created,
+                                  struct cact_err *err)
 {
-    *fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0)
-        return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
-    /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
-     * and would not notice the cancel flag while another process downloads. */
-    for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
-        int e = errno;
-        if (e == EWOULDBLOCK && !told && c->o->notice) {
-            char line[FETCH_PATH + 64];
-            snprintf(line, sizeof line, "waiting for another cifar-act using %s", c->lock);
-            c->o->notice(line, c->o->notice_ctx);
+    for (;;) {
+        struct stat a, b;
+        *created = 0;
+        *fd = open(c->lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (*fd >= 0)
+            *created = 1;
+        else if (errno == EEXIST)
+            *fd = open(c->lock, O_RDWR | O_CLOEXEC);
+        if (*fd < 0) {
+            if (errno == ENOENT)
+                continue; /* removed between the two opens */
+            return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
         }
-        if (e == EWOULDBLOCK || e == EINTR) {
-            if (!nap_ms(c, 100))
-                continue;
-            e = EINTR;
+        /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
+         * and would not notice the cancel flag while another process downloads. */
+        for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
+            int e = errno;
+            if (e == EWOULDBLOCK && !told && c->o->notice) {
+                char line[FETCH_PATH + 64];
+                snprintf(line, sizeof line, "waiting for another cifar-act using %s", c->lock);
+                c->o->notice(line, c->o->notice_ctx);
+            }
+            if (e == EWOULDBLOCK || e == EINTR) {
+                if (!nap_ms(c, 100))
+                    continue;
+                e = EINTR;
+            }
+            close(*fd);
+            *fd = -1;
+            if (e == EINTR)
+                return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
+            return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
         }
-        close(*fd);
+        if (fstat(*fd, &a) == 0 && stat(c->lock, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return CACT_OK;
+        close(*fd); /* the holder removed it: ours is a lock on nothing */
         *fd = -1;
-        if (e == EINTR)
-            return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
-        return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
     }
-    return CACT_OK;
+}
+
+/* The shallowest prefix of dir that does not exist yet ("" if dir exists): what
+ * cact_mkdirs(dir) is about to create, so a failed run can remove exactly that. */
+static void first_missing(const char *dir, char *top, size_t size)
+{
+    char buf[FETCH_PATH];
+    struct stat sb;
+    size_t len = strlen(dir);
+
+    top[0] = '\0';
+    if (len == 0 || len >= sizeof buf)
+        return;
+    memcpy(buf, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char ch = buf[i];
+        buf[i] = '\0';
+        if (stat(buf, &sb) != 0 && errno == ENOENT) {
+            snprintf(top, size, "%s", buf);
+            return;
+        }
+        buf[i] = ch;
+    }
+}
+
+/* rmdir dir and its parents up to and including top, while they are empty. */
+static void remove_created(const char *dir, const char *top)
+{
+    char buf[FETCH_PATH];
+    size_t tl = strlen(top);
+
+    if (!tl || strncmp(dir, top, tl) != 0)
+        return;
+    snprintf(buf, sizeof buf, "%s", dir);
+    while (strlen(buf) >= tl) {
+        char *slash;
+        if (rmdir(buf) != 0)
+            return; /* not empty (a .part worth keeping, the user's files): stays */
+        slash = strrchr(buf, '/');
+        if (!slash)
+            return;
+        *slash = '\0';
+    }
 }
 
 /* Data verified but a .part left by a run killed after its last rename: remove it,
@@ -796,8 +883,10 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     struct cact_err why, local;
     struct stat sb;
     enum cact_status st;
-    int lock_fd = -1;
+    int lock_fd = -1, lock_made = 0, made_dir = 0;
+    char made_top[FETCH_PATH];
 
+    made_top[0] = '\0';
     if (!err)
         err = &local; /* the helpers below read err->msg back */
     if (!c)
@@ -807,11 +896,18 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
         goto out;
     /* Fast path without the lock: a read-only data directory works when complete. */
     cact_err_clear(&why);
-    if (check_all(c, &why) == CACT_OK) {
+    st = check_all(c, &why);
+    if (st == CACT_OK) {
         drop_stale_part(c);
         if (o->archive)
             archive_unused(c, o->archive);
-        st = CACT_OK;
+        goto out;
+    }
+    if (st == CACT_ERR_IO) {
+        /* Permission denied (or another read error) on a dataset file: it is not
+         * corrupt, and not ours to download over. */
+        *err = why;
+        cact_err_prefix(err, "not replaced");
         goto out;
     }
     if (o->archive) {
@@ -822,18 +918,23 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
             goto out;
         close(fd);
     }
+    first_missing(o->data_dir, made_top, sizeof made_top);
     st = cact_mkdirs(o->data_dir, err);
     if (st != CACT_OK)
         goto out;
-    st = lock_take(c, &lock_fd, err);
+    st = lock_take(c, &lock_fd, &lock_made, err);
     if (st != CACT_OK)
         goto out;
     /* Another process may have finished while we waited. */
     cact_err_clear(&why);
-    if (check_all(c, &why) == CACT_OK) {
-        st = CACT_OK;
+    st = check_all(c, &why);
+    if (st == CACT_OK)
+        goto out;
+    if (st == CACT_ERR_IO) {
+        *err = why; /* unreadable is not corrupt: the file is not replaced */
         goto out;
     }
+    made_dir = stat(c->dir, &sb) != 0;
     st = cact_mkdirs(c->dir, err);
     if (st != CACT_OK)
         goto out;
@@ -854,6 +955,16 @@ out:
         EVP_MD_CTX_free(c->sha);
         if (c->part_fd >= 0)
             close(c->part_fd);
+    }
+    /* A failed run leaves no empty directory and no lock file that it created (a
+     * .part worth resuming keeps its directory). Still holding the lock: lock_take
+     * notices a lock file removed under a waiting process. */
+    if (st != CACT_OK && c) {
+        if (made_dir)
+            rmdir(c->dir);
+        if (lock_made)
+            unlink(c->lock);
+        remove_created(o->data_dir, made_top);
     }
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */

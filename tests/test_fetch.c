@@ -243,10 +243,13 @@ static void test_offline(void)
     /* The library names no option: it says offline (the CLI adds --archive). */
     CHECK(strstr(err.msg, "--") == NULL && err.hint == CACT_HINT_OFFLINE);
     CHECK(nothing_left(data));
+    /* Nor the directory, nor the lock file it created for that (issue 9 item 10). */
+    CHECK_MSG(!fx_exists(data), "%s left behind", data);
 
     /* The archive put where the message says is used. */
     size_t n;
     unsigned char *b = fx_read(arch, &n);
+    mkdir(data, 0777);
     fx_write(fx_path(data, "cifar-10-binary.tar.gz"), b, n);
     CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
@@ -684,7 +687,7 @@ static void test_concurrent(void)
 static void test_end_to_end(void)
 {
     const char *shared = check_data_dir();
-    char real_dir[4096], srcr[4096], archr[4096], sha[65];
+    char real_dir[4200], srcr[4096], archr[4096], sha[65];
     struct fx_server s;
     struct cact_fetch_opts o;
     struct cact_err err;
