@@ -127,6 +127,181 @@ static void test_retry_bounds(void)
     fx_server_stop(&s);
 }
 
+/* Run a Python snippet with IN = the fixture archive and OUT = path (sys.argv). */
+static int py(const char *code, const char *out)
+{
+    char cmd[16384];
+    snprintf(cmd, sizeof cmd, "python3 -c '%s' '%s' '%s'", code, arch, out);
+    return fx_run(cmd);
+}
+
+/* ---- 5. Bounded archives ---- */
+
+static void test_bounds(void)
+{
+    struct cact_fetch_opts o;
+    struct cact_err err;
+    enum cact_status st;
+    char big[4096], junk[4096], blocks[4096], src2[4096];
+    struct watchdog w;
+
+    /* A needed member whose size is not the catalogue's: refused at its header, before
+     * a byte is written (before: written out whole, then the MD5 failed). */
+    snprintf(src2, sizeof src2, "%s/src-big", dir);
+    mkdir(src2, 0777);
+    {
+        struct fx_set other;
+        fx_make_cifar10(src2, 21, 99, &other);
+    }
+    snprintf(big, sizeof big, "%s/bigmember.tar.gz", dir);
+    CHECK(fx_pack(big, src2, "") == 0);
+    opts(&o, newdata("bigmember"), NULL);
+    o.archive = big;
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_CHECKSUM, "status %d: %s", (int)st, err.msg);
+    CHECK_MSG(strstr(err.msg, "size 64533 bytes in the archive, expected 61460") &&
+                  strstr(err.msg, big), "%s", err.msg);
+    CHECK(nothing_left(o.data_dir));
+
+    /* 8 MB of zeros in a member nobody asked for: the inflated bound stops it (before:
+     * inflated to the end and accepted). */
+    snprintf(junk, sizeof junk, "%s/junk.tar.gz", dir);
+    CHECK(py("import gzip,io,sys,tarfile\n"
+             "t=tarfile.open(sys.argv[1]); m=[(i,t.extractfile(i)) for i in t.getmembers()]\n"
+             "b=io.BytesIO(); o=tarfile.open(fileobj=b,mode=\"w\",format=tarfile.GNU_FORMAT)\n"
+             "for i,f in m: o.addfile(i,f)\n"
+             "j=tarfile.TarInfo(\"cifar-10-batches-bin/junk.bin\"); j.size=8<<20\n"
+             "o.addfile(j,io.BytesIO(bytes(j.size))); o.close()\n"
+             "open(sys.argv[2],\"wb\").write(gzip.compress(b.getvalue()))",
+             junk) == 0);
+    opts(&o, newdata("junk"), NULL);
+    o.archive = junk;
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT, "status %d: %s", (int)st, err.msg);
+    CHECK_MSG(strstr(err.msg, "inflates to more than") && strstr(err.msg, junk), "%s", err.msg);
+    CHECK(nothing_left(o.data_dir));
+
+    /* The same archive and then a stream of empty deflate blocks (compressed bytes, no
+     * output): the compressed bound stops it. */
+    snprintf(blocks, sizeof blocks, "%s/blocks.tar.gz", dir);
+    CHECK(py("import sys,zlib,gzip\n"
+             "d=gzip.decompress(open(sys.argv[1],\"rb\").read()); c=zlib.compressobj(6,8,31)\n"
+             "out=[c.compress(d[:len(d)//2]),c.flush(zlib.Z_SYNC_FLUSH)]\n"
+             "out+=[bytes([0,0,0,255,255])*1000000]\n"
+             "out+=[c.compress(d[len(d)//2:]),c.flush()]\n"
+             "open(sys.argv[2],\"wb\").write(b\"\".join(out))",
+             blocks) == 0);
+    CHECK_MSG(fx_size(blocks) > 5000000, "%lld", fx_size(blocks));
+    opts(&o, newdata("blocks"), NULL);
+    o.archive = blocks;
+    watchdog_arm(&o, &w, 30);
+    st = cact_fetch_ensure(&o, &err);
+    alarm(0);
+    CHECK_MSG(st == CACT_ERR_FORMAT, "status %d: %s", (int)st, err.msg);
+    CHECK_MSG(strstr(err.msg, "archive is larger than") && strstr(err.msg, blocks), "%s",
+              err.msg);
+    CHECK(nothing_left(o.data_dir));
+}
+
+/* ---- 9. Multi-member gzip; 12. a link where a member should be ---- */
+
+static void test_gzip_members_and_links(void)
+{
+    struct cact_fetch_opts o;
+    struct cact_err err;
+    enum cact_status st;
+    char multi[4096], link[4096];
+    struct fx_server s;
+
+    /* cat a.gz b.gz: the tar split in two gzip members (gzip -t and tar tzf accept it;
+     * before: "unexpected data after the end of the gzip stream"). */
+    snprintf(multi, sizeof multi, "%s/multi.tar.gz", dir);
+    CHECK(py("import gzip,sys\n"
+             "d=gzip.decompress(open(sys.argv[1],\"rb\").read()); h=len(d)//3\n"
+             "open(sys.argv[2],\"wb\").write(gzip.compress(d[:h])+gzip.compress(d[h:2*h])"
+             "+gzip.compress(d[2*h:]))",
+             multi) == 0);
+    opts(&o, newdata("multi"), NULL);
+    o.archive = multi;
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
+    /* ... and over HTTP, resumed across the members' boundaries. */
+    CHECK(fx_server_start(&s, multi, dir, "--drop-after 70000") == 0);
+    opts(&o, newdata("multi-http"), s.url);
+    CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
+    fx_server_stop(&s);
+    /* Garbage after the last member is still an error. */
+    snprintf(link, sizeof link, "%s/trail.tar.gz", dir);
+    CHECK(py("import sys\n"
+             "open(sys.argv[2],\"wb\").write(open(sys.argv[1],\"rb\").read()+b\"xyz\")",
+             link) == 0);
+    opts(&o, newdata("trail"), NULL);
+    o.archive = link;
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT && strstr(err.msg, "after the end"), "%d %s", (int)st,
+              err.msg);
+
+    /* test_batch.bin as a symbolic link: said (before: "archive has no member"). */
+    snprintf(link, sizeof link, "%s/link.tar.gz", dir);
+    CHECK(py("import gzip,io,sys,tarfile\n"
+             "t=tarfile.open(sys.argv[1]); b=io.BytesIO()\n"
+             "o=tarfile.open(fileobj=b,mode=\"w\",format=tarfile.GNU_FORMAT)\n"
+             "for i in t.getmembers():\n"
+             "  if i.name.endswith(\"/test_batch.bin\"):\n"
+             "    i.type=tarfile.SYMTYPE; i.linkname=\"/etc/passwd\"; i.size=0; o.addfile(i)\n"
+             "  else: o.addfile(i,t.extractfile(i))\n"
+             "o.close(); open(sys.argv[2],\"wb\").write(gzip.compress(b.getvalue()))",
+             link) == 0);
+    opts(&o, newdata("link"), NULL);
+    o.archive = link;
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT, "status %d: %s", (int)st, err.msg);
+    CHECK_MSG(strstr(err.msg, "test_batch.bin is a symbolic link") &&
+                  strstr(err.msg, "/etc/passwd"), "%s", err.msg);
+    CHECK(nothing_left(o.data_dir));
+}
+
+/* ---- 6. Errors name their source ---- */
+
+static void test_errors_name_source(void)
+{
+    struct fx_server s;
+    struct cact_fetch_opts o;
+    struct cact_err err;
+    enum cact_status st;
+    char args[64];
+
+    /* A byte flipped in the deflate data: the gzip error names the URL (before:
+     * "not a valid gzip stream near byte N: ..." alone). */
+    snprintf(args, sizeof args, "--flip-at %lld", arch_size / 2);
+    CHECK(fx_server_start(&s, arch, dir, args) == 0);
+    opts(&o, newdata("flip"), s.url);
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM, "%d %s", (int)st, err.msg);
+    CHECK_MSG(strstr(err.msg, s.url) != NULL, "%s", err.msg);
+    fx_server_stop(&s);
+
+    /* A SHA-256 that does not match names the URL too. */
+    CHECK(fx_server_start(&s, arch, dir, "") == 0);
+    opts(&o, newdata("sha"), s.url);
+    o.sha256 = "0000000000000000000000000000000000000000000000000000000000000000";
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_CHECKSUM && strstr(err.msg, "SHA-256") && strstr(err.msg, s.url),
+              "%d %s", (int)st, err.msg);
+    fx_server_stop(&s);
+
+    /* A member's MD5 on the download path: the URL and the member. */
+    struct fx_set wrong = set;
+    snprintf(wrong.md5[0], sizeof wrong.md5[0], "%s", "00000000000000000000000000000000");
+    wrong.tab[0].md5 = wrong.md5[0];
+    CHECK(fx_server_start(&s, arch, dir, "") == 0);
+    opts(&o, newdata("md5"), s.url);
+    o.test_md5 = wrong.tab;
+    st = cact_fetch_ensure(&o, &err);
+    CHECK_MSG(st == CACT_ERR_CHECKSUM && strstr(err.msg, "MD5") && strstr(err.msg, s.url) &&
+                  strstr(err.msg, "test_batch.bin"), "%d %s", (int)st, err.msg);
+    fx_server_stop(&s);
+}
+
 int main(void)
 {
     fx_no_proxy();
@@ -143,6 +318,10 @@ int main(void)
     arch_size = fx_size(arch);
 
     test_retry_bounds();
+    alarm(0);
+    test_bounds();
+    test_gzip_members_and_links();
+    test_errors_name_source();
 
     fx_server_reap_all();
     fx_rmrf(dir);
