@@ -906,8 +906,8 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     if (st == CACT_ERR_IO) {
         /* Permission denied (or another read error) on a dataset file: it is not
          * corrupt, and not ours to download over. */
-        *err = why;
-        cact_err_prefix(err, "not replaced");
+        st = cact_fail(err, CACT_ERR_IO, "%s; the file is left as it is (unreadable is not "
+                       "corrupt: fix its permissions or use another data directory)", why.msg);
         goto out;
     }
     if (o->archive) {

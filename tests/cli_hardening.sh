@@ -42,4 +42,48 @@ expect_exit 0 "bad --archive, data verified" -- "$BIN" --download-only --data "$
     --archive "$TMP/nonexistent.tar.gz"
 expect_grep "bad --archive said" "nonexistent.tar.gz not found; not needed: the data under .* is already verified" "$TMP/err"
 
+# ---- 10. First run without a network (an empty network namespace: no packet can
+# leave it, the official host cannot resolve). Before: 31 s of retries, no advice,
+# and data/, a lock file and an empty cifar-10-batches-bin/ left behind. ----
+if unshare -n true 2>/dev/null; then
+    start=$(date +%s)
+    expect_exit 1 "no network" -- env -u CIFAR_ACT_RETRY_BASE_MS timeout -k 2 60 \
+        unshare -n "$BIN" --download-only --data "$TMP/nonet/data"
+    took=$(( $(date +%s) - start ))
+    expect_true "no network: not retried (${took}s)" -- [ "$took" -lt 10 ]
+    expect_true "no network: no retry notices" -- [ "$(grep -c retry "$TMP/err")" -eq 0 ]
+    expect_grep "no network: says what to do" "resolve.*--archive FILE.*--data DIR.*--offline" "$TMP/err"
+    expect_true "no network: nothing left behind" -- [ ! -e "$TMP/nonet" ]
+else
+    fail "unshare -n is not available (needs root or user namespaces)"
+fi
+
+# ---- 8. Unreadable is not corrupt (as a non-root user: root reads anything).
+# Before: treated as failed verification, downloaded over the user's file. Run in an
+# empty network namespace and with a file:// URL, so that a regression that does try
+# to download cannot reach any network. ----
+if command -v setpriv >/dev/null && [ "$(id -u)" -eq 0 ] && unshare -n true 2>/dev/null; then
+    U=$TMP/perm; mkdir -p "$U/data/cifar-10-batches-bin"
+    cp "$REAL/test_batch.bin" "$REAL/batches.meta.txt" "$U/data/cifar-10-batches-bin/"
+    chmod 000 "$U/data/cifar-10-batches-bin/test_batch.bin"
+    chmod -R a+rwX "$U" 2>/dev/null; chmod 000 "$U/data/cifar-10-batches-bin/test_batch.bin"
+    chmod a+rx "$TMP"
+    before=$(stat -c %i "$U/data/cifar-10-batches-bin/test_batch.bin")
+    expect_exit 1 "unreadable file" -- unshare -n setpriv --reuid=65534 --regid=65534 --clear-groups \
+        timeout -k 2 30 "$BIN" --download-only --data "$U/data" --url "file://$TMP/none.tar.gz"
+    expect_grep "unreadable: permission denied, named" "test_batch.bin: Permission denied" "$TMP/err"
+    expect_grep "unreadable: not replaced" "left as it is" "$TMP/err"
+    expect_true "unreadable: the file is untouched" -- \
+        [ "$(stat -c %i "$U/data/cifar-10-batches-bin/test_batch.bin")" = "$before" ]
+    expect_exit 1 "unreadable, --offline" -- unshare -n setpriv --reuid=65534 --regid=65534 --clear-groups \
+        "$BIN" --download-only --data "$U/data" --offline
+    expect_true "unreadable, --offline: no advice to fetch the archive" -- \
+        [ "$(grep -c 'offline, so not downloading' "$TMP/err")" -eq 0 ]
+    expect_exit 1 "unreadable, the job" -- unshare -n setpriv --reuid=65534 --regid=65534 \
+        --clear-groups "$BIN" --data "$U/data" --url "file://$TMP/none.tar.gz" --out "$U/out" -n 1 -q
+    expect_grep "the job says permission denied" "Permission denied" "$TMP/err"
+else
+    fail "setpriv and unshare (util-linux) and root are needed to test as another user"
+fi
+
 summary cli_hardening
