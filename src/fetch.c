@@ -61,6 +61,10 @@ struct fetch_ctx {
     struct cact_archive_member members[FETCH_MAX_FILES];
     char dir[FETCH_PATH];        /* DATA_DIR/<dir> */
     char part[FETCH_PATH];       /* DATA_DIR/<archive>.part */
+    char source[FETCH_PATH];     /* DATA_DIR/<archive>.part.source: where .part came from */
+    char validator[256];         /* ETag or Last-Modified the .part's bytes came with */
+    const struct cact_download_result *res; /* the attempt under way */
+    int source_written;          /* this attempt's validator recorded */
     char kept[FETCH_PATH];       /* DATA_DIR/<archive> */
     char lock[FETCH_PATH];
 
@@ -141,6 +145,7 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
     snprintf(part_name, sizeof part_name, "%s.part", ds->archive);
     if (path_join(c->dir, sizeof c->dir, o->data_dir, ds->dir) ||
         path_join(c->part, sizeof c->part, o->data_dir, part_name) ||
+        snprintf(c->source, sizeof c->source, "%s.source", c->part) >= (int)sizeof c->source ||
         path_join(c->kept, sizeof c->kept, o->data_dir, ds->archive) ||
         path_join(c->lock, sizeof c->lock, o->data_dir, ".cifar-act.lock"))
         return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
@@ -416,6 +421,61 @@ out:
 
 /* ---- Downloading ---- */
 
+/* ---- Where the .part came from ---- */
+
+/* DATA_DIR/<archive>.part.source: line 1 the URL, line 2 the validator (ETag, else
+ * Last-Modified; may be empty). Written before any byte of an attempt lands in the
+ * .part, so a killed run leaves it too. Best effort: without it a later run resumes
+ * as before, and the digests still catch a mix. */
+static void source_write(struct fetch_ctx *c)
+{
+    char buf[FETCH_PATH + 512];
+    int n = snprintf(buf, sizeof buf, "%s\n%s\n", c->url, c->validator);
+    if (n > 0 && (size_t)n < sizeof buf)
+        (void)cact_write_atomic(c->source, buf, (size_t)n, NULL);
+}
+
+/* 1 and the recorded URL and validator if the record is there and well formed. */
+static int source_read(struct fetch_ctx *c, char *url, size_t usize)
+{
+    char buf[FETCH_PATH + 512];
+    FILE *f = fopen(c->source, "r");
+    size_t n;
+    char *nl, *nl2;
+
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    nl = strchr(buf, '\n');
+    nl2 = nl ? strchr(nl + 1, '\n') : NULL;
+    if (!nl || !nl2)
+        return 0;
+    *nl = *nl2 = '\0';
+    snprintf(url, usize, "%s", buf);
+    snprintf(c->validator, sizeof c->validator, "%s", nl + 1);
+    return 1;
+}
+
+/* The validator of the attempt's response: a strong ETag, else Last-Modified (a weak
+ * ETag may not be used in If-Range). */
+static void source_note_response(struct fetch_ctx *c)
+{
+    const char *v = "";
+    if (!c->res || c->source_written)
+        return;
+    c->source_written = 1;
+    if (c->res->etag[0] && strncmp(c->res->etag, "W/", 2) != 0)
+        v = c->res->etag;
+    else if (c->res->last_modified[0])
+        v = c->res->last_modified;
+    if (strcmp(v, c->validator) != 0 || !c->res->received) {
+        snprintf(c->validator, sizeof c->validator, "%s", v);
+        source_write(c);
+    }
+}
+
 /* Empty the .part and the stream: the download starts again at byte 0. */
 static enum cact_status part_restart(struct fetch_ctx *c, struct cact_err *err)
 {
@@ -441,6 +501,7 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
             return st;
         progress_start(c);
     }
+    source_note_response(c); /* once per attempt, before its first byte is kept */
     while (left > 0) {
         /* O_APPEND: every write lands at the end, after a truncate too. */
         ssize_t w = write(c->part_fd, p, left);
@@ -548,6 +609,8 @@ static enum cact_status part_settle(struct fetch_ctx *c, enum cact_status st,
         close(c->part_fd);
         c->part_fd = -1;
     }
+    if (st == CACT_OK || st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM || empty)
+        unlink(c->source); /* the record goes with the bytes it describes */
     if (st == CACT_OK) {
         if (c->o->keep_archive) {
             if (rename(c->part, c->kept) != 0)
@@ -586,6 +649,32 @@ static enum cact_status give_up(struct fetch_ctx *c, int attempts, const char *w
                      c->url, attempts, c->bytes, why, last);
 }
 
+/* A .part recorded as coming from another URL is not continued from this one (that
+ * would stitch two files together): it starts over, with a notice. A .part with no
+ * record (an older cifar-act, a file put there by hand) is resumed as before. */
+static enum cact_status part_check_source(struct fetch_ctx *c, struct cact_err *err)
+{
+    char was[FETCH_PATH + 512];
+    struct stat sb;
+
+    c->validator[0] = '\0';
+    if (fstat(c->part_fd, &sb) != 0 || sb.st_size == 0)
+        return CACT_OK;
+    if (!source_read(c, was, sizeof was) || strcmp(was, c->url) == 0)
+        return CACT_OK;
+    c->validator[0] = '\0';
+    if (c->o->notice) {
+        char line[3 * FETCH_PATH + 1024];
+        snprintf(line, sizeof line, "%s holds %lld bytes from %s, not %s: starting over",
+                 c->part, (long long)sb.st_size, was, c->url);
+        c->o->notice(line, c->o->notice_ctx);
+    }
+    if (ftruncate(c->part_fd, 0) != 0)
+        return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part, strerror(errno));
+    unlink(c->source);
+    return CACT_OK;
+}
+
 static enum cact_status download(struct fetch_ctx *c, const char *why, struct cact_err *err)
 {
     const struct cact_fetch_opts *o = c->o;
@@ -601,6 +690,9 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             return offline_missing(c, why, err);
         return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->part, strerror(errno));
     }
+    st = part_check_source(c, err);
+    if (st != CACT_OK)
+        goto out;
     st = refeed_part(c, err);
     if (st != CACT_OK)
         goto out;
@@ -626,8 +718,13 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
      * reset the count for ever. Attempts and time are bounded in total as well. */
     furthest = c->bytes;
     c->deadline = o->max_seconds > 0 ? cact_now_s() + (double)o->max_seconds : 0;
+    c->res = &res;
     for (;;) {
         req.offset = c->bytes;
+        req.if_range = c->validator[0] ? c->validator : NULL;
+        c->source_written = 0;
+        if (attempts == 0 && c->bytes == 0)
+            source_write(c); /* the URL, before any byte: a killed run leaves it too */
         attempts++;
         progress_start(c);
         st = cact_download_run(&req, &res, err);
@@ -707,6 +804,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
 finish:
     st = stream_finish(c, err);
 out:
+    c->res = NULL;
     /* Content errors come from layers that do not know the URL: name it. */
     if ((st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) && !strstr(err->msg, c->url))
         cact_err_prefix(err, c->url);
@@ -850,8 +948,10 @@ static void drop_stale_part(struct fetch_ctx *c)
     fd = open(c->lock, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
         unlink(c->part);
+        unlink(c->source);
+    }
     close(fd);
 }
 

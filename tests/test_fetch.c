@@ -633,7 +633,10 @@ static void test_killed_resume(void)
     fx_write(fx_path(data, "cifar-10-batches-bin/.data_batch_2.bin.verified.tmp.9.1"), "x",
              1);
 
-    CHECK(fx_server_start(&s, arch, dir, "") == 0);
+    /* The same URL (same port): a .part records where it came from. */
+    char port_arg[32];
+    snprintf(port_arg, sizeof port_arg, "--port %d", s.port);
+    CHECK(fx_server_start(&s, arch, dir, port_arg) == 0);
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
     CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
