@@ -18,9 +18,12 @@ ALL_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -ffp-contract=off
               -pthread -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -pthread
 
-LIB_SRC  := $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRC  := $(wildcard src/*.c)
 LIB_OBJ  := $(LIB_SRC:src/%.c=$(BUILD)/src/%.o)
 LIB      := $(BUILD)/libcifaract.a
+# The command line (src/cli/): only the binary links it, never the library or the tests.
+CLI_SRC  := $(wildcard src/cli/*.c)
+CLI_OBJ  := $(CLI_SRC:src/%.c=$(BUILD)/src/%.o)
 TEST_SRC := $(wildcard tests/test_*.c)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
@@ -33,11 +36,15 @@ $(BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+$(BUILD)/src/cli/%.o: src/cli/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(LIB)
+$(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(ALL_CFLAGS) $^ -o $@ $(LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/%: tests/%.c $(LIB) tests/check.h
@@ -53,10 +60,6 @@ asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 
-# End to end against the PyTorch lesson (when /usr/bin/python3 has torch), kernels
-# against torch one thread, extraction throughput: see BENCHMARKS.md.
-# The portable build: baseline x86-64 code generation, and the plain scalar kernels
-# forced at run time (CIFAR_ACT_GENERIC=1); the whole suite must pass there too.
 # The portable build: baseline x86-64 code only (no AVX2/AVX-512 clones, so the copies
 # other CPUs run are the ones tested) and the scalar kernels forced at run time.
 test-generic:
@@ -70,6 +73,8 @@ test-generic:
 XNNPACK_INC ?= /usr/include
 XNNPACK := $(and $(wildcard $(XNNPACK_INC)/xnnpack.h),$(wildcard $(XNNPACK_INC)/pthreadpool.h))
 
+# End to end against the PyTorch lesson (when /usr/bin/python3 has torch), kernels
+# against torch one thread, extraction throughput: see BENCHMARKS.md.
 bench: $(BIN) $(BUILD)/tools/bench_kernels $(BUILD)/tools/bench_extract \
        $(if $(XNNPACK),$(BUILD)/tools/bench_kernels_xnnpack)
 	tools/bench.py ./$(BIN) --build $(BUILD)
@@ -116,4 +121,4 @@ install: $(BIN)
 clean:
 	rm -rf build build-asan build-generic $(BIN)
 
--include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)

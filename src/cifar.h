@@ -24,6 +24,12 @@
 
 /* The kinds, splits, label kinds and which files each needs: dataset.h. */
 
+/* The names users spell, indexed by each enum (see cact_name_find()):
+ * "cifar10"/"cifar100", "test"/"train", "fine"/"coarse". */
+extern const char *const cact_cifar_kind_names[CACT_CIFAR_KIND_COUNT];
+extern const char *const cact_cifar_split_names[CACT_CIFAR_SPLIT_COUNT];
+extern const char *const cact_cifar_label_names[CACT_CIFAR_LABEL_COUNT];
+
 struct cact_cifar_set;
 
 /* Open DATA_DIR/<layout dir>/: every record file and the class names. Validates

@@ -11,11 +11,14 @@
 
 #include "ca.h"
 
-enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100 };
-enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN };
-enum cact_cifar_label { CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE }; /* CIFAR-100 only */
+/* Their name tables (what users spell) are in cifar.h/cifar.c. */
+enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100, CACT_CIFAR_KIND_COUNT };
+enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN, CACT_CIFAR_SPLIT_COUNT };
+enum cact_cifar_label { /* CIFAR-100 only */
+    CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE, CACT_CIFAR_LABEL_COUNT
+};
 
-#define CACT_DATASET_KINDS 2
+#define CACT_DATASET_KINDS CACT_CIFAR_KIND_COUNT
 #define CACT_DATASET_MAX_FILES 8        /* every file of one dataset */
 #define CACT_DATASET_MAX_RECORD_FILES 5 /* record files of one split */
 #define CACT_DATASET_META_MAX (64 * 1024) /* a class-name file is a few hundred bytes */

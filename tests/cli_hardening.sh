@@ -36,7 +36,7 @@ expect_exit 1 "--archive DIR" -- timeout -k 2 10 "$BIN" --download-only --data "
     --archive "$TMP/adir" -q
 expect_grep "--archive DIR says why" "adir is a directory, not a regular file" "$TMP/err"
 expect_exit 2 "--data ''" -- "$BIN" --data '' --out "$TMP/o2" -n 1 -q
-expect_grep "--data '' named" "^cifar-act: --data: the directory name is empty" "$TMP/err"
+expect_grep "--data '' named" "^cifar-act: --data: empty directory name" "$TMP/err"
 # The data is verified, so a bad --archive is not needed: but it is said.
 expect_exit 0 "bad --archive, data verified" -- "$BIN" --download-only --data "$DATA" \
     --archive "$TMP/nonexistent.tar.gz"
