@@ -54,6 +54,11 @@ if unshare -n true 2>/dev/null; then
     expect_true "no network: no retry notices" -- [ "$(grep -c retry "$TMP/err")" -eq 0 ]
     expect_grep "no network: says what to do" "resolve.*--archive FILE.*--data DIR.*--offline" "$TMP/err"
     expect_true "no network: nothing left behind" -- [ ! -e "$TMP/nonet" ]
+    mkdir -p "$TMP/nonet2"
+    expect_exit 1 "no network, the job" -- timeout -k 2 60 unshare -n "$BIN" \
+        --data "$TMP/nonet2/data" --out "$TMP/nonet2/out" -q
+    expect_true "no network, the job: no empty --out or data left" -- \
+        [ -z "$(ls -A "$TMP/nonet2")" ]
 else
     fail "unshare -n is not available (needs root or user namespaces)"
 fi

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ca.h"
@@ -43,9 +44,13 @@ int cli_fetch(struct cli_args *a)
 {
     struct cact_fetch_opts *fo = &a->fetch;
     struct cact_err err;
+    struct stat sb;
+    int made_out;
 
     cact_err_clear(&err);
-    /* Check where the job will write before a possibly long download. */
+    /* Check where the job will write before a possibly long download; if the fetch
+     * then fails, an --out this run created is removed again (it is empty). */
+    made_out = a->action == CLI_RUN && stat(a->run.out_dir, &sb) != 0;
     if (a->action == CLI_RUN && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
         return 1;
@@ -65,6 +70,8 @@ int cli_fetch(struct cli_args *a)
     cli_progress_end();
     if (st != CACT_OK) {
         cli_fail(&err);
+        if (made_out)
+            rmdir(a->run.out_dir);
         return cli_exit_status(err.code);
     }
     if (a->action == CLI_DOWNLOAD_ONLY) {
