@@ -14,11 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "archive.h"
 #include "dataset.h"
 #include "download.h"
+#include "extract.h"
 #include "verify.h"
 
 #define FETCH_PATH 4096
@@ -68,9 +67,8 @@ struct fetch_ctx {
     char kept[FETCH_PATH];       /* DATA_DIR/<archive> */
     char lock[FETCH_PATH];
 
-    /* The stream: archive bytes -> SHA-256 (+ .part) -> extractor. */
-    struct cact_archive *ar;
-    EVP_MD_CTX *sha;
+    /* The stream: archive bytes -> (.part) -> extract.c. */
+    struct cact_extract *x;
     int part_fd;                 /* -1 unless downloading */
     uint64_t bytes;              /* archive bytes through the pipeline */
     uint64_t total;              /* for progress, 0 unknown */
@@ -277,69 +275,38 @@ static int cancel_requested(struct fetch_ctx *c)
     return c->cancelled;
 }
 
-/* ---- The stream ---- */
+/* ---- The stream (extract.c), checked against this source's limits ---- */
 
-/* Drop all stream state and start again at archive byte 0. */
 static enum cact_status stream_reset(struct fetch_ctx *c, struct cact_err *err)
 {
-    enum cact_status st;
+    struct cact_extract_limits lim = { c->sha256, c->size, c->max_in, c->max_out };
 
-    cact_archive_free(c->ar);
-    c->ar = NULL;
     c->bytes = 0;
-    if (!c->sha && !(c->sha = EVP_MD_CTX_new()))
-        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
-    if (EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 init failed");
-    st = cact_archive_new(&c->ar, c->members, c->n, err);
-    if (st == CACT_OK)
-        cact_archive_set_max_inflated(c->ar, c->max_out);
+    if (!c->x) {
+        enum cact_status st = cact_extract_new(&c->x, c->members, c->n, err);
+        if (st != CACT_OK)
+            return st;
+    }
+    return cact_extract_reset(c->x, &lim, err);
+}
+
+static enum cact_status stream_feed(struct fetch_ctx *c, const void *buf, size_t len,
+                                    struct cact_err *err)
+{
+    enum cact_status st = cact_extract_feed(c->x, buf, len, err);
+    c->bytes = cact_extract_bytes(c->x);
     return st;
 }
 
-/* Archive bytes, in order, from any source. */
-static enum cact_status stream_feed(struct fetch_ctx *c, const void *buf, size_t len,
-                                  struct cact_err *err)
-{
-    if (c->size && c->bytes + len > c->size)
-        return cact_fail(err, CACT_ERR_CHECKSUM,
-                       "archive is larger than the expected %" PRIu64 " bytes", c->size);
-    if (c->max_in && c->bytes + len > c->max_in)
-        return cact_fail(err, CACT_ERR_FORMAT,
-                         "archive is larger than %" PRIu64 " bytes (twice the bound for its "
-                         "members); stopped reading", c->max_in);
-    if (EVP_DigestUpdate(c->sha, buf, len) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 update failed");
-    c->bytes += len;
-    return cact_archive_feed(c->ar, buf, len, err);
-}
-
-/* Every check on a complete stream, then the members go into place. */
+/* Every check on a complete stream, the members into place, then their stamps. */
 static enum cact_status stream_finish(struct fetch_ctx *c, struct cact_err *err)
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    enum cact_status st;
-
-    st = cact_archive_finish(c->ar, err);
-    if (st != CACT_OK)
-        return st;
-    if (c->size && c->bytes != c->size)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "archive size %" PRIu64 ", expected %" PRIu64,
-                       c->bytes, c->size);
-    if (EVP_DigestFinal_ex(c->sha, d, &dn) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 final failed");
-    cact_hex(d, dn, hex);
-    if (c->sha256 && strcasecmp(hex, c->sha256) != 0)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "archive SHA-256 %s, expected %s", hex,
-                       c->sha256);
-    st = cact_archive_commit(c->ar, err);
+    enum cact_status st = cact_extract_finish(c->x, err);
     if (st != CACT_OK)
         return st;
     for (int k = 0; k < c->n; k++)
         if (c->md5[k])
-            cact_verify_stamp(c->stamp[k], c->dest[k], cact_archive_member_md5(c->ar, k));
+            cact_verify_stamp(c->stamp[k], c->dest[k], cact_extract_member_md5(c->x, k));
     return CACT_OK;
 }
 
@@ -696,7 +663,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     st = refeed_part(c, err);
     if (st != CACT_OK)
         goto out;
-    if (cact_archive_stream_done(c->ar))
+    if (cact_extract_done(c->x))
         goto finish; /* a previous run received everything: no network */
     if (o->offline) {
         st = offline_missing(c, why, err);
@@ -730,8 +697,8 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
         st = cact_download_run(&req, &res, err);
         if (st == CACT_OK) {
             progress_maybe(c, 1);
-            if (!cact_archive_stream_done(c->ar)) {
-                st = cact_archive_finish(c->ar, err); /* says "truncated after N bytes" */
+            if (!cact_extract_done(c->x)) {
+                st = cact_extract_finish(c->x, err); /* says "truncated after N bytes" */
                 cact_err_prefix(err, c->url);
                 goto out;
             }
@@ -1051,8 +1018,7 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     }
 out:
     if (c) {
-        cact_archive_free(c->ar);
-        EVP_MD_CTX_free(c->sha);
+        cact_extract_free(c->x);
         if (c->part_fd >= 0)
             close(c->part_fd);
     }
