@@ -56,7 +56,7 @@ struct cact_dataset {
 const struct cact_dataset *cact_dataset_get(enum cact_cifar_kind kind);
 
 /* 1 if a verified copy of (kind, split) on disk must hold file f: the train split
- * keeps the test files too (one archive holds both), every split needs the names. */
+ * keeps the test files too (they come in the same download), every split needs the names. */
 int cact_dataset_needs(const struct cact_dataset_file *f, enum cact_cifar_split split);
 
 /* What the loader reads for (kind, split, label), relative to the data directory. */

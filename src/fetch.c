@@ -72,6 +72,7 @@ struct fetch_ctx {
     int part_fd;                 /* -1 unless downloading */
     uint64_t bytes;              /* archive bytes through the pipeline */
     uint64_t total;              /* for progress, 0 unknown */
+    uint64_t resume_at;          /* for progress: offset this transfer resumed at */
 
     double t_last, rate;
     uint64_t b_last;
@@ -262,6 +263,7 @@ static void progress_maybe(struct fetch_ctx *c, int force)
     p.done = c->bytes;
     p.total = c->total;
     p.rate = c->rate;
+    p.resumed_from = c->resume_at;
     p.eta = c->total > c->bytes && c->rate > 0 ? (double)(c->total - c->bytes) / c->rate
             : c->total && c->total <= c->bytes ? 0
                                                 : -1;
@@ -466,6 +468,7 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
         st = part_restart(c, err);
         if (st != CACT_OK)
             return st;
+        c->resume_at = 0;
         progress_start(c);
     }
     source_note_response(c); /* once per attempt, before its first byte is kept */
@@ -693,6 +696,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
         if (attempts == 0 && c->bytes == 0)
             source_write(c); /* the URL, before any byte: a killed run leaves it too */
         attempts++;
+        c->resume_at = req.offset;
         progress_start(c);
         st = cact_download_run(&req, &res, err);
         if (st == CACT_OK) {

@@ -3,12 +3,14 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "ca.h"
+#include "grid.h"
 
 volatile sig_atomic_t cli_signal;
 /* The library polls this flag (fetch and run options point at it). */
@@ -50,9 +52,13 @@ int cli_fetch(struct cli_args *a)
     cact_err_clear(&err);
     /* Check where the job will write before a possibly long download; if the fetch
      * then fails, an --out this run created is removed again (it is empty). */
-    made_out = a->action == CLI_RUN && stat(a->run.out_dir, &sb) != 0;
-    if (a->action == CLI_RUN && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
+    made_out = a->action == CLI_RUN && a->run.out_dir && stat(a->run.out_dir, &sb) != 0;
+    if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
+        return 1;
+    }
+    if (a->action == CLI_RUN && a->run.logdir && cact_mkdirs(a->run.logdir, &err) != CACT_OK) {
+        cli_error("--logdir: %s", err.msg);
         return 1;
     }
     fo->cancel = &cli_cancel;
@@ -62,8 +68,11 @@ int cli_fetch(struct cli_args *a)
     fo->data_dir = a->run.data_dir;
     fo->kind = a->run.kind;
     fo->split = a->run.split;
-    if (!a->quiet && isatty(STDERR_FILENO))
+    if (!a->quiet && isatty(STDERR_FILENO)) {
+        static char extract[] = "extract"; /* the bar's label for a local archive */
         fo->progress = cli_fetch_progress;
+        fo->progress_ctx = fo->archive ? extract : NULL;
+    }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
     enum cact_status st = cact_fetch_ensure(fo, &err);
@@ -96,11 +105,71 @@ int cli_job(struct cli_args *a)
         cli_fail(&err);
         return cli_exit_status(err.code);
     }
-    if (!a->quiet)
-        printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
+    if (!a->quiet && !ro->out_dir)
+        printf("cifar-act: %zu %s, %zu %s -> %s in %.2f s (%.0f images/s)\n",
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.event_path, stats.seconds,
+               stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    else if (!a->quiet)
+        printf("cifar-act: %zu %s, %zu %s -> %zu PNG %s (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
-               stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.files,
+               cli_plural(stats.files, "file", "files"), (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    if (!a->quiet && ro->out_dir && ro->logdir)
+        printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
+    if (!a->quiet)
+        cli_clip_report(a, &stats);
     return 0;
+}
+
+/* ---- What the grids clipped ---- */
+
+/* "41.3%", but "0%" only for none at all, so a tiny share never reads as nothing. */
+static void cli_pct(char *buf, size_t size, uint64_t k, uint64_t n)
+{
+    double p = n ? 100.0 * (double)k / (double)n : 0.0;
+    if (k == 0)
+        snprintf(buf, size, "0%%");
+    else if (p < 0.1)
+        snprintf(buf, size, "<0.1%%");
+    else
+        snprintf(buf, size, "%.1f%%", p);
+}
+
+void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st)
+{
+    const struct cact_grid_opts *g = &a->run.grid;
+    double lo, hi;
+    int ranged = cact_grid_clip_range(g, &lo, &hi);
+    int hint = 0;
+
+    for (int which = 0; which < 2; which++) {
+        const struct cact_grid_clip *c = which ? &st->clip_out : &st->clip_in;
+        const char *kind = which ? "output" : "input";
+        char below[16], above[16], nan[16];
+        if (!c->values)
+            continue;
+        cli_pct(below, sizeof below, c->below, c->values);
+        cli_pct(above, sizeof above, c->above, c->values);
+        cli_pct(nan, sizeof nan, c->nan, c->values);
+        if (ranged)
+            printf("cifar-act: %s: %s of values below %g shown as 0, %s above %g%s%s%s\n", kind,
+                   below, lo, above, hi, c->nan ? ", " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        else
+            printf("cifar-act: %s: scaled by its min and max (--grid-normalize), nothing "
+                   "clipped%s%s%s\n", kind, c->nan ? "; " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        /* More than 5% of a grid's values lost: worth a hint. */
+        if ((double)(c->below + c->above + c->nan) > 0.05 * (double)c->values)
+            hint = 1;
+    }
+    if (hint && !g->normalize)
+        printf("cifar-act: hint: --grid-normalize shows the whole range (make_grid's "
+               "normalize=True)\n");
+    else if (hint && g->has_value_range)
+        printf("cifar-act: hint: widen --value-range, or drop it to scale by min and max\n");
 }
