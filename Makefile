@@ -324,4 +324,15 @@ deb-check: $(DEB_FILE)
 clean:
 	rm -rf build build-asan build-generic $(BIN)
 
+# ---- html (src/html.c): the pages' CSS and JavaScript, kept as plain files and
+# embedded as C string arrays at build time (no build step for the page itself). ----
+HTML_ASSETS := $(BUILD)/gen/html_assets.h
+$(HTML_ASSETS): src/html_page.css src/html_page.js tools/embed_text.awk
+	@mkdir -p $(dir $@)
+	awk -v name=html_page_css -f tools/embed_text.awk src/html_page.css > $@.tmp
+	awk -v name=html_page_js -f tools/embed_text.awk src/html_page.js >> $@.tmp
+	mv $@.tmp $@
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: $(HTML_ASSETS)
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: ALL_CFLAGS += -I$(BUILD)/gen
+
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "manifest.h"
 #include "pngw.h"
 #include "tblog.h" /* --logdir: the event file */
@@ -40,6 +41,8 @@ void cact_run_opts_default(struct cact_run_opts *o)
     o->layout = CACT_RUN_LAYOUT_SEPARATE;
     o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
+    o->html = 1;
+    o->html_pixels = 0; /* ~25% more CPU for 30 MB of base64 (BENCHMARKS.md): asked for */
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
 
@@ -54,6 +57,7 @@ struct run_ctx {
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_manifest_batch *mb; /* [n_batches] */
+    cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
     struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
@@ -230,6 +234,12 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
+    /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
+    if (o->html && o->out_dir && o->html_pixels &&
+        (st = cact_html_write_pixels(o->out_dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+        return st;
+    if (o->html && o->out_dir && !o->html_pixels)
+        cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -359,6 +369,89 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
+/* ---- OUT/index.html (html.h): describe the finished run to the page writer ---- */
+
+static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
+{
+    const struct cact_run_opts *o = c->o;
+    struct cact_html_batch *hb = NULL;
+    const char **classes = NULL;
+    struct cact_html_run r;
+    struct cact_html_kv kv[20];
+    char names[2][64], title[512], spec[256], sv[20][64];
+    size_t nkv = 0;
+    int n_classes = cact_cifar_n_classes(c->set), pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    enum cact_status st;
+
+    hb = calloc(c->n_batches, sizeof *hb);
+    classes = calloc((size_t)n_classes, sizeof *classes);
+    /* Two file names per batch, kept in one block: "input_0000.png\0output_0000.png\0". */
+    char *fnames = malloc(c->n_batches * sizeof names);
+    if (!hb || !classes || !fnames) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for index.html");
+        goto out;
+    }
+    for (int i = 0; i < n_classes; i++)
+        classes[i] = cact_cifar_class_name(c->set, i);
+    for (size_t k = 0; k < c->n_batches; k++) {
+        char *in = fnames + k * sizeof names, *outn = in + sizeof names[0];
+        int gw, gh, gap = RUN_PAIR_GAP * o->grid.scale;
+        cact_grid_size(&o->grid, c->mb[k].n, &gw, &gh);
+        hb[k].n = c->mb[k].n;
+        hb[k].idx = c->mb[k].idx;
+        hb[k].labels = c->mb[k].labels;
+        if (pairs) {
+            cact_manifest_file_name(in, sizeof names[0], "compare", k);
+            hb[k].input = (struct cact_html_image){in, 2 * gw + gap, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){in, 2 * gw + gap, gh, gw + gap, 0, gw, gh};
+        } else {
+            cact_manifest_file_name(in, sizeof names[0], "input", k);
+            cact_manifest_file_name(outn, sizeof names[0], "output", k);
+            hb[k].input = (struct cact_html_image){in, gw, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){outn, gw, gh, 0, 0, gw, gh};
+        }
+    }
+    title[0] = 0;
+    for (int i = 0; i < o->chain.n; i++)
+        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", i ? " \xe2\x86\x92 " : "",
+                 cact_act_format(&o->chain.fn[i], spec, sizeof spec));
+    snprintf(title + strlen(title), sizeof title - strlen(title), "%s on %s %s",
+             o->chain.n ? "" : "ToTensor only", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100",
+             o->split == CACT_CIFAR_TRAIN ? "train" : "test");
+#define RUN_KV(k, ...) (snprintf(sv[nkv], sizeof sv[0], __VA_ARGS__), \
+                        kv[nkv] = (struct cact_html_kv){k, sv[nkv]}, nkv++)
+    kv[nkv++] = (struct cact_html_kv){"dataset", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100"};
+    kv[nkv++] = (struct cact_html_kv){"split", o->split == CACT_CIFAR_TRAIN ? "train" : "test"};
+    kv[nkv++] = (struct cact_html_kv){"data directory", o->data_dir};
+    RUN_KV("images in the set", "%zu", cact_cifar_count(c->set));
+    RUN_KV("batch size", "%zu", o->batch);
+    RUN_KV("steps (batches)", "%zu", c->n_batches);
+    kv[nkv++] = (struct cact_html_kv){"drop_last", o->drop_last ? "yes" : "no"};
+    RUN_KV("shuffle", o->shuffle ? "yes, seed %llu" : "no", (unsigned long long)o->seed);
+    kv[nkv++] = (struct cact_html_kv){"grid style", o->grid.style == CACT_GRID_TENSORBOARD
+        ? "tensorboard (add_images: 8 columns, no padding, truncated)"
+        : "torchvision (save_image: padded, rounded)"};
+    RUN_KV("nrow", "%d", o->grid.nrow);
+    RUN_KV("padding, pad_value", "%d, %g", o->grid.style == CACT_GRID_TENSORBOARD ? 0 : o->grid.padding,
+           o->grid.pad_value);
+    RUN_KV("scale", "%d", o->grid.scale);
+    kv[nkv++] = (struct cact_html_kv){"layout", pairs ? "pairs (compare_KKKK.png)" : "separate"};
+    RUN_KV("PNG level", "%d", o->png_level);
+    kv[nkv++] = (struct cact_html_kv){"path", c->use_lut ? "per-channel lookup table" : "float kernels"};
+    RUN_KV("jobs", "%d", o->jobs);
+    kv[nkv++] = (struct cact_html_kv){"cifar-act", CACT_VERSION};
+#undef RUN_KV
+    r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
+                               "manifest.json", hb, c->n_batches,
+                               (const cact_html_hist *)c->html_hist, NULL, NULL, !o->html_pixels};
+    st = cact_html_write_run(o->out_dir, &r, NULL, err);
+out:
+    free(fnames);
+    free(classes);
+    free(hb);
+    return st;
+}
+
 /* ---- The job ---- */
 
 static enum cact_status run_check_opts(const struct cact_run_opts *o, struct cact_err *err)
@@ -423,7 +516,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
     c->mb = calloc(c->n_batches, sizeof *c->mb);
-    if (!c->mb) {
+    if (o->html && o->out_dir) /* html: per-batch histograms for index.html */
+        c->html_hist = calloc(c->n_batches, sizeof *c->html_hist);
+    if (!c->mb || (o->html && o->out_dir && !c->html_hist)) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -498,6 +593,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         if (st != CACT_OK)
             goto out;
     }
+    /* html: the viewer, after the PNGs and the manifest it links to. */
+    if (o->html && o->out_dir && (st = run_html(c, err)) != CACT_OK)
+        goto out;
     stats->batches = c->n_batches;
     stats->images = c->images_done;
     stats->files = c->files;
@@ -518,6 +616,7 @@ out:
             free(c->mb[k].labels);
         }
     free(c->mb);
+    free(c->html_hist);
     free(threads);
     cact_cifar_loader_free(&c->ld);
     cact_cifar_free(c->set);

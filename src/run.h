@@ -52,6 +52,9 @@ struct cact_run_opts {
     const char *out_dir;     /* created if missing; NULL: no PNGs and no manifest
                                 (only the event file, logdir must be set) */
     const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
+    int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
+    int html_pixels;         /* with html: OUT/html/px_KKKK.js, the input bytes that give
+                                the page its pixel values under the cursor */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
     void (*progress)(const struct cact_run_progress *p, void *ctx);
@@ -70,11 +73,13 @@ struct cact_run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", jobs = online CPUs. */
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on without pixels,
+ * jobs = online CPUs. */
 void cact_run_opts_default(struct cact_run_opts *o);
 
 /* Check out_dir (create, must be writable) before any work; open the dataset; run.
- * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json.
+ * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json,
+ * then with o->html the viewer OUT/index.html (html.h).
  * On failure err says what failed (file names included); files already finished stay,
  * but none is ever half-written and manifest.json is written only on success.
  * With logdir, also LOGDIR/events.out.tfevents.* (tblog.h), one step per batch in

@@ -54,7 +54,7 @@ expect_grep ambiguous-names "^cifar-act: option '--d' is ambiguous; possibilitie
 expect_exit 2 ambiguous-dat -- "$BIN" --dat=x --list
 expect_grep ambiguous-dat "option '--dat' is ambiguous; possibilities: --data --dataset \(" "$TMP/err"
 expect_exit 2 ambiguous-l -- "$BIN" --l
-expect_grep ambiguous-l "possibilities: --list --long --label --layout" "$TMP/err"
+expect_grep ambiguous-l "possibilities: --list --long --label --logdir --layout" "$TMP/err"
 expect_exit 0 unique-prefix -- "$BIN" --lis
 expect_grep unique-prefix '^sigmoid ' "$TMP/out"
 expect_exit 0 exact-wins -- "$BIN" --list --long --data x

@@ -47,10 +47,11 @@ expect_true soname -- bash -c "readelf -d '$S$P/lib/libcifaract.so.0.1.0' | grep
 expect_true so-link -- test "$(readlink "$S$P/lib/libcifaract.so")" = libcifaract.so.0
 # Exports: exactly the functions the installed headers declare, no kernel internals.
 nm -D --defined-only "$S$P/lib/libcifaract.so.0.1.0" | awk '{print $3}' | sort >"$TMP/exp"
-grep -ohE '\<cact_[a-z0-9_]+ *\(' "$S$P"/include/cifar-act/*.h | sed 's/ *(//' | sort -u >"$TMP/decl"
+# Declarations only: comment lines (" * ...", "/* ...") may name enums before a '('.
+grep -hvE '^ *(\*|/\*)' "$S$P"/include/cifar-act/*.h | grep -oE '\<cact_[a-z0-9_]+ *\(' | sed 's/ *(//' | sort -u >"$TMP/decl"
 expect_true exports-declared -- bash -c "comm -23 '$TMP/exp' '$TMP/decl' | (! grep .)"
 expect_true declared-exported -- bash -c "comm -13 '$TMP/exp' '$TMP/decl' | grep -vx cact_status | (! grep .)"
-expect_true no-private-headers -- bash -c "! grep -l 'act_kernels.h\|archive.h\|download.h\|manifest.h' '$S$P'/include/cifar-act/*.h"
+expect_true no-private-headers -- bash -c "! grep -lE '^#include \"(act_kernels|archive|download|manifest)\.h\"' '$S$P'/include/cifar-act/*.h"
 
 # ---- man page ----
 MAN=$S$P/share/man/man1/cifar-act.1

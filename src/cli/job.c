@@ -125,6 +125,44 @@ int cli_job(struct cli_args *a)
     return 0;
 }
 
+int cli_gallery(struct cli_args *a)
+{
+    const struct cact_run_opts *ro = &a->run;
+    struct cact_gallery_opts go;
+    struct cact_gallery_stats stats;
+    struct cact_err err;
+
+    cact_err_clear(&err);
+    cact_gallery_opts_default(&go);
+    go.data_dir = ro->data_dir;
+    go.kind = ro->kind;
+    go.split = ro->split;
+    go.label = ro->label;
+    go.data_verified = ro->data_verified;
+    go.batch = ro->batch;
+    go.drop_last = ro->drop_last;
+    go.shuffle = ro->shuffle;
+    go.seed = ro->seed;
+    go.gallery_batch = a->gallery_batch;
+    go.base = ro->chain;
+    go.base.n = 0;
+    go.fns = a->n_gallery ? a->gallery_fns : NULL;
+    go.n_fns = a->n_gallery;
+    go.grid = ro->grid;
+    go.png_level = ro->png_level;
+    go.out_dir = ro->out_dir;
+    go.html = ro->html;
+    if (cact_gallery_run(&go, &stats, &err) != CACT_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    if (!a->quiet)
+        printf("cifar-act: gallery of %zu functions on batch %zu -> %s/gallery.png (%dx%d)%s\n",
+               stats.functions, go.gallery_batch, go.out_dir, stats.png_w, stats.png_h,
+               go.html ? ", gallery.html" : "");
+    return 0;
+}
+
 /* ---- What the grids clipped ---- */
 
 /* "41.3%", but "0%" only for none at all, so a tiny share never reads as nothing. */
