@@ -65,6 +65,19 @@ int cact_dataset_needs(const struct cact_dataset_file *f, enum cact_cifar_split 
     return f->role == CACT_DATASET_META || f->split == CACT_CIFAR_TEST || f->split == split;
 }
 
+size_t cact_dataset_images(enum cact_cifar_kind kind, enum cact_cifar_split split)
+{
+    const struct cact_dataset *ds = cact_dataset_get(kind);
+    uint64_t n = 0;
+
+    if (!ds)
+        return 0;
+    for (int i = 0; i < ds->n_files; i++)
+        if (ds->files[i].role == CACT_DATASET_RECORDS && ds->files[i].split == split)
+            n += ds->files[i].size / (uint64_t)(ds->label_bytes + 3072);
+    return (size_t)n;
+}
+
 enum cact_status cact_dataset_layout(enum cact_cifar_kind kind, enum cact_cifar_split split,
                                      enum cact_cifar_label label,
                                      struct cact_dataset_layout *out, struct cact_err *err)

@@ -59,6 +59,10 @@ const struct cact_dataset *cact_dataset_get(enum cact_cifar_kind kind);
  * keeps the test files too (they come in the same download), every split needs the names. */
 int cact_dataset_needs(const struct cact_dataset_file *f, enum cact_cifar_split split);
 
+/* Images in the official files of (kind, split), from the catalogue's sizes: 10000
+ * (test), 50000 (train); 0 for a value outside the enums. */
+size_t cact_dataset_images(enum cact_cifar_kind kind, enum cact_cifar_split split);
+
 /* What the loader reads for (kind, split, label), relative to the data directory. */
 struct cact_dataset_layout {
     const char *dir;                                    /* the row's dir */

@@ -125,8 +125,8 @@ static void sb_lines(struct sbuf *b, const char *const *lines)
 }
 
 /* Pages go through cact_write_atomic (renamed over: always some complete version);
- * the many pixel files through cact_write_output, as the PNGs they sit beside (ca.h:
- * renaming over an existing file on ext4 forces its data to disk first). */
+ * the many pixel files through cact_write_new, as the PNGs they sit beside: run.c
+ * writes them into OUT's staging directory (outdir.h), where nothing is replaced. */
 static enum cact_status sb_write(struct sbuf *b, const char *dir, const char *name,
                                  struct cact_html_stats *stats, struct cact_err *err)
 {
@@ -136,7 +136,7 @@ static enum cact_status sb_write(struct sbuf *b, const char *dir, const char *na
     if (b->oom)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s/%s", dir, name);
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    st = (strncmp(name, "html/", 5) == 0 ? cact_write_output : cact_write_atomic)(
+    st = (strncmp(name, "html/", 5) == 0 ? cact_write_new : cact_write_atomic)(
         path, b->p ? b->p : "", b->len, err);
     if (st == CACT_OK && stats) {
         stats->files++;

@@ -99,6 +99,8 @@ static void test_rows(void)
             }
         }
         CHECK(metas >= 1);
+        CHECK_EQ_INT(cact_dataset_images((enum cact_cifar_kind)k, CACT_CIFAR_TEST), 10000);
+        CHECK_EQ_INT(cact_dataset_images((enum cact_cifar_kind)k, CACT_CIFAR_TRAIN), 50000);
     }
 }
 

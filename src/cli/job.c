@@ -42,6 +42,18 @@ int cli_exit_status(enum cact_status code)
     return cact_exit_code(code);
 }
 
+/* A size the library refused (cact_run_check): its message names the values and the
+ * limit; the options that set them are ours to name. */
+static int cli_size_error(enum cact_run_limit limit, const struct cact_err *err)
+{
+    static const char *const opts[] = {
+        [CACT_RUN_LIMIT_NONE] = "",
+        [CACT_RUN_LIMIT_PNG] = "--batch, --nrow, --padding, --scale, --layout: ",
+        [CACT_RUN_LIMIT_MEMORY] = "--batch, --scale, --layout, --no-lut: ",
+    };
+    return cli_usage("%s%s", opts[limit], err->msg);
+}
+
 int cli_fetch(struct cli_args *a)
 {
     struct cact_fetch_opts *fo = &a->fetch;
@@ -50,6 +62,15 @@ int cli_fetch(struct cli_args *a)
     int made_out;
 
     cact_err_clear(&err);
+    /* Sizes first (no I/O): a grid PNG or memory cannot hold fails now, not after the
+     * download and seconds of work. The split's official image count bounds the batch;
+     * cact_run_job checks again with the real count. */
+    if (a->action == CLI_RUN) {
+        struct cact_run_plan plan;
+        if (cact_run_check(&a->run, cact_dataset_images(a->run.kind, a->run.split), &plan,
+                           &err) != CACT_OK)
+            return cli_size_error(plan.limit, &err);
+    }
     /* Check where the job will write before a possibly long download; if the fetch
      * then fails, an --out this run created is removed again (it is empty). */
     made_out = a->action == CLI_RUN && a->run.out_dir && stat(a->run.out_dir, &sb) != 0;
@@ -101,7 +122,12 @@ int cli_job(struct cli_args *a)
     cact_err_clear(&err);
     if (!a->quiet && isatty(STDERR_FILENO))
         a->run.progress = cli_run_progress;
+    if (!a->quiet) /* "waiting for another cifar-act writing to OUT" */
+        a->run.notice = cli_fetch_notice;
     if (cact_run_job(ro, &stats, &err) != CACT_OK) {
+        cli_progress_end();
+        if (err.code == CACT_ERR_USAGE && stats.limit != CACT_RUN_LIMIT_NONE)
+            return cli_size_error(stats.limit, &err);
         cli_fail(&err);
         return cli_exit_status(err.code);
     }
