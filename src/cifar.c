@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* The meta files are a few hundred bytes; anything far larger is not one. */
-#define CIFAR_META_MAX (64 * 1024)
+#define CIFAR_META_MAX CACT_DATASET_META_MAX
 #define CIFAR_MAX_CLASSES 100
 
 struct cifar_file {
@@ -22,7 +22,7 @@ struct cifar_file {
 };
 
 struct cact_cifar_set {
-    struct cact_cifar_layout layout;
+    struct cact_dataset_layout layout;
     enum cact_cifar_label label;
     size_t record;  /* bytes per record: label bytes + CACT_CIFAR_PIXELS */
     size_t count;
@@ -33,53 +33,16 @@ struct cact_cifar_set {
     char *meta_buf; /* owns the strings names[] point into */
 };
 
-/* ---- Layout ---- */
-
-void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                      enum cact_cifar_label label, struct cact_cifar_layout *out)
-{
-    memset(out, 0, sizeof *out);
-    if (kind == CACT_CIFAR_10) {
-        static const char *const train[] = {"data_batch_1.bin", "data_batch_2.bin",
-                                            "data_batch_3.bin", "data_batch_4.bin",
-                                            "data_batch_5.bin"};
-        out->dir = "cifar-10-batches-bin";
-        out->meta = "batches.meta.txt";
-        out->label_bytes = 1;
-        out->n_classes = 10;
-        out->images_per_file = 10000;
-        if (split == CACT_CIFAR_TRAIN) {
-            out->n_files = 5;
-            memcpy(out->files, train, sizeof train);
-        } else {
-            out->n_files = 1;
-            out->files[0] = "test_batch.bin";
-        }
-    } else {
-        out->dir = "cifar-100-binary";
-        out->label_bytes = 2;
-        out->n_files = 1;
-        out->files[0] = split == CACT_CIFAR_TRAIN ? "train.bin" : "test.bin";
-        out->images_per_file = split == CACT_CIFAR_TRAIN ? 50000 : 10000;
-        if (label == CACT_CIFAR_LABEL_COARSE) {
-            out->meta = "coarse_label_names.txt";
-            out->n_classes = 20;
-        } else {
-            out->meta = "fine_label_names.txt";
-            out->n_classes = 100;
-        }
-    }
-}
-
 /* ---- Opening ---- */
 
+/* The CLI adds how to point at the data or fetch it (CACT_HINT_DATA_DIR). */
 static enum cact_status cifar_missing(struct cact_err *err, const char *path, const char *data_dir,
                                     const char *dir)
 {
-    return cact_fail(err, CACT_ERR_MISSING,
-                   "%s not found: --data must name the directory that contains %s/ "
-                   "(the binary version); 'cifar-act --download-only --data %s' fetches it",
-                   path, dir, data_dir);
+    cact_fail(err, CACT_ERR_MISSING,
+              "%s not found: the data directory %s must contain %s/ (the binary version)",
+              path, data_dir, dir);
+    return cact_hint(err, CACT_HINT_DATA_DIR);
 }
 
 static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *data_dir,
@@ -88,17 +51,22 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
     char path[4096];
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
+    int fd = -1;
     size_t len;
 
     snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
-    f = fopen(path, "rb");
+    /* Not a plain fopen: a FIFO put there would block it for ever. */
+    st = cact_open_regular(path, &fd, NULL, err);
+    if (st == CACT_ERR_MISSING)
+        st = cifar_missing(err, path, data_dir, s->layout.dir);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            st = cifar_missing(err, path, data_dir, s->layout.dir);
-        else
-            st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
+    fd = -1;
     s->meta_buf = malloc(CIFAR_META_MAX + 1);
     if (!s->meta_buf) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
@@ -142,6 +110,8 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
 out:
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 
@@ -205,7 +175,9 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         s->files[i].fd = -1;
-    cact_cifar_layout_get(kind, split, label, &s->layout);
+    st = cact_dataset_layout(kind, split, label, &s->layout, err);
+    if (st != CACT_OK)
+        goto out;
     s->label = label;
     s->record = (size_t)s->layout.label_bytes + CACT_CIFAR_PIXELS;
 
@@ -215,20 +187,13 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
 
         snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
                  s->layout.files[i]);
-        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
-        if (cf->fd < 0) {
-            if (errno == ENOENT)
-                st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
-            else
-                st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
-                             strerror(errno));
+        /* Refuses a FIFO or device before any read could block on it. */
+        st = cact_open_regular(cf->path, &cf->fd, &sb, err);
+        if (st == CACT_ERR_MISSING)
+            st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
+        if (st != CACT_OK)
             goto out;
-        }
         s->n_files = i + 1;
-        if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            st = cact_fail(err, CACT_ERR_IO, "%s is not a regular file", cf->path);
-            goto out;
-        }
         if (sb.st_size == 0) {
             st = cact_fail(err, CACT_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
             goto out;
@@ -371,7 +336,7 @@ enum cact_status cact_cifar_loader_init(struct cact_cifar_loader *ld, size_t cou
 {
     memset(ld, 0, sizeof *ld);
     if (batch == 0)
-        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "batch size must be at least 1");
     ld->count = count;
     ld->batch = batch;
     ld->drop_last = drop_last;
