@@ -13,6 +13,21 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "act_kernels.h"
+
+/* The kernel choice the CLI takes from the environment (src/cli/args.c), taken here
+ * for every test program before main: make test-generic sets CIFAR_ACT_GENERIC=1 so
+ * the portable kernels are the ones tested. The library reads no environment. */
+__attribute__((constructor)) static void check_kernels_from_env(void)
+{
+    const char *g = getenv("CIFAR_ACT_GENERIC"), *isa = getenv("CIFAR_ACT_ISA");
+    if (g && *g && strcmp(g, "0") != 0)
+        cact_act_kernels_set_generic(1);
+    else if (isa && *isa && cact_act_kernels_use(isa) != 0)
+        fprintf(stderr, "check.h: CIFAR_ACT_ISA=%s is not available here\n", isa);
+}
 
 static int check_passed, check_failed;
 

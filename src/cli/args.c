@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "act_kernels.h"
 #include "ca.h"
 #include "cifar.h"
 #include "grid.h"
@@ -549,6 +550,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     char shorts[2 * CLI_N_OPTS + 2], name[64];
     size_t ns = 0;
     const char *env_data = getenv("CIFAR_ACT_DATA");
+    const char *env_generic = getenv("CIFAR_ACT_GENERIC"), *env_isa = getenv("CIFAR_ACT_ISA");
     int opt, idx, rc;
 
     memset(a, 0, sizeof *a);
@@ -558,6 +560,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     cli_fetch_env(&a->fetch);
     if (env_data && *env_data)
         a->run.data_dir = env_data;
+    /* Kernel choice for testing the portable code paths (make test-generic). */
+    if (env_generic && *env_generic && strcmp(env_generic, "0") != 0)
+        cact_act_kernels_set_generic(1);
+    else if (env_isa && *env_isa && cact_act_kernels_use(env_isa) != 0)
+        return cli_usage("CIFAR_ACT_ISA=%s: no such kernel set on this CPU "
+                         "(generic, default, avx2, avx512f)", env_isa);
 
     shorts[ns++] = ':'; /* report a missing value as ':' rather than '?' */
     for (size_t i = 0; i < CLI_N_OPTS; i++) {
