@@ -749,18 +749,16 @@ static void pk_init_mem(struct pk_vm *vm, const void *buf, size_t len, const cha
     vm->src.size = len;
 }
 
-static enum cact_status pk_init_file(struct pk_vm *vm, const char *path, struct cact_err *err)
+/* fd stays the caller's (pk_done does not close it). */
+static enum cact_status pk_init_fd(struct pk_vm *vm, int fd, const char *path, struct cact_err *err)
 {
     struct stat sb;
 
     memset(vm, 0, sizeof *vm);
     vm->err = err;
     vm->src.name = path;
-    vm->src.fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (vm->src.fd < 0)
-        return cact_fail(err, errno == ENOENT ? CACT_ERR_MISSING : CACT_ERR_IO,
-                         "cannot open %s: %s", path, strerror(errno));
-    if (fstat(vm->src.fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+    vm->src.fd = fd;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
         return cact_fail(err, CACT_ERR_IO, "%s is not a regular file", path);
     vm->src.size = (uint64_t)sb.st_size;
     vm->src.buf = malloc(PK_BUF);
@@ -769,10 +767,17 @@ static enum cact_status pk_init_file(struct pk_vm *vm, const char *path, struct 
     return CACT_OK;
 }
 
+static enum cact_status pk_open(const char *path, int *fd, struct cact_err *err)
+{
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (*fd < 0)
+        return cact_fail(err, errno == ENOENT ? CACT_ERR_MISSING : CACT_ERR_IO,
+                         "cannot open %s: %s", path, strerror(errno));
+    return CACT_OK;
+}
+
 static void pk_done(struct pk_vm *vm)
 {
-    if (vm->src.fd >= 0)
-        close(vm->src.fd);
     pk_free_all(vm);
 }
 
@@ -865,15 +870,28 @@ enum cact_status cact_pickle_batch_mem(const void *buf, size_t len, const char *
     return st;
 }
 
-enum cact_status cact_pickle_batch_read(const char *path, struct cact_pickle_batch *out,
-                                        struct cact_err *err)
+enum cact_status cact_pickle_batch_fd(int fd, const char *name, struct cact_pickle_batch *out,
+                                      struct cact_err *err)
 {
     struct pk_vm vm;
     memset(out, 0, sizeof *out);
-    enum cact_status st = pk_init_file(&vm, path, err);
+    enum cact_status st = pk_init_fd(&vm, fd, name, err);
     if (st == CACT_OK)
         st = pk_batch(&vm, out);
     pk_done(&vm);
+    return st;
+}
+
+enum cact_status cact_pickle_batch_read(const char *path, struct cact_pickle_batch *out,
+                                        struct cact_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int fd;
+    enum cact_status ost = pk_open(path, &fd, err);
+    if (ost != CACT_OK)
+        return ost;
+    enum cact_status st = cact_pickle_batch_fd(fd, path, out, err);
+    close(fd);
     return st;
 }
 
@@ -945,10 +963,15 @@ enum cact_status cact_pickle_names_read(const char *path, const char *key, int m
 {
     struct pk_vm vm;
     memset(out, 0, sizeof *out);
-    enum cact_status st = pk_init_file(&vm, path, err);
+    int fd;
+    enum cact_status ost = pk_open(path, &fd, err);
+    if (ost != CACT_OK)
+        return ost;
+    enum cact_status st = pk_init_fd(&vm, fd, path, err);
     if (st == CACT_OK)
         st = pk_names(&vm, key, max_names, out);
     pk_done(&vm);
+    close(fd);
     return st;
 }
 

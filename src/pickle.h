@@ -62,6 +62,11 @@ struct cact_pickle_batch {
 enum cact_status cact_pickle_batch_read(const char *path, struct cact_pickle_batch *out,
                                         struct cact_err *err);
 
+/* The same on an open file (read with pread from offset 0; not closed), so the caller
+ * can keep reading pixels from the very file that was checked; name is for messages. */
+enum cact_status cact_pickle_batch_fd(int fd, const char *name, struct cact_pickle_batch *out,
+                                      struct cact_err *err);
+
 /* The same on len bytes in memory; name is used in messages. data_offset is then an
  * offset into buf. Used by the fuzz target and the hostile-input tests. */
 enum cact_status cact_pickle_batch_mem(const void *buf, size_t len, const char *name,
