@@ -117,3 +117,12 @@ clean:
 	rm -rf build build-asan build-generic $(BIN)
 
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
+
+# ---- Restricted unpickler (torchvision's CIFAR pickles): libFuzzer target ----
+# make fuzz-pickle && build/fuzz_pickle -max_total_time=120 build/fuzz-pickle-corpus tests/fuzz_pickle_seeds
+.PHONY: fuzz-pickle
+fuzz-pickle: $(BUILD)/fuzz_pickle
+$(BUILD)/fuzz_pickle: tests/fuzz_pickle.c src/pickle.c src/ca.c src/pickle.h src/ca.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 \
+	    -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz_pickle.c src/pickle.c src/ca.c -o $@

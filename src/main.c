@@ -14,6 +14,7 @@
 #include "act.h"
 #include "ca.h"
 #include "fetch.h"
+#include "pyfetch.h"
 #include "grid.h"
 #include "pngw.h"
 #include "run.h"
@@ -451,7 +452,10 @@ int main(int argc, char **argv)
             fo.progress = cli_fetch_progress;
         if (!quiet)
             fo.notice = cli_fetch_notice;
-        enum cact_status fst = cact_fetch_ensure(&fo, &err);
+        /* pickle helper: the binary version, or torchvision's Python one if that is what
+         * is there (or --archive is torchvision's archive); the manifest says which. */
+        enum cact_cifar_format used;
+        enum cact_status fst = cact_pyfetch_ensure(&fo, &used, &err);
         if (cli_fetch_line)
             fputc('\n', stderr);
         if (fst != CACT_OK) {

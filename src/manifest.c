@@ -153,6 +153,8 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_opt
                   o->label == CACT_CIFAR_LABEL_COARSE ? "coarse" : "fine");
     jb_printf(&b, "  \"data_dir\": ");
     jb_str(&b, o->data_dir);
+    /* pickle helper: which version of the dataset was read ("binary" or "python"). */
+    jb_printf(&b, ",\n  \"data_format\": \"%s\"", cact_cifar_format_names[cact_cifar_format(set)]);
     jb_printf(&b, ",\n  \"images\": %zu,\n", n_images);
     jb_printf(&b, "  \"classes\": [");
     for (int i = 0; i < cact_cifar_n_classes(set); i++) {
