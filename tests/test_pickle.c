@@ -15,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "check.h"
 #include "cifar.h"
 #include "pickle.h"
+#include "pyfetch.h"
 
 static char tmp[512];
 
@@ -581,6 +584,115 @@ static void test_open_any(void)
     cact_pickle_batch_free(&b);
 }
 
+/* ---- Verification by torchvision's MD5s, and its archive ---- */
+
+static void md5_of(const char *path, char *hex)
+{
+    unsigned char buf[65536], d[EVP_MAX_MD_SIZE];
+    unsigned dn = 0;
+    size_t got;
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    FILE *f = fopen(path, "rb");
+    hex[0] = '\0';
+    if (!f || !md || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1)
+        goto out;
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        EVP_DigestUpdate(md, buf, got);
+    EVP_DigestFinal_ex(md, d, &dn);
+    for (unsigned k = 0; k < dn; k++)
+        sprintf(hex + 2 * k, "%02x", d[k]);
+out:
+    if (f)
+        fclose(f);
+    EVP_MD_CTX_free(md);
+}
+
+static void test_pyfetch(void)
+{
+    char real[600], dir[600], path[1400], cmd[4096], tb[33], meta[33], arch[33];
+    struct cact_fetch_opts o;
+    struct cact_err e;
+    enum cact_cifar_format used = CACT_CIFAR_FORMAT_BINARY;
+
+    if (!find_real(real, sizeof real))
+        return; /* test_fidelity already failed for it */
+    snprintf(dir, sizeof dir, "%s/pyfetch", tmp);
+    if (!make_pickles(real, dir, ""))
+        return;
+    /* The generator reproduces batches.meta byte for byte: torchvision's published MD5. */
+    snprintf(path, sizeof path, "%s/cifar-10-batches-py/batches.meta", dir);
+    md5_of(path, meta);
+    CHECK_MSG(strcmp(meta, "5ff9c542aee3614f3951f8cda6e48888") == 0, "batches.meta MD5 %s", meta);
+    snprintf(path, sizeof path, "%s/cifar-10-batches-py/test_batch", dir);
+    md5_of(path, tb);
+
+    cact_fetch_opts_default(&o);
+    o.data_dir = dir;
+    o.offline = 1;
+    CHECK(cact_pyfetch_present(dir, CACT_CIFAR_10, CACT_CIFAR_TEST));
+    CHECK(!cact_pyfetch_present(dir, CACT_CIFAR_10, CACT_CIFAR_TRAIN));
+    /* torchvision's table: test_batch cannot match (the binary version has no file
+     * names, so ours are made up), and the message says so with both digests. */
+    CHECK_EQ_INT(cact_pyfetch_verify(&o, &e), CACT_ERR_CHECKSUM);
+    CHECK(strstr(e.msg, "test_batch: MD5 ") && strstr(e.msg, "expected 40351d587109b95175f43aff81a1287e"));
+    /* With the tests' table (the --no-verify-like library option): verified, Python. */
+    struct cact_fetch_md5 ok[] = {{"test_batch", tb}, {"batches.meta", meta},
+                                  {"cifar-10-python.tar.gz", arch}, {NULL, NULL}};
+    o.test_md5 = ok;
+    CHECK_EQ_INT(cact_pyfetch_verify(&o, &e), CACT_OK);
+    CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_OK);
+    CHECK_EQ_INT(used, CACT_CIFAR_FORMAT_PYTHON);
+    /* A changed byte is caught. */
+    snprintf(cmd, sizeof cmd, "cp '%s/cifar-10-batches-py/test_batch' '%s/saved' && "
+             "printf 'Z' | dd of='%s/cifar-10-batches-py/test_batch' bs=1 seek=30000000 conv=notrunc 2>/dev/null",
+             dir, tmp, dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_ERR_CHECKSUM);
+    CHECK(strstr(e.msg, "test_batch: MD5"));
+
+    /* The archive: torchvision's name, built here with tarfile (standard library). */
+    snprintf(cmd, sizeof cmd, "mv '%s/saved' '%s/cifar-10-batches-py/test_batch' && cd '%s' && python3 -c "
+             "\"import tarfile; t = tarfile.open('%s/cifar-10-python.tar.gz', 'w:gz'); "
+             "[t.add('cifar-10-batches-py/' + n) for n in ('batches.meta', 'test_batch')]; t.close()\" "
+             "&& rm -r cifar-10-batches-py/*", tmp, dir, dir, tmp);
+    CHECK_EQ_INT(system(cmd), 0);
+    snprintf(path, sizeof path, "%s/cifar-10-python.tar.gz", tmp);
+    md5_of(path, arch);
+    o.archive = path;
+    CHECK(cact_pyfetch_is_archive(path, CACT_CIFAR_10));
+    CHECK(!cact_pyfetch_is_archive("cifar-10-binary.tar.gz", CACT_CIFAR_10));
+    /* Wrong archive digest: refused, nothing left behind. */
+    struct cact_fetch_md5 bad_arch[] = {{"test_batch", tb}, {"batches.meta", meta},
+                                        {"cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"},
+                                        {NULL, NULL}};
+    o.test_md5 = bad_arch;
+    CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_ERR_CHECKSUM);
+    CHECK(strstr(e.msg, "expected c58f30108f718f92721af3b95e74349a (torchvision's published digest of "
+                        "cifar-10-python.tar.gz)"));
+    CHECK(!cact_pyfetch_present(dir, CACT_CIFAR_10, CACT_CIFAR_TEST));
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A '%s/cifar-10-batches-py')\"", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+    /* Right digests: extracted, verified, readable, pixels as before. */
+    o.test_md5 = ok;
+    CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_OK);
+    CHECK_EQ_INT(used, CACT_CIFAR_FORMAT_PYTHON);
+    struct cact_cifar_set *s = NULL, *bin = NULL;
+    CHECK_EQ_INT(cact_cifar_open_any(&s, dir, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, 1, &e), CACT_OK);
+    CHECK_EQ_INT(cact_cifar_open(&bin, real, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &e), CACT_OK);
+    if (s && bin)
+        compare_sets(s, bin, 0);
+    cact_cifar_free(s);
+    cact_cifar_free(bin);
+    /* Nothing anywhere, offline: the message names both versions. */
+    o.archive = NULL;
+    o.data_dir = tmp;
+    o.test_md5 = NULL;
+    CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_ERR_MISSING);
+    CHECK(strstr(e.msg, "or the Python version: ") && strstr(e.msg, "/cifar-10-batches-py/ as "
+          "torchvision.datasets.CIFAR10(root, download=True) leaves it, or its archive "
+          "cifar-10-python.tar.gz (https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz)"));
+}
+
 int main(void)
 {
     snprintf(tmp, sizeof tmp, "%s/test_pickle.XXXXXX", check_env("TMPDIR", "/tmp"));
@@ -596,6 +708,7 @@ int main(void)
     test_names();
     test_fidelity();
     test_open_any();
+    test_pyfetch();
     char cmd[700];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
