@@ -460,14 +460,17 @@ enum cact_status cact_cifar_open_any(struct cact_cifar_set **out, const char *da
         return cifar_open_impl(out, data_dir, kind, split, label, !verified, err);
     if (cifar_exists(data_dir, &py))
         return cact_cifar_open_python(out, data_dir, kind, split, label, err);
-    return cact_fail(err, CACT_ERR_MISSING,
-                     "no %s data in %s: neither %s/%s (the binary version, %s) nor %s/%s (the "
-                     "Python version, which torchvision.datasets.%s(root, download=True) leaves)",
-                     kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100", data_dir, bin.dir,
-                     bin.files[0],
-                     kind == CACT_CIFAR_10 ? "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz"
-                                           : "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
-                     py.dir, py.files[0], kind == CACT_CIFAR_10 ? "CIFAR10" : "CIFAR100");
+    /* Neither: the binary reader's own message (where the binary version comes from),
+     * then where the Python version would be and who leaves it there. */
+    enum cact_status st = cifar_open_impl(out, data_dir, kind, split, label, !verified, err);
+    if (st == CACT_ERR_MISSING && err) {
+        char more[2 * CACT_ERR_MSG_MAX];
+        snprintf(more, sizeof more, "%s; or the Python version: %s/%s/%s, as "
+                 "torchvision.datasets.%s(root, download=True) leaves it", err->msg, data_dir,
+                 py.dir, py.files[0], kind == CACT_CIFAR_10 ? "CIFAR10" : "CIFAR100");
+        cact_fail(err, CACT_ERR_MISSING, "%s", more);
+    }
+    return st;
 }
 
 enum cact_cifar_format cact_cifar_format(const struct cact_cifar_set *s) { return s->format; }
