@@ -268,7 +268,10 @@ enum cact_status cact_pyfetch_ensure(const struct cact_fetch_opts *o,
     }
     cact_cifar_layout_get(o->kind, o->split, CACT_CIFAR_LABEL_FINE, &bin);
     snprintf(path, sizeof path, "%s/%s/%s", o->data_dir, bin.dir, bin.files[0]);
-    if (!o->archive && access(path, F_OK) != 0 && cact_pyfetch_present(o->data_dir, o->kind, o->split)) {
+    /* A download source given (--url/--sha256 style options, or an archive) asks for the
+     * binary version; otherwise what is already there is used. */
+    if (!o->archive && !o->url && !o->sha256 && access(path, F_OK) != 0 &&
+        cact_pyfetch_present(o->data_dir, o->kind, o->split)) {
         *used = CACT_CIFAR_FORMAT_PYTHON;
         return cact_pyfetch_verify(o, err);
     }

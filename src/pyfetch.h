@@ -41,7 +41,8 @@ enum cact_status cact_pyfetch_extract(const struct cact_fetch_opts *o, struct ca
 /* Make sure a verified dataset is there and say which version (*used):
  *   o->archive is torchvision's archive: extract it (cact_pyfetch_extract), Python;
  *   else the binary version's first file exists: cact_fetch_ensure, binary;
- *   else the Python version's first file exists: cact_pyfetch_verify, Python;
+ *   else (no o->url, o->sha256 or o->archive) the Python version's first file exists:
+ *       cact_pyfetch_verify, Python;
  *   else cact_fetch_ensure (downloads the binary version unless offline); if that
  *   reports CACT_ERR_MISSING, its message also says where the Python version comes from.
  * Returns what the step returns. */

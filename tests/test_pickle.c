@@ -287,6 +287,19 @@ static void test_limits(void)
         pb_c(&p, 'e');
     }
     REFUSED(&p, "a list longer than 1048576 entries");
+    /* The memory budget: three lists of 1,000,000 Nones need 3 x 24 MiB of values. */
+    pb_reset(&p);
+    pb_s(&p, "\x80\x02");
+    for (int list = 0; list < 3; list++) {
+        pb_c(&p, ']');
+        for (int chunk = 0; chunk < 20; chunk++) {
+            pb_c(&p, '(');
+            for (int k = 0; k < 50000; k++)
+                pb_c(&p, 'N');
+            pb_c(&p, 'e');
+        }
+    }
+    REFUSED(&p, "more than 64 MiB of values");
     free(p.b);
 }
 
