@@ -148,21 +148,78 @@ out:
     return st;
 }
 
+/* Stamps, in fetch.c's format and place (DIR/.NAME.verified: "md5 size mtime ctime
+ * inode"), so a verified file is not hashed again until it changes. Kept here rather
+ * than shared while fetch.c is being split; the two must stay the same format. */
+static void pyf_stamp_line(char *buf, size_t size, const struct stat *sb, const char *md5)
+{
+    snprintf(buf, size, "%s %llu %lld.%09ld %lld.%09ld %llu\n", md5,
+             (unsigned long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
+             (long)sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
+             (long)sb->st_ctim.tv_nsec, (unsigned long long)sb->st_ino);
+}
+
+static void pyf_stamp_path(char *buf, size_t size, const char *data_dir,
+                           enum cact_cifar_kind kind, const char *name)
+{
+    snprintf(buf, size, "%s/%s/.%s.verified", data_dir, pyf_dir(kind), name);
+}
+
+static int pyf_stamp_matches(const char *stamp, const struct stat *sb, const char *md5)
+{
+    char want[256], have[256];
+    FILE *f = fopen(stamp, "r");
+    int ok = 0;
+    if (!f)
+        return 0;
+    pyf_stamp_line(want, sizeof want, sb, md5);
+    if (fgets(have, sizeof have, f))
+        ok = strcasecmp(want, have) == 0;
+    fclose(f);
+    return ok;
+}
+
+/* Best effort, and only if the file did not change while it was hashed (before). A
+ * directory without write bits (a shared read-only copy) gets no stamp. */
+static void pyf_stamp_write(const char *stamp, const char *path, const struct stat *before,
+                            const char *md5)
+{
+    struct stat sb, db;
+    char line[256], dir[4200];
+    snprintf(dir, sizeof dir, "%s", stamp);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    if (stat(slash ? dir : ".", &db) != 0 || !(db.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
+        return;
+    if (stat(path, &sb) != 0 || sb.st_ino != before->st_ino || sb.st_size != before->st_size ||
+        sb.st_mtim.tv_sec != before->st_mtim.tv_sec || sb.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
+        return;
+    pyf_stamp_line(line, sizeof line, &sb, md5);
+    (void)cact_write_atomic(stamp, line, strlen(line), NULL);
+}
+
 enum cact_status cact_pyfetch_verify(const struct cact_fetch_opts *o, struct cact_err *err)
 {
     const struct pyf_file *f[8];
     int n = pyf_files(o->kind, o->split, f);
-    char path[4096], hex[CACT_ARCHIVE_MD5_HEX];
+    char path[4096], stamp[4200], hex[CACT_ARCHIVE_MD5_HEX];
+    struct stat sb;
 
     for (int k = 0; k < n; k++) {
         const char *want = pyf_md5(o, f[k]->name, f[k]->md5);
         snprintf(path, sizeof path, "%s/%s/%s", o->data_dir, pyf_dir(o->kind), f[k]->name);
-        if (!want) {
-            if (access(path, F_OK) != 0)
-                return cact_fail(err, CACT_ERR_MISSING, "%s not found (the Python version is "
-                                 "incomplete)", path);
+        pyf_stamp_path(stamp, sizeof stamp, o->data_dir, o->kind, f[k]->name);
+        if (stat(path, &sb) != 0)
+            return errno == ENOENT
+                       ? cact_fail(err, CACT_ERR_MISSING, "%s not found (the Python version is "
+                                   "incomplete; torchvision's %s has it)", path,
+                                   pyf_sources[o->kind].archive)
+                       : cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
+        if (!S_ISREG(sb.st_mode))
+            return cact_fail(err, CACT_ERR_FORMAT, "%s is not a regular file", path);
+        if (!want || pyf_stamp_matches(stamp, &sb, want))
             continue;
-        }
         enum cact_status st = pyf_md5_file(path, hex, err);
         if (st == CACT_ERR_MISSING)
             return cact_fail(err, CACT_ERR_MISSING, "%s not found (the Python version is "
@@ -173,6 +230,7 @@ enum cact_status cact_pyfetch_verify(const struct cact_fetch_opts *o, struct cac
         if (strcasecmp(hex, want) != 0)
             return cact_fail(err, CACT_ERR_CHECKSUM, "%s: MD5 %s, expected %s (torchvision's "
                              "published digest)", path, hex, want);
+        pyf_stamp_write(stamp, path, &sb, hex);
     }
     return CACT_OK;
 }
