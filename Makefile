@@ -124,5 +124,5 @@ clean:
 fuzz-pickle: $(BUILD)/fuzz_pickle
 $(BUILD)/fuzz_pickle: tests/fuzz_pickle.c src/pickle.c src/ca.c src/pickle.h src/ca.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 \
+	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -DPK_BUF=7 \
 	    -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz_pickle.c src/pickle.c src/ca.c -o $@

@@ -23,7 +23,9 @@
 #define PK_SMALL_MAX (64u * 1024)      /* longer strings are skipped, not loaded */
 #define PK_BUDGET (64u * 1024 * 1024)  /* bytes of values and strings held at once */
 #define PK_GLOBAL_MAX 64               /* module or name line */
-#define PK_BUF 65536
+#ifndef PK_BUF
+#define PK_BUF 65536                   /* file read buffer; the fuzz build makes it tiny */
+#endif
 
 /* ---- Values ---- */
 

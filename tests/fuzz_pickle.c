@@ -3,12 +3,17 @@
  * Build and run (clang needed; not part of `make test`):
  *     make fuzz-pickle && build/fuzz_pickle -max_total_time=120 build/fuzz-pickle-corpus tests/fuzz_pickle_seeds
  * Input: byte 0 picks what to parse the rest as: bit 0 clear, a batch file
- * (cact_pickle_batch_mem); set, a meta file, bits 1..2 picking the key
- * (label_names, fine_label_names, coarse_label_names). Seeds in tests/fuzz_pickle_seeds/
+ * (cact_pickle_batch_mem, or with bit 3 set cact_pickle_batch_fd on a memfd holding the
+ * bytes: the file path, built with a 7-byte read buffer so every boundary is crossed);
+ * bit 0 set, a meta file, bits 1..2 picking the key (label_names, fine_label_names,
+ * coarse_label_names). Seeds in tests/fuzz_pickle_seeds/
  * are such files (synthetic pixels) behind their mode byte.
  */
+#define _GNU_SOURCE
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "pickle.h"
 
@@ -30,7 +35,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         cact_pickle_names_free(&n);
     } else {
         struct cact_pickle_batch b;
-        if (cact_pickle_batch_mem(data + 1, size - 1, "fuzz", &b, &err) == CACT_OK) {
+        enum cact_status st;
+        if (data[0] & 8) {
+            int fd = memfd_create("fuzz", 0);
+            if (fd < 0 || write(fd, data + 1, size - 1) != (ssize_t)(size - 1)) {
+                if (fd >= 0)
+                    close(fd);
+                return 0;
+            }
+            st = cact_pickle_batch_fd(fd, "fuzz", &b, &err);
+            close(fd);
+        } else {
+            st = cact_pickle_batch_mem(data + 1, size - 1, "fuzz", &b, &err);
+        }
+        if (st == CACT_OK) {
             /* The contract: the pixels lie inside the input, labels are bytes. */
             if (b.data_offset + (uint64_t)b.rows * b.cols > size - 1)
                 __builtin_trap();
