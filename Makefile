@@ -119,7 +119,7 @@ clean:
 -include $(LIB_OBJ:.o=.d) $(BUILD)/src/main.d $(TEST_BIN:=.d)
 
 # ---- Restricted unpickler (torchvision's CIFAR pickles): libFuzzer target ----
-# make fuzz-pickle && build/fuzz_pickle -max_total_time=120 build/fuzz-pickle-corpus tests/fuzz_pickle_seeds
+# tools/fuzz_pickle.sh [SECONDS] builds it and runs it on tests/fuzz_pickle_seeds (clang needed).
 .PHONY: fuzz-pickle
 fuzz-pickle: $(BUILD)/fuzz_pickle
 $(BUILD)/fuzz_pickle: tests/fuzz_pickle.c src/pickle.c src/ca.c src/pickle.h src/ca.h
