@@ -428,14 +428,14 @@ enum cact_status cact_act_parse_normalize(const char *spec, struct cact_act_chai
         double d = strtod(s, &end);
         if (end == s)
             return cact_fail(err, CACT_ERR_USAGE,
-                           "--normalize: bad number at '%.20s' in '%s' (expected MEAN,STD "
+                           "bad number at '%.20s' in '%s' (expected MEAN,STD "
                            "or M1,M2,M3,S1,S2,S3)", s, spec);
         if (!isfinite(d) || fabs(d) > 3.4028234663852886e38)
-            return cact_fail(err, CACT_ERR_USAGE, "--normalize: '%.*s' is not a finite float",
+            return cact_fail(err, CACT_ERR_USAGE, "'%.*s' is not a finite float",
                            (int)(end - s), s);
         if (n == 2 * CACT_ACT_CHANNELS)
             return cact_fail(err, CACT_ERR_USAGE,
-                           "--normalize: too many values in '%s' (expected 2 or 6)", spec);
+                           "too many values in '%s' (expected 2 or 6)", spec);
         v[n++] = (float)d;
         s = skip_space(end);
         if (*s == ',') {
@@ -443,19 +443,19 @@ enum cact_status cact_act_parse_normalize(const char *spec, struct cact_act_chai
             continue;
         }
         if (*s != '\0')
-            return cact_fail(err, CACT_ERR_USAGE, "--normalize: unexpected '%.20s' in '%s'", s,
+            return cact_fail(err, CACT_ERR_USAGE, "unexpected '%.20s' in '%s'", s,
                            spec);
         break;
     }
     if (n != 2 && n != 2 * CACT_ACT_CHANNELS)
         return cact_fail(err, CACT_ERR_USAGE,
-                       "--normalize: expected 2 values (MEAN,STD) or 6 (M1,M2,M3,S1,S2,S3), "
+                       "expected 2 values (MEAN,STD) or 6 (M1,M2,M3,S1,S2,S3), "
                        "got %d", n);
     for (int c = 0; c < CACT_ACT_CHANNELS; c++) {
         chain->mean[c] = n == 2 ? v[0] : v[c];
         chain->std[c] = n == 2 ? v[1] : v[CACT_ACT_CHANNELS + c];
         if (chain->std[c] == 0.0f)
-            return cact_fail(err, CACT_ERR_USAGE, "--normalize: std must not be 0 (channel %d)",
+            return cact_fail(err, CACT_ERR_USAGE, "std must not be 0 (channel %d)",
                            c);
     }
     chain->normalize = 1;

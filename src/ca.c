@@ -2,6 +2,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const char *fmt, ...)
 {
@@ -27,7 +28,17 @@ int cact_exit_code(enum cact_status code)
 {
     if (code == CACT_OK)
         return 0;
+    if (code == CACT_ERR_INTERRUPTED)
+        return 130; /* as a shell reports SIGINT; the CLI says 143 for SIGTERM */
     return code == CACT_ERR_USAGE ? 2 : 1;
+}
+
+int cact_name_find(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++)
+        if (names[i] && strcmp(names[i], s) == 0)
+            return i;
+    return -1;
 }
 
 void cact_hex(const unsigned char *bytes, size_t n, char *out)

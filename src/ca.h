@@ -2,7 +2,7 @@
  *
  * Library functions return an enum cact_status (CACT_OK == 0) and, on failure, leave one
  * human-readable line (no trailing newline) in a caller-owned struct cact_err. Only the
- * CLI (src/main.c) prints it, and maps the status to an exit code with cact_exit_code().
+ * CLI (src/cli/) prints it, and maps the status to an exit code with cact_exit_code().
  */
 #ifndef CACT_H
 #define CACT_H
@@ -39,8 +39,13 @@ enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const ch
 /* Clear err to CACT_OK with an empty message. */
 void cact_err_clear(struct cact_err *err);
 
-/* Exit status the CLI uses for a status: 0 ok, 2 usage, 1 everything else. */
+/* Exit status for a status: 0 ok, 2 usage, 130 interrupted (what a shell reports for
+ * SIGINT; the CLI reports 143 when SIGTERM was the cause), 1 everything else. */
 int cact_exit_code(enum cact_status code);
+
+/* Index of s in names[0..n), or -1: the parser for every enum that has a name table
+ * beside it (cact_grid_style_names, cact_run_layout_names, cact_cifar_*_names). */
+int cact_name_find(const char *const *names, int n, const char *s);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated): digests in messages. */
 void cact_hex(const unsigned char *bytes, size_t n, char *out);

@@ -593,3 +593,18 @@ size_t cact_cifar_loader_batch(const struct cact_cifar_loader *ld, size_t k, siz
         idx[i] = ld->order ? ld->order[start + i] : start + i;
     return n;
 }
+
+/* ---- Names ---- */
+
+const char *const cact_cifar_kind_names[CACT_CIFAR_KIND_COUNT] = {
+    [CACT_CIFAR_10] = "cifar10",
+    [CACT_CIFAR_100] = "cifar100",
+};
+const char *const cact_cifar_split_names[CACT_CIFAR_SPLIT_COUNT] = {
+    [CACT_CIFAR_TEST] = "test",
+    [CACT_CIFAR_TRAIN] = "train",
+};
+const char *const cact_cifar_label_names[CACT_CIFAR_LABEL_COUNT] = {
+    [CACT_CIFAR_LABEL_FINE] = "fine",
+    [CACT_CIFAR_LABEL_COARSE] = "coarse",
+};

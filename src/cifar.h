@@ -21,9 +21,17 @@
 #define CACT_CIFAR_PIXELS (3 * CACT_CIFAR_PLANE)         /* 3072 bytes per image */
 #define CACT_CIFAR_MAX_FILES 5
 
-enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100 };
-enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN };
-enum cact_cifar_label { CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE }; /* CIFAR-100 only */
+enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100, CACT_CIFAR_KIND_COUNT };
+enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN, CACT_CIFAR_SPLIT_COUNT };
+enum cact_cifar_label { /* CIFAR-100 only */
+    CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE, CACT_CIFAR_LABEL_COUNT
+};
+
+/* The names users spell, indexed by each enum (see cact_name_find()):
+ * "cifar10"/"cifar100", "test"/"train", "fine"/"coarse". */
+extern const char *const cact_cifar_kind_names[CACT_CIFAR_KIND_COUNT];
+extern const char *const cact_cifar_split_names[CACT_CIFAR_SPLIT_COUNT];
+extern const char *const cact_cifar_label_names[CACT_CIFAR_LABEL_COUNT];
 
 /* What a (kind, split) needs on disk, relative to the data directory. */
 struct cact_cifar_layout {

@@ -253,3 +253,10 @@ void cact_grid_pair(const uint8_t *a, const uint8_t *b, int w, int h, int gap,
         memcpy(d + half + (size_t)3 * gap, b + half * y, half);
     }
 }
+
+/* ---- Names ---- */
+
+const char *const cact_grid_style_names[CACT_GRID_STYLE_COUNT] = {
+    [CACT_GRID_TORCHVISION] = "torchvision",
+    [CACT_GRID_TENSORBOARD] = "tensorboard",
+};

@@ -18,7 +18,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum cact_grid_style { CACT_GRID_TORCHVISION, CACT_GRID_TENSORBOARD };
+enum cact_grid_style { CACT_GRID_TORCHVISION, CACT_GRID_TENSORBOARD, CACT_GRID_STYLE_COUNT };
+
+/* The style names users spell ("torchvision", "tensorboard"), indexed by the enum; the
+ * CLI parses with cact_name_find() and the manifest writes them. */
+extern const char *const cact_grid_style_names[CACT_GRID_STYLE_COUNT];
 
 struct cact_grid_opts {
     enum cact_grid_style style;

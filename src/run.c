@@ -449,3 +449,10 @@ out:
     free(c);
     return st;
 }
+
+/* ---- Names ---- */
+
+const char *const cact_run_layout_names[CACT_RUN_LAYOUT_COUNT] = {
+    [CACT_RUN_LAYOUT_SEPARATE] = "separate",
+    [CACT_RUN_LAYOUT_PAIRS] = "pairs",
+};

@@ -20,7 +20,10 @@
 #include "cifar.h"
 #include "grid.h"
 
-enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS };
+enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS, CACT_RUN_LAYOUT_COUNT };
+
+/* "separate", "pairs", indexed by the enum (see cact_name_find()). */
+extern const char *const cact_run_layout_names[CACT_RUN_LAYOUT_COUNT];
 
 struct cact_run_progress {
     size_t batches_done, batches_total;

@@ -146,14 +146,39 @@ expect_exit 1 missing -- "$BIN" --data "$TMP/bad" --no-verify --out "$TMP/bo" -q
 expect_grep missing 'test_batch.bin not found.*--download-only' "$TMP/err"
 expect_true errors-one-line -- test "$(wc -l <"$TMP/err")" -eq 1
 
-# ---- Ctrl-C: stops cleanly, no temporary files ----
-"$BIN" --data "$DATA" --out "$TMP/int" -b 8 -q --jobs 2 &
-pid=$!
-sleep 0.3
-kill -INT $pid 2>/dev/null
-wait $pid
-rc=$?
-expect_true "sigint-exit ($rc)" -- test $rc -eq 130 -o $rc -eq 0
-expect_true sigint-no-temp -- test "$(count "$TMP/int" '*.tmp.*')" = 0
+# ---- Ctrl-C and SIGTERM: stop cleanly with 130 / 143, no temporary files ----
+# A slow job (zlib level 9, 2x grids, one thread) so the signal lands mid-run.
+for sig in INT:130 TERM:143; do
+    "$BIN" --data "$DATA" --out "$TMP/sig${sig%:*}" -b 8 -q --jobs 1 --png-level 9 --scale 2 \
+        --max-batches 400 &
+    pid=$!
+    sleep 0.5
+    kill -"${sig%:*}" $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    expect_true "sig${sig%:*}-exit ($rc)" -- test $rc -eq "${sig#*:}"
+    expect_true "sig${sig%:*}-no-temp" -- test "$(count "$TMP/sig${sig%:*}" '*.tmp.*')" = 0
+done
+
+# ---- option values the parser must refuse, with one line naming the option ----
+expect_exit 2 seed-space -- "$BIN" --seed ' -1'
+expect_grep seed-space "^cifar-act: --seed: ' -1' is not a whole number" "$TMP/err"
+expect_exit 2 max-batches-space -- "$BIN" --max-batches ' -1'
+expect_exit 2 sha256-short -- "$BIN" --sha256 abc
+expect_grep sha256-short '^cifar-act: --sha256: .abc. is not a SHA-256' "$TMP/err"
+expect_exit 2 data-empty -- "$BIN" --data ''
+expect_grep data-empty '^cifar-act: --data: empty' "$TMP/err"
+expect_exit 2 normalize-prefix-once -- "$BIN" --normalize 0.5,x
+expect_true normalize-prefix-once-text -- test "$(grep -o -- '--normalize' "$TMP/err" | wc -l)" -eq 1
+expect_exit 2 fn-chain-limit -- "$BIN" $(for i in $(seq 17); do printf -- '--fn relu '; done)
+expect_grep fn-chain-limit 'at most 16 functions' "$TMP/err"
+
+# ---- a full stdout is an error, not a silent success ----
+if [ -w /dev/full ]; then
+    expect_exit 1 help-dev-full -- sh -c "'$BIN' --help >/dev/full"
+    expect_grep help-dev-full '^cifar-act: cannot write to standard output' "$TMP/err"
+    expect_exit 1 list-dev-full -- sh -c "'$BIN' --list >/dev/full"
+    expect_exit 1 version-dev-full -- sh -c "'$BIN' --version >/dev/full"
+fi
 
 summary cli_main

@@ -1,0 +1,460 @@
+/* args.c - argv to library options: one table row per option, --help and --list.
+ *
+ * To add an option: a row in cli_opts (long name, short letter or 0, whether it takes
+ * a value, its setter) and its line in cli_help_text. The getopt_long table and the
+ * short-option string are built from cli_opts, so a row is all the parser needs.
+ */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "act.h"
+#include "ca.h"
+#include "cifar.h"
+#include "grid.h"
+#include "pngw.h"
+
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
+
+/* In sections: C11 compilers need only take string literals up to 4095 bytes. */
+static const char *const cli_help_text[] = {
+"Usage: cifar-act [OPTION]...\n"
+"Load CIFAR-10 in batches (like torch.utils.data.DataLoader), apply PyTorch activation\n"
+"functions after ToTensor, and write every input and output batch as a PNG grid:\n"
+"the pixels torchvision's save_image (or TensorBoard's add_images) would show.\n"
+"\n"
+"Examples:\n"
+"  cifar-act --fn sigmoid                 sigmoid on the test set; see out/*.png\n"
+"  cifar-act --data ../shared --fn relu   use a dataset you already have\n"
+"  cifar-act --fn 'leaky_relu(negative_slope=0.2)' --fn tanh   a chain, like nn.Sequential\n"
+"  cifar-act --fn 'gelu(approximate=tanh)' --normalize 0.5,0.5 --max-batches 1\n"
+"  cifar-act --fn softmax --style tensorboard --layout pairs --scale 3\n"
+"  cifar-act --list                       every function, its parameters and formula\n"
+"  cifar-act --download-only              fetch and verify the dataset, nothing else\n"
+,
+"\n"
+"Activation:\n"
+"  -f, --fn SPEC          function, torch name or class with keyword parameters in\n"
+"                         PyTorch's spelling: relu, LeakyReLU, 'elu(alpha=0.5)',\n"
+"                         'hardtanh(min_val=-2, max_val=2)'. Repeat to chain, in order\n"
+"                         (at most " CLI_STR(CACT_ACT_MAX_CHAIN) "). Default: sigmoid.\n"
+"      --list             list the functions, parameters, defaults and formulas\n"
+"      --normalize M,S    transforms.Normalize after ToTensor: one mean and std for all\n"
+"                         channels, or M1,M2,M3,S1,S2,S3\n"
+"      --inplace          kernels overwrite the batch buffer (inplace=True); the input\n"
+"                         grid is drawn first, so outputs are the same\n"
+"      --no-lut           run the float kernels on every value instead of the exact\n"
+"                         per-channel lookup table (slower; same pixels)\n"
+,
+"\n"
+"Data:\n"
+"  -d, --data DIR         directory holding cifar-10-batches-bin/ (default: $CIFAR_ACT_DATA,\n"
+"                         else ./data); downloaded there when missing\n"
+"      --dataset NAME     cifar10 (default) or cifar100\n"
+"      --split NAME       test (default) or train\n"
+"      --label KIND       CIFAR-100 labels: fine (default) or coarse\n"
+"  -b, --batch N          images per batch (default 64)\n"
+"      --drop-last        skip a last batch smaller than N\n"
+"      --shuffle          shuffle the order (Fisher-Yates with splitmix64: the same\n"
+"                         --seed gives the same order everywhere; not torch's order)\n"
+"      --seed S           shuffle seed (default 0)\n"
+"  -n, --max-batches K    stop after K batches\n"
+,
+"\n"
+"Download (when the data is missing or fails its MD5 check):\n"
+"      --download-only    fetch, verify and extract, then exit\n"
+"      --url URL          mirror or file:// URL instead of the official one\n"
+"      --sha256 HEX       expected archive SHA-256 for --url (members are always checked)\n"
+"      --archive FILE     extract this local .tar.gz instead of downloading\n"
+"      --offline          never use the network; say what file to put where\n"
+"      --keep-archive     keep the verified .tar.gz beside the data\n"
+"      --no-verify        use the files under --data as they are: no MD5 check, no\n"
+"                         download (for your own files in the CIFAR binary format)\n"
+"  Proxies: libcurl honours http_proxy, https_proxy and no_proxy.\n"
+,
+"\n"
+"Output:\n"
+"  -o, --out DIR          output directory, created if missing (default ./out)\n"
+"      --style NAME       torchvision (default): save_image(nrow=8, padding=2), rounded;\n"
+"                         tensorboard: add_images, 8 columns, no padding, truncated\n"
+"      --nrow N           images per grid row (default 8)\n"
+"      --padding N        torchvision padding in pixels (default 2)\n"
+"      --pad-value V      torchvision pad value in [0,1] (default 0)\n"
+"      --scale K          enlarge the grids K times, nearest neighbour (default 1)\n"
+"      --layout NAME      separate (default): input_KKKK.png and output_KKKK.png;\n"
+"                         pairs: compare_KKKK.png, input left, output right\n"
+"      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within 0.2% of\n"
+"                         PIL's size); 6-9 zlib, up to 1% smaller, 20-80x slower\n"
+"                         (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
+"\n"
+"  -j, --jobs N           worker threads (default: online CPUs); output is identical\n"
+"  -q, --quiet            no progress line and no summary\n"
+"  -h, --help             this help\n"
+"  -V, --version          version\n"
+"\n"
+"Also written: OUT/manifest.json (settings, and per batch its files, image indices,\n"
+"labels, class names, min/mean/max).\n"
+"Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
+"143 terminated (SIGTERM).\n"
+"Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009.\n",
+NULL};
+
+/* ---- Option values ---- */
+
+/* A whole number in min..max. Only digits: strtoull would accept leading spaces and
+ * a sign (' -1' would become 2^64 - 1). */
+static int cli_uint(const char *opt, const char *arg, unsigned long long min,
+                    unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    unsigned long long v;
+    if (!isdigit((unsigned char)arg[0]))
+        goto bad;
+    errno = 0;
+    v = strtoull(arg, &end, 10);
+    if (errno || *end || v < min || v > max)
+        goto bad;
+    *out = v;
+    return 0;
+bad:
+    return cli_usage("%s: '%s' is not a whole number in %llu..%llu", opt, arg, min, max);
+}
+
+static int cli_int(const char *opt, const char *arg, int min, int max, int *out)
+{
+    unsigned long long v;
+    int rc = cli_uint(opt, arg, (unsigned long long)min, (unsigned long long)max, &v);
+    if (rc == 0)
+        *out = (int)v;
+    return rc;
+}
+
+/* arg as one of an enum's names (the table beside the enum); -1 after a usage error
+ * that lists them. */
+static int cli_choice(const char *opt, const char *arg, const char *const *names, int n)
+{
+    char list[256] = "";
+    int i = cact_name_find(names, n, arg);
+    if (i >= 0)
+        return i;
+    for (i = 0; i < n; i++) {
+        strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+        strncat(list, names[i], sizeof list - strlen(list) - 1);
+    }
+    cli_usage("%s: unknown value '%s'; choose one of: %s", opt, arg, list);
+    return -1;
+}
+
+/* ---- Setters: one per option, (args, option name, value or NULL) -> 0 or 2 ---- */
+
+#define SETTER(fn) static int fn(struct cli_args *a, const char *opt, const char *arg)
+
+SETTER(set_fn)
+{
+    struct cact_act_chain *c = &a->run.chain;
+    struct cact_err err;
+    if (c->n == CACT_ACT_MAX_CHAIN)
+        return cli_usage("%s: at most %d functions in a chain", opt, CACT_ACT_MAX_CHAIN);
+    if (cact_act_parse(arg, &c->fn[c->n], &err) != CACT_OK)
+        return cli_usage("%s: %s", opt, err.msg);
+    c->n++;
+    return 0;
+}
+
+SETTER(set_normalize)
+{
+    struct cact_err err;
+    if (cact_act_parse_normalize(arg, &a->run.chain, &err) != CACT_OK)
+        return cli_usage("%s: %s", opt, err.msg);
+    return 0;
+}
+
+SETTER(set_data)
+{
+    if (arg[0] == '\0')
+        return cli_usage("%s: empty directory name", opt);
+    a->run.data_dir = arg;
+    return 0;
+}
+
+SETTER(set_out)
+{
+    if (arg[0] == '\0')
+        return cli_usage("%s: empty directory name", opt);
+    a->run.out_dir = arg;
+    return 0;
+}
+
+SETTER(set_dataset)
+{
+    int i = cli_choice(opt, arg, cact_cifar_kind_names, CACT_CIFAR_KIND_COUNT);
+    a->run.kind = (enum cact_cifar_kind)i;
+    return i < 0 ? 2 : 0;
+}
+
+SETTER(set_split)
+{
+    int i = cli_choice(opt, arg, cact_cifar_split_names, CACT_CIFAR_SPLIT_COUNT);
+    a->run.split = (enum cact_cifar_split)i;
+    return i < 0 ? 2 : 0;
+}
+
+SETTER(set_label)
+{
+    int i = cli_choice(opt, arg, cact_cifar_label_names, CACT_CIFAR_LABEL_COUNT);
+    a->run.label = (enum cact_cifar_label)i;
+    return i < 0 ? 2 : 0;
+}
+
+SETTER(set_style)
+{
+    int i = cli_choice(opt, arg, cact_grid_style_names, CACT_GRID_STYLE_COUNT);
+    a->run.grid.style = (enum cact_grid_style)i;
+    return i < 0 ? 2 : 0;
+}
+
+SETTER(set_layout)
+{
+    int i = cli_choice(opt, arg, cact_run_layout_names, CACT_RUN_LAYOUT_COUNT);
+    a->run.layout = (enum cact_run_layout)i;
+    return i < 0 ? 2 : 0;
+}
+
+SETTER(set_batch)
+{
+    unsigned long long u;
+    int rc = cli_uint(opt, arg, 1, 1000000, &u);
+    a->run.batch = (size_t)u;
+    return rc;
+}
+
+SETTER(set_seed)
+{
+    unsigned long long u;
+    int rc = cli_uint(opt, arg, 0, UINT64_MAX, &u);
+    a->run.seed = (uint64_t)u;
+    return rc;
+}
+
+SETTER(set_max_batches)
+{
+    unsigned long long u;
+    int rc = cli_uint(opt, arg, 1, SIZE_MAX, &u);
+    a->run.max_batches = (size_t)u;
+    return rc;
+}
+
+SETTER(set_sha256)
+{
+    size_t n = strspn(arg, "0123456789abcdefABCDEF");
+    if (n != 64 || arg[n] != '\0')
+        return cli_usage("%s: '%s' is not a SHA-256 digest (64 hexadecimal digits)", opt,
+                         arg);
+    a->fetch.sha256 = arg;
+    return 0;
+}
+
+SETTER(set_pad_value)
+{
+    char *end;
+    float v;
+    errno = 0;
+    v = strtof(arg, &end);
+    if (errno || end == arg || *end || isspace((unsigned char)arg[0]) || !(v >= 0.0f) ||
+        v > 1.0f)
+        return cli_usage("%s: '%s' is not a number in [0, 1]", opt, arg);
+    a->run.grid.pad_value = v;
+    return 0;
+}
+
+SETTER(set_nrow) { return cli_int(opt, arg, 1, 4096, &a->run.grid.nrow); }
+SETTER(set_padding) { return cli_int(opt, arg, 0, 1024, &a->run.grid.padding); }
+SETTER(set_scale) { return cli_int(opt, arg, 1, 64, &a->run.grid.scale); }
+SETTER(set_png_level) { return cli_int(opt, arg, 0, 9, &a->run.png_level); }
+SETTER(set_jobs) { return cli_int(opt, arg, 1, 1024, &a->run.jobs); }
+SETTER(set_url) { (void)opt; a->fetch.url = arg; return 0; }
+SETTER(set_archive) { (void)opt; a->fetch.archive = arg; return 0; }
+
+/* Flags. The (void) casts: every setter has the same signature. */
+SETTER(set_list) { (void)opt; (void)arg; a->action = CLI_LIST; return 0; }
+SETTER(set_help) { (void)opt; (void)arg; a->action = CLI_HELP; return 0; }
+SETTER(set_version) { (void)opt; (void)arg; a->action = CLI_VERSION; return 0; }
+SETTER(set_download_only) { (void)opt; (void)arg; a->action = CLI_DOWNLOAD_ONLY; return 0; }
+SETTER(set_inplace) { (void)opt; (void)arg; a->run.inplace = 1; return 0; }
+SETTER(set_no_lut) { (void)opt; (void)arg; a->run.force_float = 1; return 0; }
+SETTER(set_drop_last) { (void)opt; (void)arg; a->run.drop_last = 1; return 0; }
+SETTER(set_shuffle) { (void)opt; (void)arg; a->run.shuffle = 1; return 0; }
+SETTER(set_offline) { (void)opt; (void)arg; a->fetch.offline = 1; return 0; }
+SETTER(set_keep_archive) { (void)opt; (void)arg; a->fetch.keep_archive = 1; return 0; }
+SETTER(set_no_verify) { (void)opt; (void)arg; a->no_verify = 1; return 0; }
+SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
+
+/* ---- The option table ---- */
+
+struct cli_opt {
+    const char *name;  /* long name, without "--" */
+    char short_name;   /* 0: long only */
+    int has_arg;       /* getopt_long's no_argument / required_argument */
+    int (*set)(struct cli_args *a, const char *opt, const char *arg);
+};
+
+static const struct cli_opt cli_opts[] = {
+    {"fn", 'f', required_argument, set_fn},
+    {"list", 0, no_argument, set_list},
+    {"normalize", 0, required_argument, set_normalize},
+    {"inplace", 0, no_argument, set_inplace},
+    {"no-lut", 0, no_argument, set_no_lut},
+    {"data", 'd', required_argument, set_data},
+    {"dataset", 0, required_argument, set_dataset},
+    {"split", 0, required_argument, set_split},
+    {"label", 0, required_argument, set_label},
+    {"batch", 'b', required_argument, set_batch},
+    {"drop-last", 0, no_argument, set_drop_last},
+    {"shuffle", 0, no_argument, set_shuffle},
+    {"seed", 0, required_argument, set_seed},
+    {"max-batches", 'n', required_argument, set_max_batches},
+    {"download-only", 0, no_argument, set_download_only},
+    {"url", 0, required_argument, set_url},
+    {"sha256", 0, required_argument, set_sha256},
+    {"archive", 0, required_argument, set_archive},
+    {"offline", 0, no_argument, set_offline},
+    {"keep-archive", 0, no_argument, set_keep_archive},
+    {"no-verify", 0, no_argument, set_no_verify},
+    {"out", 'o', required_argument, set_out},
+    {"style", 0, required_argument, set_style},
+    {"nrow", 0, required_argument, set_nrow},
+    {"padding", 0, required_argument, set_padding},
+    {"pad-value", 0, required_argument, set_pad_value},
+    {"scale", 0, required_argument, set_scale},
+    {"layout", 0, required_argument, set_layout},
+    {"png-level", 0, required_argument, set_png_level},
+    {"jobs", 'j', required_argument, set_jobs},
+    {"quiet", 'q', no_argument, set_quiet},
+    {"help", 'h', no_argument, set_help},
+    {"version", 'V', no_argument, set_version},
+};
+#define CLI_N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
+
+/* getopt_long's val for row i: above every char, so short letters never collide. */
+#define CLI_VAL(i) (256 + (int)(i))
+
+/* The option that getopt_long just rejected, as the user typed it. */
+static int cli_bad_option(char **argv, int opt)
+{
+    const char *arg = argv[optind - 1];
+    if (opt == ':')
+        return cli_usage("%s needs a value", arg);
+    if (strncmp(arg, "--", 2) != 0)
+        return cli_usage("unknown option '-%c'", optopt);
+    if (optopt != 0) /* a known long option given a value it does not take */
+        return cli_usage("%.*s takes no value", (int)strcspn(arg, "="), arg);
+    return cli_usage("unknown option '%s'", arg);
+}
+
+int cli_parse(int argc, char **argv, struct cli_args *a)
+{
+    struct option longs[CLI_N_OPTS + 1];
+    char shorts[2 * CLI_N_OPTS + 2], name[64];
+    size_t ns = 0;
+    const char *env_data = getenv("CIFAR_ACT_DATA");
+    int opt, idx, rc;
+
+    memset(a, 0, sizeof *a);
+    a->action = CLI_RUN;
+    cact_run_opts_default(&a->run);
+    cact_fetch_opts_default(&a->fetch);
+    if (env_data && *env_data)
+        a->run.data_dir = env_data;
+
+    shorts[ns++] = ':'; /* report a missing value as ':' rather than '?' */
+    for (size_t i = 0; i < CLI_N_OPTS; i++) {
+        longs[i] = (struct option){cli_opts[i].name, cli_opts[i].has_arg, NULL, CLI_VAL(i)};
+        if (cli_opts[i].short_name) {
+            shorts[ns++] = cli_opts[i].short_name;
+            if (cli_opts[i].has_arg == required_argument)
+                shorts[ns++] = ':';
+        }
+    }
+    longs[CLI_N_OPTS] = (struct option){NULL, 0, NULL, 0};
+    shorts[ns] = '\0';
+
+    opterr = 0; /* our own one-line messages */
+    while ((opt = getopt_long(argc, argv, shorts, longs, NULL)) != -1) {
+        if (opt == '?' || opt == ':')
+            return cli_bad_option(argv, opt);
+        idx = -1;
+        if (opt >= CLI_VAL(0))
+            idx = opt - CLI_VAL(0);
+        else
+            for (size_t i = 0; i < CLI_N_OPTS; i++)
+                if (cli_opts[i].short_name == opt)
+                    idx = (int)i;
+        snprintf(name, sizeof name, "--%s", cli_opts[idx].name);
+        if ((rc = cli_opts[idx].set(a, name, optarg)) != 0)
+            return rc;
+    }
+    if (optind < argc)
+        return cli_usage("unexpected argument '%s': cifar-act takes options only",
+                         argv[optind]);
+    if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY)
+        return 0;
+
+    if (a->run.chain.n == 0) {
+        struct cact_err err;
+        cact_act_parse("sigmoid", &a->run.chain.fn[0], &err);
+        a->run.chain.n = 1;
+    }
+    if (a->run.kind == CACT_CIFAR_10 && a->run.label == CACT_CIFAR_LABEL_COARSE)
+        return cli_usage("--label: coarse labels exist only in CIFAR-100");
+    if (a->no_verify && (a->action == CLI_DOWNLOAD_ONLY || a->fetch.url ||
+                         a->fetch.archive || a->fetch.sha256))
+        return cli_usage("--no-verify cannot be combined with download options");
+    return 0;
+}
+
+/* ---- --help and --list ---- */
+
+int cli_help(void)
+{
+    for (size_t i = 0; cli_help_text[i]; i++)
+        fputs(cli_help_text[i], stdout);
+    return cli_stdout_done(0);
+}
+
+int cli_list(void)
+{
+    char spec[256];
+    printf("%-14s %-12s %-44s %s\n", "NAME", "TORCH.NN", "PARAMETERS (defaults)", "FORMULA");
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
+        struct cact_act_fn fn;
+        struct cact_err e;
+        const char *params = "";
+        /* The canonical spelling with defaults shows every parameter's name. */
+        if (cact_act_parse(d->name, &fn, &e) == CACT_OK && d->n_params > 0) {
+            cact_act_format(&fn, spec, sizeof spec);
+            params = strchr(spec, '(') ? strchr(spec, '(') : "";
+        } else if (d->n_params > 0) {
+            /* Rows with required parameters (threshold) show their names. */
+            size_t len = 0;
+            spec[0] = '\0';
+            for (int j = 0; j < d->n_params && len < sizeof spec; j++)
+                len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s=?",
+                                        j ? ", " : "(", d->params[j].name);
+            if (len < sizeof spec - 1)
+                strcat(spec, ")");
+            params = spec;
+        }
+        printf("%-14s %-12s %-44s %s\n", d->name, d->torch_module, params, d->formula);
+    }
+    printf("\nsoftmax, log_softmax and softmin run over the channel dimension (dim=1), as\n"
+           "nn.Softmax(dim=1) does for a 4-D batch; the others are element-wise.\n");
+    return cli_stdout_done(0);
+}

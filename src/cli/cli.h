@@ -1,0 +1,80 @@
+/* cli.h - the pieces of the cifar-act command line (src/cli/), shared between its files.
+ *
+ * The CLI is the only code that parses argv, prints or exits. main.c dispatches;
+ * args.c turns argv (and the CIFAR_ACT_* environment) into options for the library;
+ * msg.c formats every message; progress.c draws the progress lines; job.c runs the
+ * fetch and the job and maps their status to an exit code.
+ */
+#ifndef CACT_CLI_H
+#define CACT_CLI_H
+
+#include <signal.h>
+
+#include "fetch.h"
+#include "run.h"
+
+/* What the command line asked for. */
+enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION };
+
+struct cli_args {
+    enum cli_action action;
+    struct cact_run_opts run;
+    struct cact_fetch_opts fetch;
+    int quiet;
+    int no_verify;
+};
+
+/* ---- args.c ---- */
+
+/* Parse argv into a (defaults first, then CIFAR_ACT_DATA, then the options).
+ * Returns 0, or the exit status (2) after printing a usage error. */
+int cli_parse(int argc, char **argv, struct cli_args *a);
+
+/* --help and --list on stdout; 0, or 1 if stdout could not be written. */
+int cli_help(void);
+int cli_list(void);
+
+/* ---- msg.c ---- */
+
+/* "cifar-act: <message>" on stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A usage error: "cifar-act: <message> (see cifar-act --help)"; returns 2, the exit
+ * status for usage errors, so parsers can `return cli_usage(...)`. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Flush stdout and check it: a full disk or a closed pipe is an error (exit 1), not a
+ * silent success. Returns rc if stdout is fine, else 1 after saying why. */
+int cli_stdout_done(int rc);
+
+/* ---- progress.c ---- */
+
+/* Progress and notice callbacks for the library; they print to stderr. */
+void cli_run_progress(const struct cact_run_progress *p, void *ctx);
+void cli_fetch_progress(const struct cact_fetch_progress *p, void *ctx);
+void cli_fetch_notice(const char *msg, void *ctx);
+/* End a progress line still open on the terminal (before an error or the summary). */
+void cli_progress_end(void);
+
+/* ---- job.c ---- */
+
+/* Set by the SIGINT/SIGTERM handler: the signal number, 0 while none came. */
+extern volatile sig_atomic_t cli_signal;
+
+/* Install the SIGINT/SIGTERM handlers: sigaction without SA_RESTART, so a blocking
+ * read or wait returns EINTR and the library sees the cancel flag. */
+void cli_signals_install(void);
+
+/* Make sure the dataset is there and verified (cact_pyfetch_ensure: the binary version,
+ * or torchvision's Python one when that is what is there), unless --no-verify.
+ * Returns 0 or the exit status after printing the error. */
+int cli_fetch(struct cli_args *a);
+
+/* Run the job (cact_run_job) and print its summary. Returns the exit status. */
+int cli_job(struct cli_args *a);
+
+/* Exit status for a failed library call: cact_exit_code(), except that an interrupted
+ * call exits 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do. */
+int cli_exit_status(enum cact_status code);
+
+#endif

@@ -1,0 +1,29 @@
+/* main.c - cifar-act's entry point: parse, then list / help / fetch / run.
+ * See cli.h for how the command line is split into files. */
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "ca.h"
+
+int main(int argc, char **argv)
+{
+    struct cli_args a;
+    int rc = cli_parse(argc, argv, &a);
+    if (rc != 0)
+        return rc;
+    switch (a.action) {
+    case CLI_HELP: return cli_help();
+    case CLI_LIST: return cli_list();
+    case CLI_VERSION:
+        printf("cifar-act %s\n", CACT_VERSION);
+        return cli_stdout_done(0);
+    case CLI_RUN:
+    case CLI_DOWNLOAD_ONLY:
+        break;
+    }
+    cli_signals_install();
+    if ((rc = cli_fetch(&a)) != 0 || a.action == CLI_DOWNLOAD_ONLY)
+        return cli_stdout_done(rc);
+    return cli_stdout_done(cli_job(&a));
+}
