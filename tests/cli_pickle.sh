@@ -55,4 +55,9 @@ expect_exit 1 archive-md5 -- "$BIN" --data "$TMP/arch" --archive "$TMP/cifar-10-
 expect_grep archive-md5 "cifar-10-batches-py/test_batch: MD5 [0-9a-f]{32}, expected 40351d587109b95175f43aff81a1287e" "$TMP/err"
 expect_true archive-nothing-left -- test -z "$(ls -A "$TMP/arch/cifar-10-batches-py")"
 
+# --help says where the Python version is looked for.
+expect_exit 0 help -- "$BIN" --help
+expect_grep help-py "torchvision's\s*$" "$TMP/out"
+expect_grep help-py-dir "cifar-10-batches-py/ there is used when the binary one is not" "$TMP/out"
+
 summary cli_pickle
