@@ -60,10 +60,6 @@ asan:
 	    CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
 	    LDFLAGS="-fsanitize=address,undefined" test
 
-# End to end against the PyTorch lesson (when /usr/bin/python3 has torch), kernels
-# against torch one thread, extraction throughput: see BENCHMARKS.md.
-# The portable build: baseline x86-64 code generation, and the plain scalar kernels
-# forced at run time (CIFAR_ACT_GENERIC=1); the whole suite must pass there too.
 # The portable build: baseline x86-64 code only (no AVX2/AVX-512 clones, so the copies
 # other CPUs run are the ones tested) and the scalar kernels forced at run time.
 test-generic:
@@ -77,6 +73,8 @@ test-generic:
 XNNPACK_INC ?= /usr/include
 XNNPACK := $(and $(wildcard $(XNNPACK_INC)/xnnpack.h),$(wildcard $(XNNPACK_INC)/pthreadpool.h))
 
+# End to end against the PyTorch lesson (when /usr/bin/python3 has torch), kernels
+# against torch one thread, extraction throughput: see BENCHMARKS.md.
 bench: $(BIN) $(BUILD)/tools/bench_kernels $(BUILD)/tools/bench_extract \
        $(if $(XNNPACK),$(BUILD)/tools/bench_kernels_xnnpack)
 	tools/bench.py ./$(BIN) --build $(BUILD)
