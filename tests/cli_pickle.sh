@@ -55,6 +55,19 @@ expect_exit 1 archive-md5 -- "$BIN" --data "$TMP/arch" --archive "$TMP/cifar-10-
 expect_grep archive-md5 "cifar-10-batches-py/test_batch: MD5 [0-9a-f]{32}, expected 40351d587109b95175f43aff81a1287e" "$TMP/err"
 expect_true archive-nothing-left -- test -z "$(ls -A "$TMP/arch/cifar-10-batches-py")"
 
+# CIFAR-100's layout (made-up labels from the CIFAR-10 images): coarse labels, 20 classes.
+expect_true generate-100 -- python3 "$CA_ROOT/tools/make_cifar_pickle.py" \
+    --bin "$SHARED/cifar-10-batches-bin" --out "$PY" --cifar100
+expect_exit 0 py100-run -- "$BIN" --data "$PY" --dataset cifar100 --label coarse --no-verify \
+    --out "$TMP/o6" -n 1 -q
+expect_true py100-manifest -- python3 -c "
+import json, sys
+m = json.load(open('$TMP/o6/manifest.json'))
+assert m['data_format'] == 'python' and m['label'] == 'coarse' and len(m['classes']) == 20, m
+"
+expect_exit 1 py100-md5 -- "$BIN" --data "$PY" --dataset cifar100 --out "$TMP/o7" -n 1 -q
+expect_grep py100-md5 "cifar-100-python/test: MD5 [0-9a-f]{32}, expected f0ef6b0ae62326f3e7ffdfab6717acfc" "$TMP/err"
+
 # --help says where the Python version is looked for.
 expect_exit 0 help -- "$BIN" --help
 expect_grep help-py "torchvision's\s*$" "$TMP/out"
