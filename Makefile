@@ -29,7 +29,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz install clean
+.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor install clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -106,6 +106,14 @@ $(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h
 	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
 	    -Isrc tests/fuzz_archive.c src/archive.c src/ca.c -o $@ \
 	    $(shell pkg-config --libs zlib libcrypto)
+
+# gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
+fuzz-tensor: $(BUILD)/fuzz_tensor
+$(BUILD)/fuzz_tensor: tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
+                      src/tensor.h src/tensor_print.h src/ca.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
+	    -Isrc tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c -o $@ -lm
 
 # Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
 $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)

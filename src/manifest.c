@@ -135,6 +135,48 @@ static void manifest_chain(struct jbuf *b, const struct cact_act_chain *c)
     jb_printf(b, "%s],\n", c->n ? "\n  " : "");
 }
 
+/* gridnorm: make_grid's normalize options and what the grids clipped, over the run. */
+static void manifest_grid_norm(struct jbuf *b, const struct cact_grid_opts *g,
+                               const struct cact_manifest_batch *batches, size_t n_batches)
+{
+    double lo, hi;
+    int ranged = cact_grid_clip_range(g, &lo, &hi);
+
+    jb_printf(b, "  \"grid_normalize\": {\"normalize\": %s, \"value_range\": ",
+              g->normalize ? "true" : "false");
+    if (g->has_value_range) {
+        jb_printf(b, "[");
+        jb_num(b, g->value_range[0]);
+        jb_printf(b, ", ");
+        jb_num(b, g->value_range[1]);
+        jb_printf(b, "]");
+    } else {
+        jb_printf(b, "null");
+    }
+    jb_printf(b, ", \"scale_each\": %s},\n  \"clipped\": {", g->scale_each ? "true" : "false");
+    for (int which = 0; which < 2; which++) {
+        struct cact_grid_clip t = {0};
+        for (size_t k = 0; k < n_batches; k++) {
+            const struct cact_grid_clip *c = which ? &batches[k].clip_out : &batches[k].clip_in;
+            t.values += c->values, t.below += c->below, t.above += c->above, t.nan += c->nan;
+        }
+        jb_printf(b, "%s\"%s\": {\"range\": ", which ? ", " : "", which ? "output" : "input");
+        if (ranged) {
+            jb_printf(b, "[");
+            jb_num(b, lo);
+            jb_printf(b, ", ");
+            jb_num(b, hi);
+            jb_printf(b, "]");
+        } else {
+            jb_printf(b, "null");
+        }
+        jb_printf(b, ", \"values\": %llu, \"below\": %llu, \"above\": %llu, \"nan\": %llu}",
+                  (unsigned long long)t.values, (unsigned long long)t.below,
+                  (unsigned long long)t.above, (unsigned long long)t.nan);
+    }
+    jb_printf(b, "},\n");
+}
+
 enum cact_status cact_manifest_write(const char *path, const struct cact_run_opts *o,
                               const struct cact_cifar_set *set, size_t n_images,
                               const struct cact_manifest_batch *batches, size_t n_batches,
@@ -175,6 +217,7 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_opt
     jb_printf(&b, ", \"scale\": %d, \"layout\": \"%s\", \"png_level\": %d},\n",
               o->grid.scale, o->layout == CACT_RUN_LAYOUT_PAIRS ? "pairs" : "separate",
               o->png_level);
+    manifest_grid_norm(&b, &o->grid, batches, n_batches); /* gridnorm */
     jb_printf(&b, "  \"batches\": [");
     for (size_t k = 0; k < n_batches; k++) {
         const struct cact_manifest_batch *mb = &batches[k];

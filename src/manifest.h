@@ -23,6 +23,7 @@ struct cact_manifest_batch {
     size_t *idx;
     int *labels;
     struct cact_manifest_stats in, out;
+    struct cact_grid_clip clip_in, clip_out; /* gridnorm: what each grid clipped */
 };
 
 /* "input_0007.png": prefix, "_", the batch number with at least 4 digits, ".png". */

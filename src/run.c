@@ -71,6 +71,7 @@ struct run_work {
     uint8_t *px;   /* [batch][3072] */
     float *x, *y;  /* float path only: [batch][3072]; y unused with --inplace */
     uint8_t *rgb_in, *rgb_out, *pair;
+    uint8_t (*luts)[3][256]; /* gridnorm: normalize tables, 1 or batch (scale_each) */
 };
 
 static void run_work_free(struct run_work *w)
@@ -83,6 +84,7 @@ static void run_work_free(struct run_work *w)
     free(w->rgb_in);
     free(w->rgb_out);
     free(w->pair);
+    free(w->luts);
 }
 
 static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *c,
@@ -103,11 +105,12 @@ static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *
         if (!c->o->inplace)
             w->y = malloc(b * CACT_CIFAR_PIXELS * sizeof *w->y);
     }
+    w->luts = malloc((c->o->grid.scale_each ? b : 1) * sizeof *w->luts); /* gridnorm */
     if (pairs) {
         size_t gap = (size_t)RUN_PAIR_GAP * (size_t)c->o->grid.scale;
         w->pair = malloc(((size_t)c->grid_w * 2 + gap) * (size_t)c->grid_h * 3);
     }
-    if (!w->idx || !w->labels || !w->px || !w->rgb_in || !w->rgb_out ||
+    if (!w->idx || !w->labels || !w->px || !w->rgb_in || !w->rgb_out || !w->luts ||
         (!c->use_lut && (!w->x || (!c->o->inplace && !w->y))) || (pairs && !w->pair)) {
         run_work_free(w);
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory for a batch of %zu", b);
@@ -241,18 +244,38 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                       &mb->in);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->out_f,
                       &mb->out);
-        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut, w->rgb_in);
-        cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut, w->rgb_out);
+        /* gridnorm: what the grids clip, and with normalize tables made per batch. */
+        cact_grid_clip_hist(&o->grid, (const size_t(*)[256])hist, (const float(*)[256])c->in_f,
+                            &mb->clip_in);
+        cact_grid_clip_hist(&o->grid, (const size_t(*)[256])hist, (const float(*)[256])c->out_f,
+                            &mb->clip_out);
+        if (o->grid.normalize) {
+            size_t nt = cact_grid_tables(&o->grid, (const float(*)[256])c->in_f, w->px, n,
+                                         (const size_t(*)[256])hist, w->luts);
+            cact_grid_render_luts(&o->grid, w->px, n, (const uint8_t(*)[3][256])w->luts, nt,
+                                  w->rgb_in);
+            nt = cact_grid_tables(&o->grid, (const float(*)[256])c->out_f, w->px, n,
+                                  (const size_t(*)[256])hist, w->luts);
+            cact_grid_render_luts(&o->grid, w->px, n, (const uint8_t(*)[3][256])w->luts, nt,
+                                  w->rgb_out);
+        } else {
+            cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut,
+                                 w->rgb_in);
+            cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut,
+                                 w->rgb_out);
+        }
     } else {
         float *out = o->inplace ? w->x : w->y;
         cact_act_to_tensor(&o->chain, w->x, w->px, n, CACT_CIFAR_PLANE);
         run_stats_floats(w->x, values, &mb->in);
+        cact_grid_clip_floats(&o->grid, w->x, values, &mb->clip_in); /* gridnorm */
         /* Render the input before the kernels run: with --inplace they overwrite it. */
         cact_grid_render(&o->grid, w->x, n, w->rgb_in);
         if (!o->inplace)
             memcpy(out, w->x, values * sizeof *out);
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
+        cact_grid_clip_floats(&o->grid, out, values, &mb->clip_out); /* gridnorm */
         cact_grid_render(&o->grid, out, n, w->rgb_out);
     }
 
@@ -435,6 +458,13 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     stats->files = c->files;
     stats->png_bytes = c->png_bytes;
     stats->seconds = run_now() - c->t0;
+    for (size_t k = 0; k < c->n_batches; k++) { /* gridnorm: clip totals */
+        const struct cact_grid_clip *ci = &c->mb[k].clip_in, *co = &c->mb[k].clip_out;
+        stats->clip_in.values += ci->values, stats->clip_in.below += ci->below;
+        stats->clip_in.above += ci->above, stats->clip_in.nan += ci->nan;
+        stats->clip_out.values += co->values, stats->clip_out.below += co->below;
+        stats->clip_out.above += co->above, stats->clip_out.nan += co->nan;
+    }
 out:
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {

@@ -63,6 +63,7 @@ struct cact_run_stats {
     size_t files;            /* PNG files written */
     uint64_t png_bytes;      /* their total size */
     double seconds;
+    struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision

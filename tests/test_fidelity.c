@@ -8,6 +8,9 @@
  *            most 0.01% of values; both through the lookup-table path and the float path;
  *   full   - channel-wise functions (softmax family): the same bound against the
  *            decoded reference PNG.
+ *   norm   - (tests/golden/grids_norm.txt) make_grid(normalize=True, value_range,
+ *            scale_each), both styles, input and output grids, both paths: the decoded
+ *            PNG must hash to torchvision's pixels, 0 values off.
  */
 #include <openssl/evp.h>
 #include <stb_image.h>
@@ -194,6 +197,65 @@ static void check_output(const char *what, const char *style, const char *norm,
     }
 }
 
+/* GRIDOPTS of a norm record: "normalize" [+scale_each] [+value_range=LO:HI]. */
+static int parse_grid_opts(const char *s, struct cact_grid_opts *g)
+{
+    const char *r = strstr(s, "value_range=");
+    if (strncmp(s, "normalize", 9) != 0)
+        return 0;
+    g->normalize = 1;
+    g->scale_each = strstr(s, "scale_each") != NULL;
+    if (r) {
+        g->has_value_range = 1;
+        if (sscanf(r + 12, "%lf:%lf", &g->value_range[0], &g->value_range[1]) != 2)
+            return 0;
+    }
+    return 1;
+}
+
+static void check_norm(char **field)
+{
+    char what[300], hex[65];
+    const char *kind = field[5];
+    snprintf(what, sizeof what, "norm %s %s %s %s %s", field[1], field[2], field[3], field[4],
+             kind);
+    for (int force_float = 0; force_float < 2; force_float++) {
+        struct cact_run_opts o;
+        char name[32];
+        int gw, gh;
+        opts_for(&o, field[1], field[2], field[3]);
+        o.force_float = force_float;
+        if (!parse_grid_opts(field[4], &o.grid)) {
+            CHECK_MSG(0, "%s: bad grid options", what);
+            return;
+        }
+        snprintf(name, sizeof name, "%s_0000.png", kind);
+        uint8_t *px = run_and_decode(&o, name, &gw, &gh);
+        CHECK_MSG(px && gw == atoi(field[8]) && gh == atoi(field[9]),
+                  "%s (float path %d): no PNG or wrong size", what, force_float);
+        if (!px)
+            continue;
+        sha256_hex(px, (size_t)gw * gh * 3, hex);
+        CHECK_MSG(strcmp(hex, field[11]) == 0, "%s (float path %d): pixels differ", what,
+                  force_float);
+        if (strcmp(field[10], "-") != 0) {
+            char path[700];
+            int w, h, comp;
+            size_t off = 0;
+            snprintf(path, sizeof path, "%s/%s", golden_dir, field[10]);
+            uint8_t *ref = stbi_load(path, &w, &h, &comp, 3);
+            CHECK_MSG(ref && w == gw && h == gh, "%s: bad golden %s", what, path);
+            if (ref && w == gw && h == gh)
+                for (size_t i = 0; i < (size_t)w * h * 3; i++)
+                    off += px[i] != ref[i];
+            CHECK_MSG(off == 0, "%s (float path %d): %zu values differ from %s", what,
+                      force_float, off, field[10]);
+            stbi_image_free(ref);
+        }
+        stbi_image_free(px);
+    }
+}
+
 int main(void)
 {
     char path[600], line[8192];
@@ -246,6 +308,28 @@ int main(void)
     }
     if (f)
         fclose(f);
+    /* make_grid's normalize options. */
+    snprintf(path, sizeof path, "%s/grids_norm.txt", golden_dir);
+    f = fopen(path, "r");
+    CHECK_MSG(f != NULL, "cannot open %s", path);
+    int norm_records = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        char *field[12];
+        int n = 0;
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        line[strcspn(line, "\n")] = '\0';
+        for (char *p = line, *t; n < 12 && (t = strsep(&p, "\t")) != NULL;)
+            field[n++] = t;
+        CHECK_MSG(n == 12 && strcmp(field[0], "norm") == 0, "bad norm record");
+        if (n == 12) {
+            check_norm(field);
+            norm_records++;
+        }
+    }
+    if (f)
+        fclose(f);
+    CHECK_MSG(norm_records >= 40, "only %d norm records", norm_records);
     /* Every table row must have a golden entry with default parameters. */
     for (size_t i = 0; i < cact_act_count(); i++) {
         const struct cact_act_desc *d = cact_act_at(i);

@@ -54,6 +54,17 @@ are comments. Fields:
       tabulated: FILE (in OUT_DIR) is a PNG of PyTorch's full output grid of batch
       BATCH, W x H RGB, whose decoded pixels hash to SHA256.
 
+  norm  STYLE  NORMALIZE  SPEC  GRIDOPTS  KIND  BATCH  N  W  H  FILE  SHA256
+      (d) make_grid's normalize options (written to OUT_DIR/grids_norm.txt, same
+      format). GRIDOPTS is "normalize" plus "+scale_each" and/or "+value_range=LO:HI";
+      KIND is "input" or "output": the grid of batch BATCH after ToTensor, NORMALIZE
+      and (for output) SPEC, through torchvision's own make_grid(normalize=True,
+      value_range=(LO, HI), scale_each=...) - for tv, then save_image's quantization;
+      for tb, make_grid(padding=0) of the same call (the same layout as tensorboard's
+      make_grid, whose canvas is black as pad_value 0 is) then add_images' x*255 clip:
+      add_images of the normalized batch. SHA256 hashes the reference pixels; FILE is a
+      PNG of them ("-" for none, to keep the repository small). Must match exactly.
+
 The fidelity test should require input grids to match exactly and, per output grid,
 at most 0.01% of values differing, none by more than 1 level, from the reference
 (the lut entries reconstruct the reference grid with grid_render_lut; full entries
@@ -167,6 +178,41 @@ def grid_tb(y):
 GRID = {"tv": grid_tv, "tb": grid_tb}
 
 
+def grid_norm(style, y, opts):
+    """The grid of y with make_grid's normalize options (see (d) above)."""
+    kw = {"normalize": True, "scale_each": "scale_each" in opts}
+    for part in opts.split("+"):
+        if part.startswith("value_range="):
+            lo, hi = part[len("value_range="):].split(":")
+            kw["value_range"] = (float(lo), float(hi))
+    if style == "tv":
+        g = vutils.make_grid(y, **kw)
+        return g.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to("cpu", torch.uint8).numpy()
+    g = vutils.make_grid(y, padding=0, **kw).permute(1, 2, 0).numpy()
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (g.astype(np.float32) * 255).clip(0, 255).astype(np.uint8)
+
+
+# (d) normalize cases: (NORMALIZE, SPEC, GRIDOPTS, keep PNGs). The channel-wise
+# log_softmax runs our float path; the rest also the table path.
+NORM_CASES = [
+    ("-", "log_softmax", "normalize", True),
+    ("-", "log_softmax", "normalize+scale_each", False),
+    ("-", "log_softmax", "normalize+value_range=-3:0", False),
+    ("0.5,0.5", "tanh", "normalize", False),
+    ("0.5,0.5", "tanh", "normalize+scale_each", False),
+    ("0.5,0.5", "tanh", "normalize+value_range=-1:1", False),
+    ("0.5,0.5", "tanh", "normalize+scale_each+value_range=-0.5:0.5", False),
+    ("-", "tanh", "normalize+value_range=0.1:0.3", False),
+    ("-", "sigmoid", "normalize+value_range=0.5:0.75", False),
+    ("-", "sigmoid", "normalize+value_range=0.6:0.6", False),
+    ("0.5,0.5", "gelu", "normalize+scale_each", False),
+    ("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616", "elu", "normalize", False),
+    ("0.4914,0.4822,0.4465,0.2470,0.2435,0.2616", "hardshrink", "normalize+scale_each", False),
+    ("-", "relu6", "normalize", False),
+]
+
+
 def layout_bytes(style, mapped):
     """Lay out already-quantized bytes [n][3][32][32] the way STYLE does (pad 0)."""
     t = torch.from_numpy(np.ascontiguousarray(mapped))
@@ -263,6 +309,36 @@ def main():
 
     with open(os.path.join(out, "grids.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
+
+    # (d) make_grid normalize options.
+    fns = dict(ELEMENTWISE + CHANNELWISE)
+    norms = dict(NORMALIZE)
+    nlines = [
+        "# cifar-act make_grid normalize goldens from PyTorch %s / torchvision %s; see"
+        % (torch.__version__, torchvision.__version__),
+        "# tools/gen_golden_grids.py (d) for the format. Fields are tab-separated.",
+    ]
+    with torch.no_grad():
+        # Without normalize our tb reference path equals add_images' own (grid_tb).
+        x0 = to_tensor(batches[0])
+        plain = vutils.make_grid(x0, padding=0).permute(1, 2, 0).numpy()
+        assert np.array_equal((plain * 255).clip(0, 255).astype(np.uint8), grid_tb(x0))
+        for i, (norm_name, spec, opts, keep) in enumerate(NORM_CASES):
+            for style in ("tv", "tb"):
+                k = 0
+                x = normalize(to_tensor(batches[k]), norms[norm_name])
+                for kind, y in (("input", x), ("output", fns[spec](x))):
+                    g = grid_norm(style, y, opts)
+                    name = "-"
+                    if keep:
+                        name = "grids_norm%d_%s_%s.png" % (i, style, kind)
+                        Image.fromarray(g).save(os.path.join(out, name), optimize=True)
+                    nlines.append("\t".join(["norm", style, norm_name, spec, opts, kind, str(k),
+                                             str(len(batches[k])), str(g.shape[1]),
+                                             str(g.shape[0]), name, sha(g)]))
+    with open(os.path.join(out, "grids_norm.txt"), "w") as f:
+        f.write("\n".join(nlines) + "\n")
+    print("wrote %s: %d records" % (os.path.join(out, "grids_norm.txt"), len(nlines) - 2))
     total = sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out)
                 if n.startswith("grids"))
     print("wrote %s: %d input hashes, %d tables, %d full grids; grids* total %d bytes"

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,8 @@ static const char *const cli_help_text[] = {
 "  cifar-act --fn 'leaky_relu(negative_slope=0.2)' --fn tanh   a chain, like nn.Sequential\n"
 "  cifar-act --fn 'gelu(approximate=tanh)' --normalize 0.5,0.5 --max-batches 1\n"
 "  cifar-act --fn softmax --style tensorboard --layout pairs --scale 3\n"
+"  cifar-act --fn log_softmax --grid-normalize  values below 0, not black\n"
+"  cifar-act --tensor '[[1,-0.5],[-1,3]]' --fn relu  the lesson's first demo\n"
 "  cifar-act --list                       every function, its parameters and formula\n"
 "  cifar-act --download-only              fetch and verify the dataset, nothing else\n"
 ,
@@ -50,6 +53,12 @@ static const char *const cli_help_text[] = {
 "                         channels, or M1,M2,M3,S1,S2,S3\n"
 "      --inplace          kernels overwrite the batch buffer (inplace=True); the input\n"
 "                         grid is drawn first, so outputs are the same\n"
+"      --tensor LIST      the lesson's demo, no dataset: nested lists up to 4-D,\n"
+"                         as torch.tensor(LIST, dtype=float32); a 2-D H x W is\n"
+"                         reshaped to (1, 1, H, W), the lesson's (-1, 1, 2, 2);\n"
+"                         other shapes kept. Prints shape, output and the input\n"
+"                         after the call (overwritten with --inplace) as PyTorch\n"
+"                         prints them; with --quiet only the output\n"
 "      --no-lut           run the float kernels on every value instead of the exact\n"
 "                         per-channel lookup table (slower; same pixels)\n"
 ,
@@ -92,6 +101,12 @@ static const char *const cli_help_text[] = {
 "      --scale K          enlarge the grids K times, nearest neighbour (default 1)\n"
 "      --layout NAME      separate (default): input_KKKK.png and output_KKKK.png;\n"
 "                         pairs: compare_KKKK.png, input left, output right\n"
+"      --grid-normalize   make_grid(normalize=True): scale each grid's tensor\n"
+"                         (input and output alike) by its min and max to [0,1]\n"
+"      --value-range LO,HI  with --grid-normalize: clamp to [LO,HI], scale that\n"
+"      --scale-each       with --grid-normalize: each image by its own min, max.\n"
+"                         With --style tensorboard they apply before add_images'\n"
+"                         x*255 (add_images has no such options)\n"
 "      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within 0.2% of\n"
 "                         PIL's size); 6-9 zlib, up to 1% smaller, 20-80x slower\n"
 "                         (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
@@ -102,7 +117,8 @@ static const char *const cli_help_text[] = {
 "  -V, --version          version\n"
 "\n"
 "Also written: OUT/manifest.json (settings, and per batch its files, image indices,\n"
-"labels, class names, min/mean/max).\n"
+"labels, class names, min/mean/max, what the grids clipped). A run ends with\n"
+"what each clipped: \"output: 41.3% of values below 0 shown as 0, 0% above 1\".\n"
 "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
 "143 terminated (SIGTERM).\n"
 "Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009.\n",
@@ -276,6 +292,37 @@ SETTER(set_pad_value)
     return 0;
 }
 
+/* --value-range LO,HI: two finite numbers, LO < HI (Python floats: doubles). */
+SETTER(set_value_range)
+{
+    char *end, *mid;
+    double lo, hi;
+    errno = 0;
+    lo = strtod(arg, &mid);
+    if (mid == arg || *mid != ',' || isspace((unsigned char)arg[0]))
+        goto bad;
+    hi = strtod(mid + 1, &end);
+    if (errno || end == mid + 1 || *end || isspace((unsigned char)mid[1]) || !isfinite(lo) ||
+        !isfinite(hi))
+        goto bad;
+    if (!(lo < hi))
+        return cli_usage("%s: '%s': LO must be less than HI", opt, arg);
+    a->run.grid.has_value_range = 1;
+    a->run.grid.value_range[0] = lo;
+    a->run.grid.value_range[1] = hi;
+    return 0;
+bad:
+    return cli_usage("%s: '%s' is not LO,HI (two numbers, e.g. -1,1)", opt, arg);
+}
+
+SETTER(set_tensor)
+{
+    (void)opt;
+    a->tensor = arg;
+    a->action = CLI_TENSOR;
+    return 0;
+}
+
 SETTER(set_nrow) { return cli_int(opt, arg, 1, 4096, &a->run.grid.nrow); }
 SETTER(set_padding) { return cli_int(opt, arg, 0, 1024, &a->run.grid.padding); }
 SETTER(set_scale) { return cli_int(opt, arg, 1, 64, &a->run.grid.scale); }
@@ -296,6 +343,8 @@ SETTER(set_shuffle) { (void)opt; (void)arg; a->run.shuffle = 1; return 0; }
 SETTER(set_offline) { (void)opt; (void)arg; a->fetch.offline = 1; return 0; }
 SETTER(set_keep_archive) { (void)opt; (void)arg; a->fetch.keep_archive = 1; return 0; }
 SETTER(set_no_verify) { (void)opt; (void)arg; a->no_verify = 1; return 0; }
+SETTER(set_grid_normalize) { (void)opt; (void)arg; a->run.grid.normalize = 1; return 0; }
+SETTER(set_scale_each) { (void)opt; (void)arg; a->run.grid.scale_each = 1; return 0; }
 SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
 
 /* ---- The option table ---- */
@@ -313,6 +362,7 @@ static const struct cli_opt cli_opts[] = {
     {"normalize", 0, required_argument, set_normalize},
     {"inplace", 0, no_argument, set_inplace},
     {"no-lut", 0, no_argument, set_no_lut},
+    {"tensor", 0, required_argument, set_tensor},
     {"data", 'd', required_argument, set_data},
     {"dataset", 0, required_argument, set_dataset},
     {"split", 0, required_argument, set_split},
@@ -336,6 +386,9 @@ static const struct cli_opt cli_opts[] = {
     {"pad-value", 0, required_argument, set_pad_value},
     {"scale", 0, required_argument, set_scale},
     {"layout", 0, required_argument, set_layout},
+    {"grid-normalize", 0, no_argument, set_grid_normalize},
+    {"value-range", 0, required_argument, set_value_range},
+    {"scale-each", 0, no_argument, set_scale_each},
     {"png-level", 0, required_argument, set_png_level},
     {"jobs", 'j', required_argument, set_jobs},
     {"quiet", 'q', no_argument, set_quiet},
@@ -405,8 +458,16 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     if (optind < argc)
         return cli_usage("unexpected argument '%s': cifar-act takes options only",
                          argv[optind]);
-    if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY)
+    if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY && a->action != CLI_TENSOR)
         return 0;
+    /* make_grid ignores value_range and scale_each without normalize=True; we say so
+     * rather than silently drawing the plain grid. */
+    if (!a->run.grid.normalize && (a->run.grid.has_value_range || a->run.grid.scale_each))
+        return cli_usage("%s works only with --grid-normalize (make_grid needs normalize=True)",
+                         a->run.grid.has_value_range ? "--value-range" : "--scale-each");
+    if (a->action == CLI_TENSOR && a->run.chain.normalize)
+        return cli_usage("--tensor takes the numbers as they are: no --normalize (that is "
+                         "the dataset's ToTensor step)");
 
     if (a->run.chain.n == 0) {
         struct cact_err err;

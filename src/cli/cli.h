@@ -14,7 +14,7 @@
 #include "run.h"
 
 /* What the command line asked for. */
-enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION };
+enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_TENSOR };
 
 struct cli_args {
     enum cli_action action;
@@ -22,6 +22,7 @@ struct cli_args {
     struct cact_fetch_opts fetch;
     int quiet;
     int no_verify;
+    const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
 
 /* ---- args.c ---- */
@@ -72,6 +73,15 @@ int cli_fetch(struct cli_args *a);
 
 /* Run the job (cact_run_job) and print its summary. Returns the exit status. */
 int cli_job(struct cli_args *a);
+
+/* Print the end-of-run report of what the grids clipped (not with --quiet). */
+void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st);
+
+/* ---- tensor.c ---- */
+
+/* --tensor: parse the literal, run the chain, print shape, output and the input after
+ * the call as PyTorch prints them. Returns the exit status. */
+int cli_tensor(const struct cli_args *a);
 
 /* Exit status for a failed library call: cact_exit_code(), except that an interrupted
  * call exits 128 + the signal's number (130 for SIGINT, 143 for SIGTERM), as shells do. */

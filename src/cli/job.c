@@ -3,11 +3,13 @@
 #include "cli.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ca.h"
+#include "grid.h"
 #include "pyfetch.h"
 
 volatile sig_atomic_t cli_signal;
@@ -99,5 +101,56 @@ int cli_job(struct cli_args *a)
                stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    if (!a->quiet)
+        cli_clip_report(a, &stats);
     return 0;
+}
+
+/* ---- What the grids clipped ---- */
+
+/* "41.3%", but "0%" only for none at all, so a tiny share never reads as nothing. */
+static void cli_pct(char *buf, size_t size, uint64_t k, uint64_t n)
+{
+    double p = n ? 100.0 * (double)k / (double)n : 0.0;
+    if (k == 0)
+        snprintf(buf, size, "0%%");
+    else if (p < 0.1)
+        snprintf(buf, size, "<0.1%%");
+    else
+        snprintf(buf, size, "%.1f%%", p);
+}
+
+void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st)
+{
+    const struct cact_grid_opts *g = &a->run.grid;
+    double lo, hi;
+    int ranged = cact_grid_clip_range(g, &lo, &hi);
+    int hint = 0;
+
+    for (int which = 0; which < 2; which++) {
+        const struct cact_grid_clip *c = which ? &st->clip_out : &st->clip_in;
+        const char *kind = which ? "output" : "input";
+        char below[16], above[16], nan[16];
+        if (!c->values)
+            continue;
+        cli_pct(below, sizeof below, c->below, c->values);
+        cli_pct(above, sizeof above, c->above, c->values);
+        cli_pct(nan, sizeof nan, c->nan, c->values);
+        if (ranged)
+            printf("cifar-act: %s: %s of values below %g shown as 0, %s above %g%s%s%s\n", kind,
+                   below, lo, above, hi, c->nan ? ", " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        else
+            printf("cifar-act: %s: scaled by its min and max (--grid-normalize), nothing "
+                   "clipped%s%s%s\n", kind, c->nan ? "; " : "", c->nan ? nan : "",
+                   c->nan ? " NaN shown as 0" : "");
+        /* More than 5% of a grid's values lost: worth a hint. */
+        if ((double)(c->below + c->above + c->nan) > 0.05 * (double)c->values)
+            hint = 1;
+    }
+    if (hint && !g->normalize)
+        printf("cifar-act: hint: --grid-normalize shows the whole range (make_grid's "
+               "normalize=True)\n");
+    else if (hint && g->has_value_range)
+        printf("cifar-act: hint: widen --value-range, or drop it to scale by min and max\n");
 }

@@ -18,6 +18,7 @@ int main(int argc, char **argv)
     case CLI_VERSION:
         printf("cifar-act %s\n", CACT_VERSION);
         return cli_stdout_done(0);
+    case CLI_TENSOR: return cli_stdout_done(cli_tensor(&a));
     case CLI_RUN:
     case CLI_DOWNLOAD_ONLY:
         break;
