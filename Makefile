@@ -14,8 +14,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # would change which pixels round up.
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
         -Wmissing-prototypes -Wno-unused-function
+# CPPFLAGS, CFLAGS, LDFLAGS are the user's (dpkg-buildflags sets all three; CPPFLAGS
+# carries -D_FORTIFY_SOURCE=2); they come last so they can override ours.
 ALL_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -ffp-contract=off \
-              -pthread -MMD -MP $(PKG_CFLAGS) $(CFLAGS)
+              -pthread -MMD -MP $(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lm -pthread
 
 LIB_SRC  := $(wildcard src/*.c)
@@ -29,7 +31,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor install clean
+.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -109,11 +111,14 @@ $(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h
 
 # gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
 fuzz-tensor: $(BUILD)/fuzz_tensor
-$(BUILD)/fuzz_tensor: tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
-                      src/tensor.h src/tensor_print.h src/ca.h
+# tensor.c runs chains through cact_act_apply, so the act module links in too.
+FUZZ_TENSOR_SRC := tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
+                   src/act.c src/act_kernels.c src/act_fast.c
+$(BUILD)/fuzz_tensor: $(FUZZ_TENSOR_SRC) src/tensor.h src/tensor_print.h src/ca.h \
+                      src/act.h src/act_kernels.h src/act_fast.inc
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c -o $@ -lm
+	    -Isrc $(FUZZ_TENSOR_SRC) -o $@ -lm -pthread
 
 # Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
 $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)
@@ -122,9 +127,179 @@ $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)
 bench-extract: $(BUILD)/tools/bench_extract
 	tools/bench_extract.sh $(BUILD)/tools/bench_extract
 
-install: $(BIN)
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/cifar-act
+# ---- Packaging (issue 12): shared library, install, uninstall, pkg-config, .deb ----
+# make install PREFIX=/usr/local DESTDIR= installs the binary (unstripped, as GNU and
+# Debian expect: strip at packaging time; `make install-strip` or `make deb` strip),
+# cifar-act(1), bash completion, libcifaract.a, libcifaract.so.VERSION (soname
+# libcifaract.so.0), the public headers under INCLUDEDIR/cifar-act/ and cifar-act.pc.
+# `make uninstall` with the same variables removes exactly those files (and the
+# directories it made, when they are left empty).
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+DATAROOTDIR  ?= $(PREFIX)/share
+MANDIR       ?= $(DATAROOTDIR)/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+BASHCOMPDIR  ?= $(DATAROOTDIR)/bash-completion/completions
+INSTALL      ?= install
+STRIP        ?= strip
+INSTALL_PROGRAM ?= $(INSTALL) -m 755
+
+VERSION   := $(shell sed -n 's/^\#define CACT_VERSION "\(.*\)"$$/\1/p' src/ca.h)
+SOVERSION := 0
+SONAME    := libcifaract.so.$(SOVERSION)
+SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
+# The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
+# internals), archive.h, download.h (behind fetch), manifest.h (behind run).
+PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h
+# The .so's objects are built again with -fPIC in their own directory, so the CLI and
+# the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
+# is what the binary was before; -fPIC would also stop calls between exported functions
+# from being inlined, unless -fno-semantic-interposition, which we pass too).
+PIC_OBJ   := $(LIB_SRC:src/%.c=$(BUILD)/pic/%.o)
+CLI_DIR   := src/cli
+MAN_SRC   := $(CLI_DIR)/cifar-act.1
+COMP_SRC  := $(CLI_DIR)/cifar-act.bash
+
+.PHONY: shared install install-strip uninstall deb
+shared: $(SHLIB)
+
+$(BUILD)/pic/%.o: src/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -fPIC -fno-semantic-interposition -c $< -o $@
+
+# Export only the functions the public headers declare (everything is cact_, so the
+# prefix alone would export the kernels and the archive reader too).
+$(BUILD)/libcifaract.map: $(PUBLIC_H)
+	@mkdir -p $(dir $@)
+	{ echo '{ global:'; grep -ohE '\<cact_[a-z0-9_]+ *\(' $(PUBLIC_H) | \
+	    sed 's/ *($$/;/' | sort -u; echo 'local: *; };'; } > $@
+
+$(SHLIB): $(PIC_OBJ) $(BUILD)/libcifaract.map
+	$(CC) $(ALL_CFLAGS) -shared -Wl,-soname,$(SONAME) \
+	    -Wl,--version-script=$(BUILD)/libcifaract.map $(PIC_OBJ) -o $@ $(LDFLAGS) $(LDLIBS)
+
+$(BUILD)/cifar-act.pc: Makefile src/ca.h
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(patsubst $(PREFIX)%,$${prefix}%,$(LIBDIR))' \
+	    'includedir=$(patsubst $(PREFIX)%,$${prefix}%,$(INCLUDEDIR))' '' \
+	    'Name: cifar-act' \
+	    'Description: CIFAR-10 batches, PyTorch activation functions and PNG grids' \
+	    'Version: $(VERSION)' \
+	    'Requires.private: $(PKGS)' \
+	    'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lcifaract' \
+	    'Libs.private: -lm -pthread' > $@
+
+# Everything install writes, relative to DESTDIR; uninstall removes this list.
+INSTALLED := $(BINDIR)/cifar-act $(MANDIR)/man1/cifar-act.1 $(BASHCOMPDIR)/cifar-act \
+    $(LIBDIR)/libcifaract.a $(LIBDIR)/libcifaract.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+    $(LIBDIR)/libcifaract.so $(PKGCONFIGDIR)/cifar-act.pc \
+    $(PUBLIC_H:src/%=$(INCLUDEDIR)/cifar-act/%)
+INSTALL_DIRS := $(BINDIR) $(MANDIR)/man1 $(BASHCOMPDIR) $(LIBDIR) $(PKGCONFIGDIR) \
+    $(INCLUDEDIR)/cifar-act
+
+install: $(BIN) $(LIB) $(SHLIB) $(BUILD)/cifar-act.pc $(MAN_SRC) $(COMP_SRC)
+	$(INSTALL) -d $(addprefix $(DESTDIR),$(INSTALL_DIRS))
+	$(INSTALL_PROGRAM) $(BIN) $(DESTDIR)$(BINDIR)/cifar-act
+	$(INSTALL) -m 644 $(MAN_SRC) $(DESTDIR)$(MANDIR)/man1/cifar-act.1
+	$(INSTALL) -m 644 $(COMP_SRC) $(DESTDIR)$(BASHCOMPDIR)/cifar-act
+	$(INSTALL) -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libcifaract.a
+	$(INSTALL) -m 644 $(SHLIB) $(DESTDIR)$(LIBDIR)/libcifaract.so.$(VERSION)
+	ln -sf libcifaract.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libcifaract.so
+	$(INSTALL) -m 644 $(BUILD)/cifar-act.pc $(DESTDIR)$(PKGCONFIGDIR)/cifar-act.pc
+	$(INSTALL) -m 644 $(PUBLIC_H) $(DESTDIR)$(INCLUDEDIR)/cifar-act/
+
+# GNU's install-strip: the same, with the binary stripped (install -s).
+install-strip:
+	$(MAKE) INSTALL_PROGRAM='$(INSTALL) -m 755 -s --strip-program=$(STRIP)' install
+
+# Files only, plus our own include/cifar-act/. With DESTDIR set (a staging tree, yours),
+# the directories install made that are left empty go too; without it, shared system
+# directories such as /usr/local/share/man/man1 stay.
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/cifar-act
+	-$(if $(DESTDIR),for d in $(addprefix $(DESTDIR),$(INSTALL_DIRS)); do \
+	    while [ "$$d" != "$(DESTDIR)" ]; do \
+	        if [ -d "$$d" ]; then rmdir "$$d" 2>/dev/null || break; fi; \
+	        d=$$(dirname "$$d"); done; done)
+
+# make deb: build/cifar-act_VERSION_ARCH.deb from a staged install with PREFIX=/usr,
+# built in its own directory with dpkg-buildflags (hardening, _FORTIFY_SOURCE) and
+# stripped as dh_strip would. Depends: the runtime section of tools/debian-packages.txt.
+DEB_ARCH      = $(shell dpkg --print-architecture)
+DEB_MULTIARCH = $(shell dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || $(CC) -print-multiarch)
+DEB_BUILD     = build/deb-obj
+DEB_ROOT      = build/deb-root
+DEB_FILE      = build/cifar-act_$(VERSION)_$(DEB_ARCH).deb
+DEB_MAINTAINER ?= the cifar-act developers <cifar-act@users.noreply.invalid>
+DEB_DEPENDS    = $(shell sed -n '/^\# \[runtime\]/,/^\# \[/{/^[^\#]/p}' tools/debian-packages.txt | \
+                   tr -s '[:space:]' ' ' | sed 's/^ //; s/ $$//; s/ /, /g')
+deb: $(DEB_FILE)
+$(DEB_FILE): $(wildcard src/*.c src/*.h $(CLI_DIR)/*) Makefile LICENSE tools/debian-packages.txt
+	rm -rf $(DEB_ROOT)
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all; $(MAKE) BUILD=$(DEB_BUILD) \
+	    BIN=$(DEB_BUILD)/cifar-act PREFIX=/usr LIBDIR=/usr/lib/$(DEB_MULTIARCH) \
+	    CFLAGS="$$(dpkg-buildflags --get CFLAGS)" \
+	    CPPFLAGS="$$(dpkg-buildflags --get CPPFLAGS)" \
+	    LDFLAGS="$$(dpkg-buildflags --get LDFLAGS)" DESTDIR=$(abspath $(DEB_ROOT)) install
+	$(STRIP) --remove-section=.comment --remove-section=.note $(DEB_ROOT)/usr/bin/cifar-act
+	$(STRIP) --remove-section=.comment --remove-section=.note --strip-unneeded \
+	    $(DEB_ROOT)/usr/lib/$(DEB_MULTIARCH)/libcifaract.so.$(VERSION)
+	$(STRIP) --strip-debug --remove-section=.comment --remove-section=.note \
+	    --enable-deterministic-archives $(DEB_ROOT)/usr/lib/$(DEB_MULTIARCH)/libcifaract.a
+	gzip -9n $(DEB_ROOT)/usr/share/man/man1/cifar-act.1
+	install -d $(DEB_ROOT)/usr/share/doc/cifar-act $(DEB_ROOT)/DEBIAN
+	{ echo 'Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/'; \
+	  echo 'Upstream-Name: cifar-act'; echo; echo 'Files: *'; \
+	  grep -m1 '^Copyright' LICENSE; echo 'License: MIT'; \
+	  sed -n '/^Permission/,$$p' LICENSE | sed 's/^$$/./; s/^/ /'; } \
+	    > $(DEB_ROOT)/usr/share/doc/cifar-act/copyright
+	{ echo 'cifar-act ($(VERSION)) unstable; urgency=medium'; echo; \
+	  echo '  * Built from the source tree with make deb.'; echo; \
+	  echo ' -- $(DEB_MAINTAINER)  $(shell date -R -d @$$(git log -1 --format=%ct 2>/dev/null || date +%s))'; } \
+	    | gzip -9n > $(DEB_ROOT)/usr/share/doc/cifar-act/changelog.gz
+	echo 'activate-noawait ldconfig' > $(DEB_ROOT)/DEBIAN/triggers
+	echo 'libcifaract $(SOVERSION) cifar-act (>= $(VERSION))' > $(DEB_ROOT)/DEBIAN/shlibs
+	{ echo 'Package: cifar-act'; echo 'Version: $(VERSION)'; \
+	  echo 'Architecture: $(DEB_ARCH)'; echo 'Maintainer: $(DEB_MAINTAINER)'; \
+	  echo "Installed-Size: $$(du -sk --exclude=DEBIAN $(DEB_ROOT) | cut -f1)"; \
+	  echo 'Depends: $(DEB_DEPENDS)'; echo 'Section: science'; echo 'Priority: optional'; \
+	  echo 'Description: PyTorch activation functions on CIFAR-10 images, as PNG grids'; \
+	  echo ' cifar-act downloads the CIFAR-10 test set, loads it in batches as a'; \
+	  echo ' DataLoader does, applies the torch.nn activation functions after ToTensor'; \
+	  echo ' and writes every input and output batch as a PNG grid, with the pixels'; \
+	  echo ' torchvision save_image or TensorBoard add_images would show.'; \
+	  echo ' .'; echo ' Also contains libcifaract, its headers and a pkg-config file.'; } \
+	    > $(DEB_ROOT)/DEBIAN/control
+	chmod -R u+rwX,go+rX,go-w $(DEB_ROOT)
+	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
+
+# The tests install into a staging tree (tests/cli_pkg.sh) and compare PNGs by pixels.
+test check: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
+$(BUILD)/tests/pngdiff: tests/pngdiff.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lstb
+
+# The .deb checked as a user would: lintian (apt-get install lintian), then, as root,
+# apt-get install it, run it, find its man page and library, and remove it again.
+# Not part of make test: it installs a system package. Lintian must report no error and
+# no warning but the two a single package holding the program, the library and its
+# headers draws (Debian would split it into cifar-act, libcifaract0, libcifaract-dev).
+LINTIAN_ACCEPTED := link-to-shared-library-in-wrong-package,package-name-doesnt-match-sonames
+.PHONY: deb-check
+deb-check: $(DEB_FILE)
+	lintian --fail-on error,warning --suppress-tags $(LINTIAN_ACCEPTED) $(DEB_FILE)
+	apt-get install -y ./$(DEB_FILE)
+	cifar-act --version
+	man -w cifar-act
+	ldconfig -p | grep -q libcifaract.so.0
+	apt-get remove -y cifar-act
+	! command -v cifar-act
+
+-include $(PIC_OBJ:.o=.d)
 
 clean:
 	rm -rf build build-asan build-generic $(BIN)

@@ -1,6 +1,6 @@
 /* act_fast.c - the fast activation kernels, built once per instruction set.
  *
- * The kernels themselves are in act_fast_body.h, included here up to three times:
+ * The kernels themselves are in act_fast.inc, included here up to three times:
  * for AVX-512F+FMA and AVX2+FMA (x86-64, under `#pragma GCC target`, picked at run time
  * by cact_act_fast_impl when the CPU has them) and for the baseline the compiler targets
  * (SSE2 on x86-64; any architecture). This file is compiled at -O3 with
@@ -61,11 +61,14 @@ static inline float clamp6(float t)
     return t > 6.0f ? 6.0f : t;
 }
 
-#define NO_SETUP ((void)0)
+/* The loop-invariant parameters of one fast kernel (act_fast.inc's FAST_ELEM). */
+struct fast_par {
+    float a, b;
+};
 
 /* Keeps GCC from unrolling a short inner loop completely before the vectorizer sees it:
  * unrolled, the 16 selects of relu's line became scalar cmovs instead of one vector
- * operation (act_fast_body.h's streaming loops). */
+ * operation (act_fast.inc's streaming loops). */
 #if defined(__GNUC__) && !defined(__clang__)
 #define FAST_NO_UNROLL _Pragma("GCC unroll 1")
 #else
@@ -97,13 +100,7 @@ static inline float clamp6(float t)
             _mm512_stream_ps((d) + j_, _mm512_load_ps((s) + j_));                      \
     } while (0)
 #define STREAM_FENCE() _mm_sfence()
-#include "act_fast_body.h"
-#undef ISA_SUFFIX
-#undef ISA_NAME
-#undef MADD
-#undef STREAM_COPY
-#undef STREAM_COPY_AVAILABLE
-#undef STREAM_FENCE
+#include "act_fast.inc"
 #pragma GCC pop_options
 
 /* ---- AVX2 + FMA ---- */
@@ -119,13 +116,7 @@ static inline float clamp6(float t)
             _mm256_stream_ps((d) + j_, _mm256_load_ps((s) + j_));                      \
     } while (0)
 #define STREAM_FENCE() _mm_sfence()
-#include "act_fast_body.h"
-#undef ISA_SUFFIX
-#undef ISA_NAME
-#undef MADD
-#undef STREAM_COPY
-#undef STREAM_COPY_AVAILABLE
-#undef STREAM_FENCE
+#include "act_fast.inc"
 #pragma GCC pop_options
 #endif
 
@@ -144,7 +135,7 @@ static inline float clamp6(float t)
 #else
 #define STREAM_COPY_AVAILABLE 0
 #endif
-#include "act_fast_body.h"
+#include "act_fast.inc"
 
 /* ---- Selection ---- */
 
@@ -162,4 +153,16 @@ const struct cact_act_impl *cact_act_fast_impl(const char *isa)
     if (strcmp(isa, "default") == 0)
         return &impl_base;
     return NULL;
+}
+
+const struct cact_act_impl *cact_act_fast_compiled(size_t i)
+{
+    static const struct cact_act_impl *const all[] = {
+#if ACT_X86
+        &impl_avx512,
+        &impl_avx2,
+#endif
+        &impl_base,
+    };
+    return i < sizeof all / sizeof all[0] ? all[i] : NULL;
 }

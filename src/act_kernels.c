@@ -243,16 +243,14 @@ static void g_threshold(float *y, const float *x, size_t n, const float *p)
         y[i] = x[i] <= th ? val : x[i];
 }
 
-/* Softmax family over the channel dimension of [n_img][channels][plane]. mode 0:
- * softmax, 1: log_softmax, 2: softmin (softmax of -x, as torch.nn.functional does).
- * As ATen: subtract the channel maximum (NaN-propagating), sum exp in channel order
- * in float, then divide by the sum, or for log_softmax (x - max) - log(sum). */
-enum { SM_SOFTMAX, SM_LOG, SM_SOFTMIN };
-
-static void g_softmax_mode(float *y, const float *x, size_t n_img, size_t channels,
-                           size_t plane, int mode)
+/* Softmax family over the channel dimension of [n_img][channels][plane]. softmin is
+ * softmax of -x, as torch.nn.functional does. As ATen: subtract the channel maximum
+ * (NaN-propagating), sum exp in channel order in float, then divide by the sum, or for
+ * log_softmax (x - max) - log(sum). */
+void cact_act_softmax_generic(float *y, const float *x, size_t n_img, size_t channels,
+                              size_t plane, enum cact_act_softmax_mode mode)
 {
-    const float sign = mode == SM_SOFTMIN ? -1.0f : 1.0f;
+    const float sign = mode == CACT_ACT_SM_SOFTMIN ? -1.0f : 1.0f;
     for (size_t img = 0; img < n_img; img++) {
         const float *xi = x + img * channels * plane;
         float *yi = y + img * channels * plane;
@@ -265,7 +263,7 @@ static void g_softmax_mode(float *y, const float *x, size_t n_img, size_t channe
             float s = 0.0f;
             for (size_t c = 0; c < channels; c++)
                 s += expf(sign * xi[c * plane + px] - m);
-            if (mode == SM_LOG) {
+            if (mode == CACT_ACT_SM_LOG_SOFTMAX) {
                 float ls = logf(s);
                 for (size_t c = 0; c < channels; c++)
                     yi[c * plane + px] = (xi[c * plane + px] - m) - ls;
@@ -277,6 +275,27 @@ static void g_softmax_mode(float *y, const float *x, size_t n_img, size_t channe
     }
 }
 
+static void g_softmax(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
+                      const float *p)
+{
+    (void)p;
+    cact_act_softmax_generic(y, x, n_img, channels, plane, CACT_ACT_SM_SOFTMAX);
+}
+
+static void g_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
+                          size_t plane, const float *p)
+{
+    (void)p;
+    cact_act_softmax_generic(y, x, n_img, channels, plane, CACT_ACT_SM_LOG_SOFTMAX);
+}
+
+static void g_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
+                      const float *p)
+{
+    (void)p;
+    cact_act_softmax_generic(y, x, n_img, channels, plane, CACT_ACT_SM_SOFTMIN);
+}
+
 static void g_identity(float *y, const float *x, size_t n, const float *p)
 {
     (void)p;
@@ -284,32 +303,41 @@ static void g_identity(float *y, const float *x, size_t n, const float *p)
         memmove(y, x, n * sizeof *y);
 }
 
+/* One kernel per row of act_table (src/act.c), at its enum cact_act_id. PReLU (one
+ * weight at its initial value) is leaky_relu's formula. */
 const struct cact_act_impl cact_act_impl_generic = {
     .isa = "generic",
-    .relu = g_relu,
-    .hardtanh = g_hardtanh_p,
-    .relu6 = g_relu6,
-    .leaky_relu = g_leaky_relu,
-    .rrelu = g_rrelu,
-    .elu = g_elu,
-    .selu = g_selu,
-    .celu = g_celu,
-    .gelu = g_gelu,
-    .silu = g_silu,
-    .mish = g_mish,
-    .sigmoid = g_sigmoid,
-    .hardsigmoid = g_hardsigmoid,
-    .tanh = g_tanh,
-    .hardswish = g_hardswish,
-    .hardshrink = g_hardshrink,
-    .softshrink = g_softshrink,
-    .tanhshrink = g_tanhshrink,
-    .softplus = g_softplus,
-    .softsign = g_softsign,
-    .logsigmoid = g_logsigmoid,
-    .threshold = g_threshold,
-    .identity = g_identity,
-    .softmax = g_softmax_mode,
+    .elem = {
+        [CACT_ACT_RELU] = g_relu,
+        [CACT_ACT_RELU6] = g_relu6,
+        [CACT_ACT_LEAKY_RELU] = g_leaky_relu,
+        [CACT_ACT_RRELU] = g_rrelu,
+        [CACT_ACT_ELU] = g_elu,
+        [CACT_ACT_SELU] = g_selu,
+        [CACT_ACT_CELU] = g_celu,
+        [CACT_ACT_GELU] = g_gelu,
+        [CACT_ACT_SILU] = g_silu,
+        [CACT_ACT_MISH] = g_mish,
+        [CACT_ACT_SIGMOID] = g_sigmoid,
+        [CACT_ACT_HARDSIGMOID] = g_hardsigmoid,
+        [CACT_ACT_TANH] = g_tanh,
+        [CACT_ACT_HARDTANH] = g_hardtanh_p,
+        [CACT_ACT_HARDSWISH] = g_hardswish,
+        [CACT_ACT_HARDSHRINK] = g_hardshrink,
+        [CACT_ACT_SOFTSHRINK] = g_softshrink,
+        [CACT_ACT_TANHSHRINK] = g_tanhshrink,
+        [CACT_ACT_SOFTPLUS] = g_softplus,
+        [CACT_ACT_SOFTSIGN] = g_softsign,
+        [CACT_ACT_LOGSIGMOID] = g_logsigmoid,
+        [CACT_ACT_THRESHOLD] = g_threshold,
+        [CACT_ACT_PRELU] = g_leaky_relu,
+        [CACT_ACT_IDENTITY] = g_identity,
+    },
+    .chan = {
+        [CACT_ACT_SOFTMAX] = g_softmax,
+        [CACT_ACT_LOG_SOFTMAX] = g_log_softmax,
+        [CACT_ACT_SOFTMIN] = g_softmin,
+    },
 };
 
 /* ---- Dispatch ---- */
@@ -376,53 +404,26 @@ void cact_act_kernels_set_generic(int on)
                           memory_order_release);
 }
 
-#define ELEM_ENTRY(name)                                                               \
-    void cact_act_k_##name(float *y, const float *x, size_t n, const float *p)              \
-    {                                                                                  \
-        cact_act_kernels_impl()->name(y, x, n, p);                                          \
-    }
-
-ELEM_ENTRY(relu)
-ELEM_ENTRY(hardtanh)
-ELEM_ENTRY(relu6)
-ELEM_ENTRY(leaky_relu)
-ELEM_ENTRY(rrelu)
-ELEM_ENTRY(elu)
-ELEM_ENTRY(selu)
-ELEM_ENTRY(celu)
-ELEM_ENTRY(gelu)
-ELEM_ENTRY(silu)
-ELEM_ENTRY(mish)
-ELEM_ENTRY(sigmoid)
-ELEM_ENTRY(hardsigmoid)
-ELEM_ENTRY(tanh)
-ELEM_ENTRY(hardswish)
-ELEM_ENTRY(hardshrink)
-ELEM_ENTRY(softshrink)
-ELEM_ENTRY(tanhshrink)
-ELEM_ENTRY(softplus)
-ELEM_ENTRY(softsign)
-ELEM_ENTRY(logsigmoid)
-ELEM_ENTRY(threshold)
-ELEM_ENTRY(identity)
-
-void cact_act_k_softmax(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
-                   const float *p)
+size_t cact_act_impl_count(void)
 {
-    (void)p;
-    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMAX);
+    size_t n = 1;
+    while (cact_act_fast_compiled(n - 1))
+        n++;
+    return n;
 }
 
-void cact_act_k_log_softmax(float *y, const float *x, size_t n_img, size_t channels,
-                       size_t plane, const float *p)
+const struct cact_act_impl *cact_act_impl_at(size_t i)
 {
-    (void)p;
-    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_LOG);
+    return i == 0 ? &cact_act_impl_generic : cact_act_fast_compiled(i - 1);
 }
 
-void cact_act_k_softmin(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
-                   const float *p)
+int cact_act_kernels_complete(enum cact_act_id id, enum cact_act_kind kind)
 {
-    (void)p;
-    cact_act_kernels_impl()->softmax(y, x, n_img, channels, plane, SM_SOFTMIN);
+    const struct cact_act_impl *im;
+    if ((unsigned)id >= CACT_ACT_COUNT)
+        return 0;
+    for (size_t i = 0; (im = cact_act_impl_at(i)) != NULL; i++)
+        if (kind == CACT_ACT_KIND_ELEM ? !im->elem[id] : !im->chan[id])
+            return 0;
+    return 1;
 }

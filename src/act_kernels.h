@@ -1,5 +1,5 @@
 /* act_kernels.h - the activation kernels behind act_table (internal to the act module,
- * its tests and tools/bench_kernels.c; the CLI goes through act.h).
+ * its tests and tools/bench_kernels.c; the CLI goes through act.h, cact_act_apply).
  *
  * Every element-wise kernel has the cact_act_elem_fn shape: y[i] = f(x[i]) for i < n,
  * y may equal x, p holds the row's parameters in table order. Channel-wise kernels
@@ -26,15 +26,35 @@
 
 #include "act.h"
 
+/* Element-wise kernel: y[i] = f(x[i]) for i < n. y may equal x (in place).
+ * p holds the row's parameters in table order. */
+typedef void (*cact_act_elem_fn)(float *y, const float *x, size_t n, const float *p);
+
+/* Channel-wise kernel (softmax family): x is [n_img][channels][plane]; the function
+ * runs over the channel dimension for every (image, pixel). y may equal x. */
+typedef void (*cact_act_chan_fn)(float *y, const float *x, size_t n_img, size_t channels,
+                                 size_t plane, const float *p);
+
+/* One implementation: a kernel per table row, indexed by enum cact_act_id. A row of
+ * kind CACT_ACT_KIND_ELEM has exactly its elem slot set, a CACT_ACT_KIND_CHAN row its
+ * chan slot (tests/test_act.c checks every implementation compiled in). */
 struct cact_act_impl {
     const char *isa;
-    cact_act_elem_fn relu, hardtanh, relu6, leaky_relu, rrelu, elu, selu, celu, gelu, silu,
-        mish, sigmoid, hardsigmoid, tanh, hardswish, hardshrink, softshrink, tanhshrink,
-        softplus, softsign, logsigmoid, threshold, identity;
-    /* Softmax (mode 0), log_softmax (1) or softmin (2) over the channels. */
-    void (*softmax)(float *y, const float *x, size_t n_img, size_t channels, size_t plane,
-                    int mode);
+    cact_act_elem_fn elem[CACT_ACT_COUNT];
+    cact_act_chan_fn chan[CACT_ACT_COUNT];
 };
+
+/* What the one softmax loop of each implementation computes over the channels. */
+enum cact_act_softmax_mode {
+    CACT_ACT_SM_SOFTMAX,     /* exp(x_c - max) / sum */
+    CACT_ACT_SM_LOG_SOFTMAX, /* (x_c - max) - log(sum) */
+    CACT_ACT_SM_SOFTMIN      /* softmax of -x, as torch.nn.functional.softmin */
+};
+
+/* The generic softmax loop, any channel count (the fast ones handle 3 channels and
+ * call this for others). */
+void cact_act_softmax_generic(float *y, const float *x, size_t n_img, size_t channels,
+                              size_t plane, enum cact_act_softmax_mode mode);
 
 /* The generic implementation (act_kernels.c). */
 extern const struct cact_act_impl cact_act_impl_generic;
@@ -42,6 +62,9 @@ extern const struct cact_act_impl cact_act_impl_generic;
 /* A fast implementation by name ("default", "avx2", "avx512f"), or NULL when this
  * build or this CPU has none by that name (act_fast.c). */
 const struct cact_act_impl *cact_act_fast_impl(const char *isa);
+/* The i-th fast implementation compiled in, runnable on this CPU or not; NULL past
+ * the last (act_fast.c). */
+const struct cact_act_impl *cact_act_fast_compiled(size_t i);
 
 /* The implementation in use (chosen on first call as described above). */
 const struct cact_act_impl *cact_act_kernels_impl(void);
@@ -55,39 +78,13 @@ int cact_act_kernels_use(const char *isa);
 /* cact_act_kernels_use("generic") for on, else the best fast implementation. */
 void cact_act_kernels_set_generic(int on);
 
-/* The entry points act_table points at: they call cact_act_kernels_impl()'s kernel. */
-#define CACT_ACT_KERNEL(name) void cact_act_k_##name(float *y, const float *x, size_t n, const float *p)
-CACT_ACT_KERNEL(relu);
-CACT_ACT_KERNEL(hardtanh);    /* p: min_val, max_val */
-CACT_ACT_KERNEL(relu6);
-CACT_ACT_KERNEL(leaky_relu);  /* p: negative_slope; prelu has the same formula */
-CACT_ACT_KERNEL(rrelu);       /* p: lower, upper */
-CACT_ACT_KERNEL(elu);         /* p: alpha */
-CACT_ACT_KERNEL(selu);
-CACT_ACT_KERNEL(celu);        /* p: alpha */
-CACT_ACT_KERNEL(gelu);        /* p: approximate (0 'none', 1 'tanh') */
-CACT_ACT_KERNEL(silu);
-CACT_ACT_KERNEL(mish);
-CACT_ACT_KERNEL(sigmoid);
-CACT_ACT_KERNEL(hardsigmoid);
-CACT_ACT_KERNEL(tanh);
-CACT_ACT_KERNEL(hardswish);
-CACT_ACT_KERNEL(hardshrink);  /* p: lambd */
-CACT_ACT_KERNEL(softshrink);  /* p: lambd */
-CACT_ACT_KERNEL(tanhshrink);
-CACT_ACT_KERNEL(softplus);    /* p: beta, threshold */
-CACT_ACT_KERNEL(softsign);
-CACT_ACT_KERNEL(logsigmoid);
-CACT_ACT_KERNEL(threshold);   /* p: threshold, value */
-CACT_ACT_KERNEL(identity);
-#undef CACT_ACT_KERNEL
+/* Every implementation compiled into this build, whether or not this CPU can run it
+ * (for tests that read the tables): cact_act_impl_at(i) for i < cact_act_impl_count(). */
+size_t cact_act_impl_count(void);
+const struct cact_act_impl *cact_act_impl_at(size_t i);
 
-#define CACT_ACT_CHAN_KERNEL(name)                                                          \
-    void cact_act_k_##name(float *y, const float *x, size_t n_img, size_t channels,         \
-                      size_t plane, const float *p)
-CACT_ACT_CHAN_KERNEL(softmax);
-CACT_ACT_CHAN_KERNEL(log_softmax);
-CACT_ACT_CHAN_KERNEL(softmin);
-#undef CACT_ACT_CHAN_KERNEL
+/* 1 when every implementation compiled in has the kernel for row id (of that kind),
+ * else 0: cact_act_parse refuses a row that some implementation lacks. */
+int cact_act_kernels_complete(enum cact_act_id id, enum cact_act_kind kind);
 
 #endif

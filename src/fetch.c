@@ -142,6 +142,7 @@ struct fetch_ctx {
     int part_fd;                 /* -1 unless downloading */
     uint64_t bytes;              /* archive bytes through the pipeline */
     uint64_t total;              /* for progress, 0 unknown */
+    uint64_t resume_at;          /* for progress: offset this transfer resumed at */
 
     double t_last, rate;
     uint64_t b_last;
@@ -409,6 +410,7 @@ static void progress_maybe(struct fetch_ctx *c, int force)
     p.done = c->bytes;
     p.total = c->total;
     p.rate = c->rate;
+    p.resumed_from = c->resume_at;
     p.eta = c->total > c->bytes && c->rate > 0 ? (double)(c->total - c->bytes) / c->rate
             : c->total && c->total <= c->bytes ? 0
                                                 : -1;
@@ -554,6 +556,7 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
         st = stream_reset(c, err);
         if (st != CACT_OK)
             return st;
+        c->resume_at = 0;
         progress_start(c);
     }
     while (left > 0) {
@@ -701,6 +704,7 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     c->total = c->size;
     for (;;) {
         req.offset = c->bytes;
+        c->resume_at = req.offset;
         progress_start(c);
         st = cact_download_run(&req, &res, err);
         if (st == CACT_OK) {

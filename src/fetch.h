@@ -51,6 +51,8 @@ struct cact_fetch_progress {
     uint64_t total;  /* archive size, 0 if unknown */
     double rate;     /* bytes per second over the recent past */
     double eta;      /* seconds, < 0 if unknown */
+    uint64_t resumed_from; /* bytes of a .part this transfer resumed after (HTTP Range),
+                              0 for a fresh start or a server that ignored the Range */
 };
 
 /* FOR TESTS ONLY: an expected MD5 for a member, by its file name ("test_batch.bin"). */

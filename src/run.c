@@ -13,6 +13,7 @@
 
 #include "manifest.h"
 #include "pngw.h"
+#include "tblog.h" /* --logdir: the event file */
 
 /* The gap between input and output in --layout pairs: white, so it shows against
  * black padding. In grid pixels before --scale. */
@@ -53,6 +54,7 @@ struct run_ctx {
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_manifest_batch *mb; /* [n_batches] */
+    struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
 
@@ -249,6 +251,14 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                             &mb->clip_in);
         cact_grid_clip_hist(&o->grid, (const size_t(*)[256])hist, (const float(*)[256])c->out_f,
                             &mb->clip_out);
+        /* tblog hook: this batch's TensorBoard step (grids, histograms from hist). */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, (const size_t(*)[256])hist, NULL, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         if (o->grid.normalize) {
             size_t nt = cact_grid_tables(&o->grid, (const float(*)[256])c->in_f, w->px, n,
                                          (const size_t(*)[256])hist, w->luts);
@@ -276,6 +286,14 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
         run_stats_floats(out, values, &mb->out);
         cact_grid_clip_floats(&o->grid, out, values, &mb->clip_out); /* gridnorm */
+        /* tblog hook: the float path passes its output values. */
+        if (c->tb) {
+            st = cact_tblog_batch(c->tb, k, w->px, n, NULL, out, err);
+            if (st != CACT_OK)
+                return st;
+        }
+        if (!o->out_dir)
+            return CACT_OK;
         cact_grid_render(&o->grid, out, n, w->rgb_out);
     }
 
@@ -373,7 +391,10 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     st = run_check_opts(o, err);
     if (st != CACT_OK)
         return st;
-    st = cact_mkdirs(o->out_dir, err);
+    if (!o->out_dir && !o->logdir)
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "nothing to write: no output directory and no log directory");
+    st = o->out_dir ? cact_mkdirs(o->out_dir, err) : CACT_OK;
     if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
@@ -423,6 +444,21 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
             }
     }
 
+    /* tblog hook: open the event file, with the settings as its first text. */
+    if (o->logdir) {
+        char extra[512], md[4096];
+        snprintf(extra, sizeof extra,
+                 "| dataset | %s %s |\n| batches | %zu |\n| shuffle | %s |\n| seed | %llu |\n"
+                 "| drop_last | %s |\n| cifar-act | %s |\n",
+                 cact_cifar_kind_names[o->kind], cact_cifar_split_names[o->split],
+                 c->n_batches, o->shuffle ? "yes" : "no", (unsigned long long)o->seed,
+                 o->drop_last ? "yes" : "no", CACT_VERSION);
+        cact_tblog_settings(md, sizeof md, &o->chain, o->batch, extra);
+        st = cact_tblog_open(&c->tb, o->logdir, &o->chain, o->png_level, md, err);
+        if (st != CACT_OK)
+            goto out;
+    }
+
     jobs = o->jobs < (int)c->n_batches ? o->jobs : (int)c->n_batches;
     if (jobs <= 1) {
         run_worker(c);
@@ -449,10 +485,20 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     }
 
-    snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-    st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb, c->n_batches, err);
+    /* tblog hook: every step is in the file; close it before the manifest. */
+    if (c->tb)
+        snprintf(stats->event_path, sizeof stats->event_path, "%s", cact_tblog_path(c->tb));
+    st = cact_tblog_close(c->tb, err);
+    c->tb = NULL;
     if (st != CACT_OK)
         goto out;
+    if (o->out_dir) {
+        snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
+        st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb,
+                                 c->n_batches, err);
+        if (st != CACT_OK)
+            goto out;
+    }
     stats->batches = c->n_batches;
     stats->images = c->images_done;
     stats->files = c->files;
@@ -466,6 +512,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         stats->clip_out.above += co->above, stats->clip_out.nan += co->nan;
     }
 out:
+    cact_tblog_close(c->tb, NULL); /* tblog hook: after a failure, keep the whole steps written */
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {
             free(c->mb[k].idx);

@@ -49,7 +49,9 @@ struct cact_run_opts {
     struct cact_grid_opts grid;
     enum cact_run_layout layout;
     int png_level;           /* pngw level 0..9 (pngw.h) */
-    const char *out_dir;     /* created if missing */
+    const char *out_dir;     /* created if missing; NULL: no PNGs and no manifest
+                                (only the event file, logdir must be set) */
+    const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
     int jobs;                /* worker threads, >= 1 */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
     void (*progress)(const struct cact_run_progress *p, void *ctx);
@@ -62,6 +64,7 @@ struct cact_run_stats {
     size_t batches, images;
     size_t files;            /* PNG files written */
     uint64_t png_bytes;      /* their total size */
+    char event_path[4096];   /* with logdir: the event file written; else "" */
     double seconds;
     struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
 };
@@ -73,7 +76,10 @@ void cact_run_opts_default(struct cact_run_opts *o);
 /* Check out_dir (create, must be writable) before any work; open the dataset; run.
  * Writes OUT/{input,output}_KKKK.png (or compare_KKKK.png) and OUT/manifest.json.
  * On failure err says what failed (file names included); files already finished stay,
- * but none is ever half-written and manifest.json is written only on success. */
+ * but none is ever half-written and manifest.json is written only on success.
+ * With logdir, also LOGDIR/events.out.tfevents.* (tblog.h), one step per batch in
+ * batch order whatever the job count; a failed run leaves the steps before the first
+ * one that did not finish, as whole records. */
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err);
 

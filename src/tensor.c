@@ -221,7 +221,7 @@ enum cact_status cact_tensor_apply(const struct cact_act_chain *chain, const str
 
     for (int i = 0; i < chain->n; i++) {
         const struct cact_act_fn *fn = &chain->fn[i];
-        if (!fn->desc->elem && x->ndim < 2)
+        if (fn->desc->kind == CACT_ACT_KIND_CHAN && x->ndim < 2)
             return cact_fail(err, CACT_ERR_USAGE,
                              "%s runs over dimension 1 (dim=1), but the tensor has %d "
                              "dimension%s", fn->desc->name, x->ndim, x->ndim == 1 ? "" : "s");
@@ -230,15 +230,15 @@ enum cact_status cact_tensor_apply(const struct cact_act_chain *chain, const str
         memcpy(y, x->data, x->n * sizeof *y);
     for (int i = 0; i < chain->n; i++) {
         const struct cact_act_fn *fn = &chain->fn[i];
-        if (fn->desc->elem) {
-            fn->desc->elem(y, src, x->n, fn->p);
+        if (fn->desc->kind == CACT_ACT_KIND_ELEM) {
+            cact_act_apply(fn, y, src, 1, 1, x->n);
         } else {
             size_t plane = 1;
             for (int d = 2; d < x->ndim; d++)
                 plane *= x->shape[d];
             if (y != src)
                 memcpy(y, src, x->n * sizeof *y);
-            fn->desc->chan(y, y, x->shape[0], x->shape[1], plane, fn->p);
+            cact_act_apply(fn, y, y, x->shape[0], x->shape[1], plane);
         }
         src = y;
     }

@@ -139,10 +139,10 @@ static int check_row(const struct golden *g, int row, const struct cact_act_fn *
     int bad = 0;
     double worst = 0.0;
 
-    if (fn->desc->elem)
-        fn->desc->elem(y, x, n, fn->p);
+    if (fn->desc->kind == CACT_ACT_KIND_ELEM)
+        cact_act_apply(fn, y, x, 1, 1, n);
     else
-        fn->desc->chan(y, x, g->shape[0], g->shape[1], plane, fn->p);
+        cact_act_apply(fn, y, x, g->shape[0], g->shape[1], plane);
     for (size_t i = 0; i < n; i++) {
         float r = ref[i], v = y[i];
         int ok;
@@ -205,7 +205,7 @@ static void test_golden(const struct golden *g)
     cact_act_kernels_set_generic(0);
     for (size_t i = 0; i < cact_act_count(); i++)
         CHECK_MSG(covered[i], "row '%s' has no golden data: add it to "
-                  "tools/gen_golden_kernels.py", cact_act_at(i)->name);
+                  "tools/golden_specs.py and regenerate (act.h, step 4)", cact_act_at(i)->name);
 }
 
 /* NaN in: NaN out for every row but softshrink, which PyTorch maps to 0. */
@@ -222,10 +222,7 @@ static void test_nan(void)
                 fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
             for (int k = 0; k < 12; k++)
                 x[k] = k % 4 == 1 ? NAN : 0.25f * (float)k;
-            if (d->elem)
-                d->elem(y, x, 12, fn.p);
-            else
-                d->chan(y, x, 1, 3, 4, fn.p);
+            cact_act_apply(&fn, y, x, 1, 3, 4);
             int want_nan = strcmp(d->name, "softshrink") != 0;
             for (int k = 1; k < 12; k += 4)
                 CHECK_MSG(want_nan ? isnan(y[k]) : y[k] == 0.0f, "%s(NaN) = %g [%s]", d->name,
@@ -249,18 +246,18 @@ static void test_in_place(const struct golden *g)
             for (int k = 0; k < d->n_params; k++)
                 fn.p[k] = isnan(d->params[k].def) ? 0.5f : d->params[k].def;
             memcpy(b, g->data, n * sizeof *b);
-            if (d->elem) {
-                d->elem(a, g->data, n, fn.p);
-                d->elem(b, b, n, fn.p);
+            if (d->kind == CACT_ACT_KIND_ELEM) {
+                cact_act_apply(&fn, a, g->data, 1, 1, n);
+                cact_act_apply(&fn, b, b, 1, 1, n);
             } else {
-                d->chan(a, g->data, g->shape[0], g->shape[1], plane, fn.p);
-                d->chan(b, b, g->shape[0], g->shape[1], plane, fn.p);
+                cact_act_apply(&fn, a, g->data, g->shape[0], g->shape[1], plane);
+                cact_act_apply(&fn, b, b, g->shape[0], g->shape[1], plane);
             }
             CHECK_MSG(memcmp(a, b, n * sizeof *a) == 0, "%s: in place differs [%s]", d->name,
                       isas[ik]);
             /* Odd lengths and offsets: the scalar tail must agree with the vector body. */
-            if (d->elem) {
-                d->elem(b, g->data + 3, 1001, fn.p);
+            if (d->kind == CACT_ACT_KIND_ELEM) {
+                cact_act_apply(&fn, b, g->data + 3, 1, 1, 1001);
                 for (size_t k = 0; k < 1001; k++)
                     if (memcmp(&b[k], &a[k + 3], sizeof *b) != 0) {
                         CHECK_MSG(0, "%s: element %zu depends on its position [%s]", d->name,
@@ -294,23 +291,23 @@ static void test_large(const struct golden *g)
             struct cact_act_fn fn = parse_ok(specs[s]);
             for (int shift = 0; shift <= 1; shift++) {
                 float *xs = x + shift, *ys = y + shift;
-                if (fn.desc->elem) {
+                if (fn.desc->kind == CACT_ACT_KIND_ELEM) {
                     for (size_t i = 0; i < n; i += 4096)
-                        fn.desc->elem(ref + i, xs + i, n - i < 4096 ? n - i : 4096, fn.p);
-                    fn.desc->elem(ys, xs, n, fn.p);
+                        cact_act_apply(&fn, ref + i, xs + i, 1, 1, n - i < 4096 ? n - i : 4096);
+                    cact_act_apply(&fn, ys, xs, 1, 1, n);
                     CHECK_MSG(memcmp(ys, ref, n * sizeof *ref) == 0,
                               "%s: large call differs (shift %d) [%s]", specs[s], shift,
                               isas[ik]);
                     memcpy(ys, xs, n * sizeof *ys);
-                    fn.desc->elem(ys, ys, n, fn.p);
+                    cact_act_apply(&fn, ys, ys, 1, 1, n);
                     CHECK_MSG(memcmp(ys, ref, n * sizeof *ref) == 0,
                               "%s: large in-place call differs (shift %d) [%s]", specs[s],
                               shift, isas[ik]);
                 } else {
                     for (size_t i = 0; i < n_img; i++)
-                        fn.desc->chan(ref + i * 3 * plane, xs + i * 3 * plane, 1, 3, plane,
-                                      fn.p);
-                    fn.desc->chan(ys, xs, n_img, 3, plane, fn.p);
+                        cact_act_apply(&fn, ref + i * 3 * plane, xs + i * 3 * plane, 1, 3,
+                                       plane);
+                    cact_act_apply(&fn, ys, xs, n_img, 3, plane);
                     CHECK_MSG(memcmp(ys, ref, total * sizeof *ref) == 0,
                               "%s: large call differs (shift %d) [%s]", specs[s], shift,
                               isas[ik]);
@@ -326,13 +323,75 @@ static void test_large(const struct golden *g)
 
 /* ---- Table and lookup ---- */
 
+/* Every row is filled in: an enum cact_act_id value inserted without its row leaves a
+ * hole of zeros in act_table. Returns 0 when some row is empty (the other tests would
+ * only crash on it). */
+static int test_rows_filled(void)
+{
+    int ok = 1;
+    CHECK(cact_act_count() == CACT_ACT_COUNT);
+    for (size_t i = 0; i < cact_act_count(); i++) {
+        const struct cact_act_desc *d = cact_act_at(i);
+        int filled = d && d->name && d->torch_module && d->formula;
+        CHECK_MSG(filled, "row %zu of act_table is empty (after '%s'): enum cact_act_id has "
+                  "a value without a row", i, i > 0 && cact_act_at(i - 1)->name
+                  ? cact_act_at(i - 1)->name : "-");
+        if (!filled)
+            ok = 0;
+        else
+            CHECK_MSG(cact_act_id_of(d) == (enum cact_act_id)i, "%s: id", d->name);
+    }
+    return ok;
+}
+
+/* Every implementation compiled in (generic, default, and the AVX2 / AVX-512 clones,
+ * whether or not this CPU runs them) has exactly one kernel per row: the slot of the
+ * row's kind, and not the other. Returns 0 on a gap (the other tests would crash). */
+static int test_kernel_tables(void)
+{
+    int ok = 1, n_impl = 0, all_have[CACT_ACT_COUNT];
+    const struct cact_act_impl *im;
+    for (size_t i = 0; i < CACT_ACT_COUNT; i++)
+        all_have[i] = 1;
+    for (size_t k = 0; (im = cact_act_impl_at(k)) != NULL; k++) {
+        n_impl++;
+        for (size_t i = 0; i < cact_act_count(); i++) {
+            const struct cact_act_desc *d = cact_act_at(i);
+            int is_elem = d->kind == CACT_ACT_KIND_ELEM;
+            int has = is_elem ? im->elem[i] != NULL : im->chan[i] != NULL;
+            int other = is_elem ? im->chan[i] != NULL : im->elem[i] != NULL;
+            CHECK_MSG(has, "kernel tables: %s has no kernel for '%s' (see act.h, steps 2-3)",
+                      im->isa, d->name);
+            CHECK_MSG(!other, "kernel tables: %s has a %s kernel for the %s row '%s'", im->isa,
+                      is_elem ? "channel-wise" : "element-wise",
+                      is_elem ? "element-wise" : "channel-wise", d->name);
+            if (!has || other)
+                ok = 0;
+            if (!has)
+                all_have[i] = 0;
+        }
+    }
+    /* cact_act_parse refuses the rows this reports incomplete. */
+    for (size_t i = 0; i < cact_act_count(); i++)
+        CHECK_MSG(cact_act_kernels_complete((enum cact_act_id)i, cact_act_at(i)->kind) ==
+                  all_have[i], "cact_act_kernels_complete disagrees for '%s'",
+                  cact_act_at(i)->name);
+    CHECK_MSG((size_t)n_impl == cact_act_impl_count(), "cact_act_impl_count");
+    /* This build's list: generic + default, and the two clones on x86-64 GCC. */
+    CHECK_MSG(n_impl >= 2, "only %d implementations", n_impl);
+    if (cact_act_fast_impl("avx2"))
+        CHECK(n_impl == 4);
+    return ok;
+}
+
 static void test_table(void)
 {
     CHECK(cact_act_count() >= 27);
     CHECK(cact_act_at(cact_act_count()) == NULL);
     for (size_t i = 0; i < cact_act_count(); i++) {
         const struct cact_act_desc *d = cact_act_at(i);
-        CHECK_MSG((d->elem != NULL) != (d->chan != NULL), "%s: exactly one kernel", d->name);
+        CHECK_MSG(d->kind == CACT_ACT_KIND_ELEM || d->kind == CACT_ACT_KIND_CHAN, "%s: kind",
+                  d->name);
         CHECK_MSG(d->formula && d->formula[0], "%s: formula", d->name);
         CHECK_MSG(d->n_params >= 0 && d->n_params <= CACT_ACT_MAX_PARAMS, "%s", d->name);
         CHECK(cact_act_find(d->name) == d);
@@ -439,7 +498,6 @@ static void test_parse(void)
     parse_bad("(1)", "expected an activation name", "relu");
     parse_bad("leaky_relu(slope=1)", "unknown parameter 'slope'", "negative_slope");
     parse_bad("softplus(betta=1)", "unknown parameter", "beta, threshold");
-    parse_bad("relu(inplace=1)", "takes no parameters", NULL);
     parse_bad("relu(1)", "takes no parameters", NULL);
     parse_bad("leaky_relu(abc)", "bad number 'abc'", "negative_slope");
     parse_bad("leaky_relu(negative_slope=)", "bad number", NULL);
@@ -466,6 +524,77 @@ static void test_parse(void)
     parse_bad("leaky_relu(nan)", "finite", NULL);
     parse_bad("leaky_relu(inf)", "finite", NULL);
     parse_bad("leaky_relu(1e39)", "finite", NULL);
+}
+
+/* PyTorch spellings as users paste them (module paths, inplace=, dim=): the same
+ * function as the plain name, the same canonical spelling, and clear errors. */
+static void test_parse_pytorch(void)
+{
+    static const struct {
+        const char *spec, *canonical;
+    } ok[] = {
+        {"nn.ReLU()", "relu"},
+        {"torch.nn.ReLU(inplace=True)", "relu"},
+        {"nn.ReLU(inplace=False)", "relu"},
+        {"nn.ReLU(True)", "relu"},
+        {"relu(inplace=True)", "relu"},
+        {"relu(inplace=1)", "relu"},
+        {"F.relu", "relu"},
+        {"F.relu(inplace=True)", "relu"},
+        {"torch.relu", "relu"},
+        {"torch.sigmoid", "sigmoid"},
+        {"torch.nn.Sigmoid()", "sigmoid"},
+        {"nn.functional.silu(inplace=False)", "silu"},
+        {"torch.nn.functional.gelu(approximate='tanh')", "gelu(approximate='tanh')"},
+        {"nn.GELU(approximate='tanh')", "gelu(approximate='tanh')"},
+        {"nn.LeakyReLU(0.2, True)", "leaky_relu(negative_slope=0.2)"},
+        {"nn.LeakyReLU(negative_slope=0.2, inplace=True)", "leaky_relu(negative_slope=0.2)"},
+        {"nn.Hardtanh(-2, 2, inplace=True)", "hardtanh(min_val=-2, max_val=2)"},
+        {"nn.Threshold(0.1, 20, True)", "threshold(threshold=0.1, value=20)"},
+        {"nn.Softmax(dim=1)", "softmax"},
+        {"nn.Softmax(1)", "softmax"},
+        {"nn.Softmax(dim=-3)", "softmax"},
+        {"torch.nn.LogSoftmax(dim=1)", "log_softmax"},
+        {"F.softmin(dim=1)", "softmin"},
+        {"torch.softmax(dim=1)", "softmax"},
+        {" nn.ELU( alpha = 0.5 , inplace = True ) ", "elu(alpha=0.5)"},
+    };
+    char buf[256];
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        struct cact_act_fn fn = parse_ok(ok[i].spec), plain;
+        if (!fn.desc)
+            continue;
+        cact_act_format(&fn, buf, sizeof buf);
+        CHECK_MSG(strcmp(buf, ok[i].canonical) == 0, "'%s' formats as '%s', not '%s'",
+                  ok[i].spec, buf, ok[i].canonical);
+        plain = parse_ok(ok[i].canonical);
+        CHECK_MSG(plain.desc == fn.desc && memcmp(plain.p, fn.p, sizeof fn.p) == 0,
+                  "'%s' is not '%s'", ok[i].spec, ok[i].canonical);
+    }
+
+    parse_bad("nn.Softmax(dim=2)", "dim=2 is not supported", "dim=1");
+    parse_bad("nn.Softmax(dim=0)", "dim=0 is not supported", NULL);
+    parse_bad("nn.Softmax(dim=None)", "dim=None is not supported", NULL);
+    parse_bad("nn.Softmax(dim=1.0)", "dim=1.0 is not supported", NULL);
+    parse_bad("nn.Softmax(2)", "dim=2 is not supported", NULL);
+    parse_bad("nn.Softmax(dim=1, dim=1)", "dim given twice", NULL);
+    parse_bad("relu(dim=1)", "takes no parameters (got 'dim')", NULL);
+    parse_bad("leaky_relu(dim=1)", "unknown parameter 'dim'", "negative_slope");
+    parse_bad("relu(inplace=yes)", "inplace must be True or False, not 'yes'", NULL);
+    parse_bad("relu(inplace=true)", "inplace must be True or False", NULL);
+    parse_bad("relu(inplace=)", "inplace must be True or False", NULL);
+    parse_bad("relu(inplace=True, inplace=False)", "inplace given twice", NULL);
+    parse_bad("nn.ReLU(True, True)", "takes no parameters", NULL);
+    parse_bad("nn.ReLU(inplace=True", "missing ')'", NULL);
+    parse_bad("nn.relu", "torch.nn's class is nn.ReLU", "F.relu");
+    parse_bad("torch.nn.relu()", "torch.nn's class is torch.nn.ReLU", NULL);
+    parse_bad("F.ReLU", "the function is F.relu", "nn.ReLU");
+    parse_bad("torch.Sigmoid", "the function is torch.sigmoid", NULL);
+    parse_bad("np.relu", "unknown module path 'np'", "nn.ReLU");
+    parse_bad("torch.nn.functional.nn.relu", "unknown module path", NULL);
+    parse_bad("nn.", "unknown activation 'nn.'", "relu");
+    parse_bad("nn.Swish()", "unknown activation 'nn.Swish'", "silu");
+    parse_bad(".relu", "expected an activation name", NULL);
 }
 
 static void test_format(void)
@@ -683,7 +812,7 @@ static void test_lut(void)
                     cact_act_parse_normalize("0.5,0.5,0.5,0.01,0.2,3", &ch, &err);
                 if (i < cact_act_count()) {
                     const struct cact_act_desc *d = cact_act_at(i);
-                    if (!d->elem)
+                    if (d->kind != CACT_ACT_KIND_ELEM)
                         continue;
                     ch.n = 1;
                     ch.fn[0].desc = d;
@@ -719,8 +848,11 @@ int main(void)
     struct golden g;
     verbose = getenv("ACT_TEST_VERBOSE") != NULL;
 
+    if (!test_rows_filled() || !test_kernel_tables())
+        return check_summary("test_act");
     test_table();
     test_parse();
+    test_parse_pytorch();
     test_format();
     test_normalize_parse();
     test_to_tensor();

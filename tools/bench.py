@@ -33,7 +33,9 @@ def run(cmd, out_dir, fresh=True):
     secs = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"bench: command failed: {' '.join(cmd)}")
-    png = sum(e.stat().st_size for e in os.scandir(out_dir) if e.name.endswith(".png"))
+    # PNGs, or the event file of a --logdir job (its column then holds the event file).
+    png = sum(e.stat().st_size for e in os.scandir(out_dir)
+              if e.name.endswith(".png") or e.name.startswith("events.out.tfevents."))
     return secs, ru.ru_maxrss * 1024, png
 
 
@@ -88,6 +90,8 @@ def main():
                     copy_function=shutil.copyfile)  # not the source's read-only modes
     os.chmod(os.path.join(data, "cifar-10-batches-bin"), 0o755)
     base = [a.bin, "--data", data, "--out", out, "--quiet"]
+    # --logdir alone writes only the event file; it goes where the PNGs go otherwise.
+    logdir_only = [a.bin, "--data", data, "--logdir", out, "--quiet"]
     run(base, out)
     try:
         print(f"cifar-act end to end: {a.data}/cifar-10-batches-bin/test_batch.bin, "
@@ -102,7 +106,11 @@ def main():
                 ("--fn relu", ["--fn", "relu"]),
                 ("--fn gelu --fn 'leaky_relu(0.2)' (chain)", ["--fn", "gelu", "--fn", "leaky_relu(0.2)"]),
                 ("--fn sigmoid --style tensorboard", ["--fn", "sigmoid", "--style", "tensorboard"]),
-                ("--fn softmax (channel-wise, float path)", ["--fn", "softmax"])]
+                ("--fn softmax (channel-wise, float path)", ["--fn", "softmax"]),
+                # TensorBoard event file (issue 10): must be as fast as the PNG path.
+                ("--fn sigmoid --logdir only (event file MB)", ["--fn", "sigmoid"]),
+                ("--fn sigmoid --out + --logdir", ["--fn", "sigmoid", "--logdir",
+                                                   os.path.join(tmp, "logs")])]
         # Round-robin (every job once per round), so that drift in the machine's speed
         # hits all jobs alike; each job's PNG bytes and PIL comparison come from its
         # own output of the last round.
@@ -113,7 +121,9 @@ def main():
                 replacing = "replacing" in name
                 if replacing and rnd == 0:
                     run(base + extra, out)  # the files the measured runs replace
-                results[name].append(run(base + extra, out, fresh=not replacing))
+                cmd = (logdir_only if "--logdir only" in name else base) + extra
+                shutil.rmtree(os.path.join(tmp, "logs"), ignore_errors=True)
+                results[name].append(run(cmd, out, fresh=not replacing))
                 if rnd == a.runs - 1:
                     pil = pil_bytes(out)
                     pngs[name] = (results[name][-1][2], pil)

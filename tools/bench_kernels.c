@@ -20,11 +20,10 @@
 
 static void run(const struct cact_act_fn *fn, float *y, const float *x, size_t n)
 {
-    const struct cact_act_desc *d = fn->desc;
-    if (d->elem)
-        d->elem(y, x, n, fn->p);
+    if (fn->desc->kind == CACT_ACT_KIND_ELEM)
+        cact_act_apply(fn, y, x, 1, 1, n);
     else
-        d->chan(y, x, n / (3 * 1024), 3, 1024, fn->p);
+        cact_act_apply(fn, y, x, n / (3 * 1024), 3, 1024);
 }
 
 /* One timed call: y = f(x), or in place. */

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Fit the polynomial coefficients used by the fast kernels in src/act_fast_body.h.
+"""Fit the polynomial coefficients used by the fast kernels in src/act_fast.inc.
 
 Near-minimax fits (Lawson's iteratively reweighted least squares on Chebyshev nodes,
 in float64), printed as C float literals. The C file carries the printed values; this

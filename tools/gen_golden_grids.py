@@ -87,54 +87,17 @@ import torchvision
 import torchvision.transforms as T
 import torchvision.utils as vutils
 from PIL import Image
-from torch import nn
+
+import golden_specs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCH = 64
 BATCHES = (0, 156)
 
-# (spec string our CLI accepts, torch module). Defaults first, then a few variants.
-ELEMENTWISE = [
-    ("relu", nn.ReLU()),
-    ("relu6", nn.ReLU6()),
-    ("leaky_relu", nn.LeakyReLU()),
-    ("leaky_relu(negative_slope=0.2)", nn.LeakyReLU(0.2)),
-    ("rrelu", nn.RReLU(1.0 / 8, 1.0 / 3).eval()),
-    ("elu", nn.ELU()),
-    ("elu(alpha=0.5)", nn.ELU(0.5)),
-    ("selu", nn.SELU()),
-    ("celu", nn.CELU()),
-    ("celu(alpha=2)", nn.CELU(2.0)),
-    ("gelu", nn.GELU()),
-    ("gelu(approximate='tanh')", nn.GELU(approximate="tanh")),
-    ("silu", nn.SiLU()),
-    ("mish", nn.Mish()),
-    ("sigmoid", nn.Sigmoid()),
-    ("hardsigmoid", nn.Hardsigmoid()),
-    ("tanh", nn.Tanh()),
-    ("hardtanh", nn.Hardtanh()),
-    ("hardtanh(min_val=-0.5, max_val=0.5)", nn.Hardtanh(-0.5, 0.5)),
-    ("hardswish", nn.Hardswish()),
-    ("hardshrink", nn.Hardshrink()),
-    ("hardshrink(lambd=0.25)", nn.Hardshrink(0.25)),
-    ("softshrink", nn.Softshrink()),
-    ("softshrink(lambd=0.25)", nn.Softshrink(0.25)),
-    ("tanhshrink", nn.Tanhshrink()),
-    ("softplus", nn.Softplus()),
-    ("softplus(beta=2, threshold=1)", nn.Softplus(2.0, 1.0)),
-    ("softsign", nn.Softsign()),
-    ("logsigmoid", nn.LogSigmoid()),
-    ("threshold(threshold=0.5, value=-1)", nn.Threshold(0.5, -1.0)),
-    ("threshold(threshold=0.2, value=0.9)", nn.Threshold(0.2, 0.9)),
-    ("prelu", nn.PReLU(init=0.25)),
-    ("prelu(init=-0.5)", nn.PReLU(init=-0.5)),
-    ("identity", nn.Identity()),
-]
-CHANNELWISE = [
-    ("softmax", nn.Softmax(dim=1)),
-    ("log_softmax", nn.LogSoftmax(dim=1)),
-    ("softmin", nn.Softmin(dim=1)),
-]
+# (spec string our CLI accepts, torch module): the lines of tools/golden_specs.py marked
+# G (shared with tools/gen_golden_kernels.py), in table order.
+ELEMENTWISE = golden_specs.specs_of_kind(golden_specs.G, channelwise=False)
+CHANNELWISE = golden_specs.specs_of_kind(golden_specs.G, channelwise=True)
 # --normalize strings, and the torchvision transform each stands for.
 NORMALIZE = [
     ("-", None),

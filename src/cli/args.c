@@ -27,53 +27,57 @@
 /* In sections: C11 compilers need only take string literals up to 4095 bytes. */
 static const char *const cli_help_text[] = {
 "Usage: cifar-act [OPTION]...\n"
-"Load CIFAR-10 in batches (like torch.utils.data.DataLoader), apply PyTorch activation\n"
-"functions after ToTensor, and write every input and output batch as a PNG grid:\n"
-"the pixels torchvision's save_image (or TensorBoard's add_images) would show.\n"
+"Load CIFAR-10 in batches (like torch.utils.data.DataLoader), apply PyTorch\n"
+"activation functions after ToTensor, and write every input and output batch\n"
+"as a PNG grid: the pixels torchvision's save_image (or TensorBoard's\n"
+"add_images) shows.\n"
 "\n"
 "Examples:\n"
 "  cifar-act --fn sigmoid                 sigmoid on the test set; see out/*.png\n"
 "  cifar-act --data ../shared --fn relu   use a dataset you already have\n"
-"  cifar-act --fn 'leaky_relu(negative_slope=0.2)' --fn tanh   a chain, like nn.Sequential\n"
+"  cifar-act --fn 'leaky_relu(negative_slope=0.2)' --fn tanh\n"
+"                                         a chain, like nn.Sequential\n"
 "  cifar-act --fn 'gelu(approximate=tanh)' --normalize 0.5,0.5 --max-batches 1\n"
 "  cifar-act --fn softmax --style tensorboard --layout pairs --scale 3\n"
 "  cifar-act --fn log_softmax --grid-normalize  values below 0, not black\n"
 "  cifar-act --tensor '[[1,-0.5],[-1,3]]' --fn relu  the lesson's first demo\n"
-"  cifar-act --list                       every function, its parameters and formula\n"
-"  cifar-act --download-only              fetch and verify the dataset, nothing else\n"
+"  cifar-act --list                       every function, parameters and formula\n"
+"  cifar-act --download-only              fetch and verify the dataset, no more\n"
 ,
 "\n"
 "Activation:\n"
-"  -f, --fn SPEC          function, torch name or class with keyword parameters in\n"
+"  -f, --fn SPEC          function: torch name or class, keyword parameters in\n"
 "                         PyTorch's spelling: relu, LeakyReLU, 'elu(alpha=0.5)',\n"
-"                         'hardtanh(min_val=-2, max_val=2)'. Repeat to chain, in order\n"
-"                         (at most " CLI_STR(CACT_ACT_MAX_CHAIN) "). Default: sigmoid.\n"
+"                         'hardtanh(min_val=-2, max_val=2)'. Repeat to chain, in\n"
+"                         order (at most " CLI_STR(CACT_ACT_MAX_CHAIN) "). Default: sigmoid.\n"
 "      --list             list the functions, parameters, defaults and formulas\n"
-"      --normalize M,S    transforms.Normalize after ToTensor: one mean and std for all\n"
-"                         channels, or M1,M2,M3,S1,S2,S3\n"
-"      --inplace          kernels overwrite the batch buffer (inplace=True); the input\n"
-"                         grid is drawn first, so outputs are the same\n"
+"      --long             with --list: one wide row per function (>80 columns)\n"
+"      --normalize M,S    transforms.Normalize after ToTensor: one mean and\n"
+"                         std for all channels, or M1,M2,M3,S1,S2,S3\n"
+"      --inplace          kernels overwrite the batch buffer (inplace=True); the\n"
+"                         input grid is drawn first, so outputs are the same\n"
 "      --tensor LIST      the lesson's demo, no dataset: nested lists up to 4-D,\n"
 "                         as torch.tensor(LIST, dtype=float32); a 2-D H x W is\n"
 "                         reshaped to (1, 1, H, W), the lesson's (-1, 1, 2, 2);\n"
 "                         other shapes kept. Prints shape, output and the input\n"
 "                         after the call (overwritten with --inplace) as PyTorch\n"
 "                         prints them; with --quiet only the output\n"
-"      --no-lut           run the float kernels on every value instead of the exact\n"
-"                         per-channel lookup table (slower; same pixels)\n"
+"      --no-lut           run the float kernels on every value instead of the\n"
+"                         exact per-channel lookup table (slower; same pixels)\n"
 ,
 "\n"
 "Data:\n"
-"  -d, --data DIR         directory holding cifar-10-batches-bin/ (default: $CIFAR_ACT_DATA,\n"
-"                         else ./data); downloaded there when missing; or holding\n"
-"                         torchvision's cifar-10-batches-py/ (if no binary one)\n"
+"  -d, --data DIR         directory holding cifar-10-batches-bin/ (default:\n"
+"                         $CIFAR_ACT_DATA, else ./data); downloaded there\n"
+"                         when missing; or holding torchvision's\n"
+"                         cifar-10-batches-py/ (if no binary one)\n"
 "      --dataset NAME     cifar10 (default) or cifar100\n"
 "      --split NAME       test (default) or train\n"
 "      --label KIND       CIFAR-100 labels: fine (default) or coarse\n"
 "  -b, --batch N          images per batch (default 64)\n"
 "      --drop-last        skip a last batch smaller than N\n"
-"      --shuffle          shuffle the order (Fisher-Yates with splitmix64: the same\n"
-"                         --seed gives the same order everywhere; not torch's order)\n"
+"      --shuffle          shuffle the order (Fisher-Yates, splitmix64: the same\n"
+"                         --seed gives the same order everywhere; not torch's)\n"
 "      --seed S           shuffle seed (default 0)\n"
 "  -n, --max-batches K    stop after K batches\n"
 ,
@@ -81,25 +85,33 @@ static const char *const cli_help_text[] = {
 "Download (when the data is missing or fails its MD5 check):\n"
 "      --download-only    fetch, verify and extract, then exit\n"
 "      --url URL          mirror or file:// URL instead of the official one\n"
-"      --sha256 HEX       expected archive SHA-256 for --url (members are always checked)\n"
+"      --sha256 HEX       expected archive SHA-256 for --url (the members' MD5s\n"
+"                         are always checked)\n"
 "      --archive FILE     extract this local .tar.gz instead of downloading; also\n"
 "                         torchvision's cifar-10-python.tar.gz (by its MD5s)\n"
 "      --offline          never use the network; say what file to put where\n"
 "      --keep-archive     keep the verified .tar.gz beside the data\n"
-"      --no-verify        use the files under --data as they are: no MD5 check, no\n"
-"                         download (for your own files in the CIFAR binary format)\n"
+"      --no-verify        use the files under --data as they are: no MD5 check,\n"
+"                         no download (your files in the CIFAR binary format)\n"
 "  Proxies: libcurl honours http_proxy, https_proxy and no_proxy.\n"
 ,
 "\n"
 "Output:\n"
 "  -o, --out DIR          output directory, created if missing (default ./out)\n"
-"      --style NAME       torchvision (default): save_image(nrow=8, padding=2), rounded;\n"
-"                         tensorboard: add_images, 8 columns, no padding, truncated\n"
+"      --logdir DIR       also write a TensorBoard event file into DIR: images\n"
+"                         input and output (add_images' grids), histograms\n"
+"                         input/values and output/values, the settings as\n"
+"                         text. Without --out, only the event file. View it:\n"
+"                         tensorboard --logdir DIR\n"
+"      --style NAME       torchvision (default): save_image(nrow=8,\n"
+"                         padding=2), rounded; tensorboard: add_images,\n"
+"                         8 columns, no padding, truncated\n"
 "      --nrow N           images per grid row (default 8)\n"
 "      --padding N        torchvision padding in pixels (default 2)\n"
 "      --pad-value V      torchvision pad value in [0,1] (default 0)\n"
-"      --scale K          enlarge the grids K times, nearest neighbour (default 1)\n"
-"      --layout NAME      separate (default): input_KKKK.png and output_KKKK.png;\n"
+"      --scale K          enlarge the grids K times, nearest neighbour\n"
+"                         (default 1)\n"
+"      --layout NAME      separate (default): input_KKKK.png, output_KKKK.png;\n"
 "                         pairs: compare_KKKK.png, input left, output right\n"
 "      --grid-normalize   make_grid(normalize=True): scale each grid's tensor\n"
 "                         (input and output alike) by its min and max to [0,1]\n"
@@ -107,21 +119,27 @@ static const char *const cli_help_text[] = {
 "      --scale-each       with --grid-normalize: each image by its own min, max.\n"
 "                         With --style tensorboard they apply before add_images'\n"
 "                         x*255 (add_images has no such options)\n"
-"      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within 0.2% of\n"
-"                         PIL's size); 6-9 zlib, up to 1% smaller, 20-80x slower\n"
-"                         (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
+"      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within\n"
+"                         0.2% of PIL's size); 6-9 zlib, up to 1% smaller,\n"
+"                         20-80x slower (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
 "\n"
-"  -j, --jobs N           worker threads (default: online CPUs); output is identical\n"
-"  -q, --quiet            no progress line and no summary\n"
+"  -j, --jobs N           worker threads (default: online CPUs); the output\n"
+"                         is the same for any N\n"
+"  -q, --quiet            no progress bar and no summary\n"
 "  -h, --help             this help\n"
-"  -V, --version          version\n"
+"  -V, --version          version, copyright and license\n"
 "\n"
-"Also written: OUT/manifest.json (settings, and per batch its files, image indices,\n"
-"labels, class names, min/mean/max, what the grids clipped). A run ends with\n"
-"what each clipped: \"output: 41.3% of values below 0 shown as 0, 0% above 1\".\n"
+"Also written: OUT/manifest.json (settings, and per batch its files, image\n"
+"indices, labels, class names, min/mean/max, what the grids clipped). A run\n"
+"ends with what each clipped:\n"
+"\"output: 41.3% of values below 0 shown as 0, 0% above 1\".\n"
 "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
 "143 terminated (SIGTERM).\n"
-"Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images, 2009.\n",
+"Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images,\n"
+"2009. Manual: man cifar-act.\n"
+"\n"
+"Report bugs to the cifar-act issue tracker; say what you ran and what\n"
+"cifar-act --version prints.\n",
 NULL};
 
 /* ---- Option values ---- */
@@ -207,6 +225,15 @@ SETTER(set_out)
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.out_dir = arg;
+    a->out_given = 1;
+    return 0;
+}
+
+SETTER(set_logdir)
+{
+    if (arg[0] == '\0')
+        return cli_usage("%s: empty directory name", opt);
+    a->run.logdir = arg;
     return 0;
 }
 
@@ -333,6 +360,7 @@ SETTER(set_archive) { (void)opt; a->fetch.archive = arg; return 0; }
 
 /* Flags. The (void) casts: every setter has the same signature. */
 SETTER(set_list) { (void)opt; (void)arg; a->action = CLI_LIST; return 0; }
+SETTER(set_long) { (void)opt; (void)arg; a->list_long = 1; return 0; }
 SETTER(set_help) { (void)opt; (void)arg; a->action = CLI_HELP; return 0; }
 SETTER(set_version) { (void)opt; (void)arg; a->action = CLI_VERSION; return 0; }
 SETTER(set_download_only) { (void)opt; (void)arg; a->action = CLI_DOWNLOAD_ONLY; return 0; }
@@ -359,6 +387,7 @@ struct cli_opt {
 static const struct cli_opt cli_opts[] = {
     {"fn", 'f', required_argument, set_fn},
     {"list", 0, no_argument, set_list},
+    {"long", 0, no_argument, set_long},
     {"normalize", 0, required_argument, set_normalize},
     {"inplace", 0, no_argument, set_inplace},
     {"no-lut", 0, no_argument, set_no_lut},
@@ -380,6 +409,7 @@ static const struct cli_opt cli_opts[] = {
     {"keep-archive", 0, no_argument, set_keep_archive},
     {"no-verify", 0, no_argument, set_no_verify},
     {"out", 'o', required_argument, set_out},
+    {"logdir", 0, required_argument, set_logdir},
     {"style", 0, required_argument, set_style},
     {"nrow", 0, required_argument, set_nrow},
     {"padding", 0, required_argument, set_padding},
@@ -410,6 +440,19 @@ static int cli_bad_option(char **argv, int opt)
         return cli_usage("unknown option '-%c'", optopt);
     if (optopt != 0) /* a known long option given a value it does not take */
         return cli_usage("%.*s takes no value", (int)strcspn(arg, "="), arg);
+    /* getopt_long takes any unique prefix (--max for --max-batches); a prefix of
+     * several options is rejected like an unknown one, so name the candidates. */
+    size_t len = strcspn(arg + 2, "="), n = 0;
+    char cands[512] = "";
+    for (size_t i = 0; i < CLI_N_OPTS; i++)
+        if (strncmp(cli_opts[i].name, arg + 2, len) == 0) {
+            size_t used = strlen(cands);
+            snprintf(cands + used, sizeof cands - used, " --%s", cli_opts[i].name);
+            n++;
+        }
+    if (n > 1 && len > 0)
+        return cli_usage("option '--%.*s' is ambiguous; possibilities:%s", (int)len, arg + 2,
+                         cands);
     return cli_usage("unknown option '%s'", arg);
 }
 
@@ -460,6 +503,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
                          argv[optind]);
     if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY && a->action != CLI_TENSOR)
         return 0;
+    if (a->list_long)
+        return cli_usage("--long goes with --list");
     /* make_grid ignores value_range and scale_each without normalize=True; we say so
      * rather than silently drawing the plain grid. */
     if (!a->run.grid.normalize && (a->run.grid.has_value_range || a->run.grid.scale_each))
@@ -474,6 +519,8 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         cact_act_parse("sigmoid", &a->run.chain.fn[0], &err);
         a->run.chain.n = 1;
     }
+    if (a->run.logdir && !a->out_given)
+        a->run.out_dir = NULL; /* --logdir alone: only the event file */
     if (a->run.kind == CACT_CIFAR_10 && a->run.label == CACT_CIFAR_LABEL_COARSE)
         return cli_usage("--label: coarse labels exist only in CIFAR-100");
     if (a->no_verify && (a->action == CLI_DOWNLOAD_ONLY || a->fetch.url ||
@@ -491,33 +538,76 @@ int cli_help(void)
     return cli_stdout_done(0);
 }
 
-int cli_list(void)
+/* The parameter column of --list for row d: "(negative_slope=0.01)", "(threshold=?,
+ * value=?)" for required ones, "" for none; in buf. */
+static const char *cli_list_params(const struct cact_act_desc *d, char *buf, size_t size)
+{
+    struct cact_act_fn fn;
+    struct cact_err e;
+    if (d->n_params == 0)
+        return "";
+    /* The canonical spelling with defaults shows every parameter's name. */
+    if (cact_act_parse(d->name, &fn, &e) == CACT_OK) {
+        cact_act_format(&fn, buf, size);
+        return strchr(buf, '(') ? strchr(buf, '(') : "";
+    }
+    /* Rows with required parameters (threshold) show their names. */
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int j = 0; j < d->n_params && len < size; j++)
+        len += (size_t)snprintf(buf + len, size - len, "%s%s=?", j ? ", " : "(",
+                                d->params[j].name);
+    if (len < size - 1)
+        strcat(buf, ")");
+    return buf;
+}
+
+/* text wrapped at word boundaries to lines of at most 79 columns, each line indented
+ * by indent spaces. */
+static void cli_wrap(const char *text, int indent)
+{
+    const int max = 79 - indent;
+    while (*text) {
+        int n = (int)strlen(text);
+        if (n > max) {
+            n = max;
+            while (n > 0 && text[n] != ' ')
+                n--;
+            if (n == 0) /* one word longer than the line: break it */
+                n = max;
+        }
+        printf("%*s%.*s\n", indent, "", n, text);
+        text += n;
+        while (*text == ' ')
+            text++;
+    }
+}
+
+int cli_list(int wide)
 {
     char spec[256];
-    printf("%-14s %-12s %-44s %s\n", "NAME", "TORCH.NN", "PARAMETERS (defaults)", "FORMULA");
+    if (wide)
+        printf("%-14s %-12s %-44s %s\n", "NAME", "TORCH.NN", "PARAMETERS (defaults)",
+               "FORMULA");
+    else
+        printf("%-14s %-12s %s\n    %s\n", "NAME", "TORCH.NN", "PARAMETERS (defaults)",
+               "formula");
     for (size_t i = 0; i < cact_act_count(); i++) {
         const struct cact_act_desc *d = cact_act_at(i);
-        struct cact_act_fn fn;
-        struct cact_err e;
-        const char *params = "";
-        /* The canonical spelling with defaults shows every parameter's name. */
-        if (cact_act_parse(d->name, &fn, &e) == CACT_OK && d->n_params > 0) {
-            cact_act_format(&fn, spec, sizeof spec);
-            params = strchr(spec, '(') ? strchr(spec, '(') : "";
-        } else if (d->n_params > 0) {
-            /* Rows with required parameters (threshold) show their names. */
-            size_t len = 0;
-            spec[0] = '\0';
-            for (int j = 0; j < d->n_params && len < sizeof spec; j++)
-                len += (size_t)snprintf(spec + len, sizeof spec - len, "%s%s=?",
-                                        j ? ", " : "(", d->params[j].name);
-            if (len < sizeof spec - 1)
-                strcat(spec, ")");
-            params = spec;
+        const char *params = cli_list_params(d, spec, sizeof spec);
+        if (wide) {
+            printf("%-14s %-12s %-44s %s\n", d->name, d->torch_module, params, d->formula);
+        } else {
+            /* 80 columns: the formula goes under the name, wrapped. */
+            if (*params)
+                printf("%-14s %-12s %s\n", d->name, d->torch_module, params);
+            else
+                printf("%-14s %s\n", d->name, d->torch_module);
+            cli_wrap(d->formula, 4);
         }
-        printf("%-14s %-12s %-44s %s\n", d->name, d->torch_module, params, d->formula);
     }
     printf("\nsoftmax, log_softmax and softmin run over the channel dimension (dim=1), as\n"
-           "nn.Softmax(dim=1) does for a 4-D batch; the others are element-wise.\n");
+           "nn.Softmax(dim=1) does for a 4-D batch; the others are element-wise.%s\n",
+           wide ? "" : "\nOne row per function, formulas included: cifar-act --list --long.");
     return cli_stdout_done(0);
 }

@@ -9,6 +9,7 @@
 #define CACT_CLI_H
 
 #include <signal.h>
+#include <stddef.h>
 
 #include "fetch.h"
 #include "run.h"
@@ -21,7 +22,9 @@ struct cli_args {
     struct cact_run_opts run;
     struct cact_fetch_opts fetch;
     int quiet;
+    int list_long;  /* --list --long: the wide table */
     int no_verify;
+    int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
     const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
 
@@ -31,9 +34,10 @@ struct cli_args {
  * Returns 0, or the exit status (2) after printing a usage error. */
 int cli_parse(int argc, char **argv, struct cli_args *a);
 
-/* --help and --list on stdout; 0, or 1 if stdout could not be written. */
+/* --help and --list on stdout; 0, or 1 if stdout could not be written. --list fits
+ * 80 columns (formulas wrapped under each name); wide: one row per function. */
 int cli_help(void);
-int cli_list(void);
+int cli_list(int wide);
 
 /* ---- msg.c ---- */
 
@@ -47,6 +51,9 @@ int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Flush stdout and check it: a full disk or a closed pipe is an error (exit 1), not a
  * silent success. Returns rc if stdout is fine, else 1 after saying why. */
 int cli_stdout_done(int rc);
+
+/* one for n == 1, else many: "1 batch", "2 batches", "0 batches". */
+const char *cli_plural(size_t n, const char *one, const char *many);
 
 /* ---- progress.c ---- */
 

@@ -49,8 +49,12 @@ int cli_fetch(struct cli_args *a)
 
     cact_err_clear(&err);
     /* Check where the job will write before a possibly long download. */
-    if (a->action == CLI_RUN && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
+    if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
+        return 1;
+    }
+    if (a->action == CLI_RUN && a->run.logdir && cact_mkdirs(a->run.logdir, &err) != CACT_OK) {
+        cli_error("--logdir: %s", err.msg);
         return 1;
     }
     fo->cancel = &cli_cancel;
@@ -60,8 +64,11 @@ int cli_fetch(struct cli_args *a)
     fo->data_dir = a->run.data_dir;
     fo->kind = a->run.kind;
     fo->split = a->run.split;
-    if (!a->quiet && isatty(STDERR_FILENO))
+    if (!a->quiet && isatty(STDERR_FILENO)) {
+        static char extract[] = "extract"; /* the bar's label for a local archive */
         fo->progress = cli_fetch_progress;
+        fo->progress_ctx = fo->archive ? extract : NULL;
+    }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
     /* pickle helper: the binary version, or torchvision's Python one if that is what
@@ -95,12 +102,21 @@ int cli_job(struct cli_args *a)
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
-    if (!a->quiet)
-        printf("cifar-act: %zu batches, %zu images -> %zu PNG files (%.1f MB) in %s/ "
+    if (!a->quiet && !ro->out_dir)
+        printf("cifar-act: %zu %s, %zu %s -> %s in %.2f s (%.0f images/s)\n",
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.event_path, stats.seconds,
+               stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    else if (!a->quiet)
+        printf("cifar-act: %zu %s, %zu %s -> %zu PNG %s (%.1f MB) in %s/ "
                "in %.2f s (%.0f images/s)\n",
-               stats.batches, stats.images, stats.files, (double)stats.png_bytes / 1e6,
+               stats.batches, cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), stats.files,
+               cli_plural(stats.files, "file", "files"), (double)stats.png_bytes / 1e6,
                ro->out_dir, stats.seconds,
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
+    if (!a->quiet && ro->out_dir && ro->logdir)
+        printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
     if (!a->quiet)
         cli_clip_report(a, &stats);
     return 0;

@@ -14,9 +14,15 @@ int main(int argc, char **argv)
         return rc;
     switch (a.action) {
     case CLI_HELP: return cli_help();
-    case CLI_LIST: return cli_list();
+    case CLI_LIST: return cli_list(a.list_long);
     case CLI_VERSION:
-        printf("cifar-act %s\n", CACT_VERSION);
+        /* The GNU coding standards' --version: name and version, copyright, license. */
+        printf("cifar-act %s\n"
+               "Copyright (C) 2026 the cifar-act developers\n"
+               "License MIT <https://spdx.org/licenses/MIT.html>.\n"
+               "This is free software: you are free to change and redistribute it.\n"
+               "There is NO WARRANTY, to the extent permitted by law.\n",
+               CACT_VERSION);
         return cli_stdout_done(0);
     case CLI_TENSOR: return cli_stdout_done(cli_tensor(&a));
     case CLI_RUN:

@@ -30,12 +30,19 @@ int cli_usage(const char *fmt, ...)
 
 int cli_stdout_done(int rc)
 {
-    /* fflush reports the error of the last write; ferror any earlier one. */
-    errno = 0;
+    /* fflush reports the error of the last write; ferror any earlier one, whose errno
+     * is still there if nothing failed since (so keep it: "No space left on device"). */
+    if (!ferror(stdout))
+        errno = 0;
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write to standard output: %s",
                   errno ? strerror(errno) : "write error");
         return rc ? rc : 1;
     }
     return rc;
+}
+
+const char *cli_plural(size_t n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
 }
