@@ -150,8 +150,9 @@ SOVERSION := 0
 SONAME    := libcifaract.so.$(SOVERSION)
 SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
 # The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
-# internals), archive.h, download.h (behind fetch), manifest.h (behind run).
-PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h
+# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run).
+PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h \
+             src/run_info.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
 # is what the binary was before; -fPIC would also stop calls between exported functions
@@ -303,6 +304,17 @@ deb-check: $(DEB_FILE)
 
 clean:
 	rm -rf build build-asan build-generic $(BIN)
+
+# ---- html (src/html.c): the pages' CSS and JavaScript, kept as plain files and
+# embedded as C string arrays at build time (no build step for the page itself). ----
+HTML_ASSETS := $(BUILD)/gen/html_assets.h
+$(HTML_ASSETS): src/html_page.css src/html_page.js tools/embed_text.awk
+	@mkdir -p $(dir $@)
+	awk -v name=html_page_css -f tools/embed_text.awk src/html_page.css > $@.tmp
+	awk -v name=html_page_js -f tools/embed_text.awk src/html_page.js >> $@.tmp
+	mv $@.tmp $@
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: $(HTML_ASSETS)
+$(BUILD)/src/html.o $(BUILD)/pic/html.o: ALL_CFLAGS += -I$(BUILD)/gen
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(TEST_BIN:=.d)
 

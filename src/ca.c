@@ -54,6 +54,7 @@ void cact_hex(const unsigned char *bytes, size_t n, char *out)
 /* ---- Files ---- */
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,20 +67,32 @@ void cact_temp_name(const char *path, char *buf, size_t size)
     snprintf(buf, size, "%s.tmp.%ld.%u", path, (long)getpid(), n);
 }
 
-/* Both writers: temporary file, then rename, unlinking path first if asked. */
-static enum cact_status ca_write_via_temp(const char *path, const void *data, size_t len,
-                                       int unlink_first, struct cact_err *err)
+/* Both writers: write `tmp` (a new file), then rename it to path unless they are the
+ * same name. */
+static enum cact_status ca_write_via(const char *path, const char *tmp, const void *data,
+                                     size_t len, struct cact_err *err)
 {
-    char tmp[4096];
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
 
-    cact_temp_name(path, tmp, sizeof tmp);
-    f = fopen(tmp, "wb");
-    if (!f) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
-        goto out;
+    if (tmp != path) {
+        f = fopen(tmp, "wbx"); /* C11 exclusive create: never an existing file */
+    } else {
+        /* A new file, or an empty one left to be reused (outdir.c's pool: writing into
+         * an existing inode is cheaper than allocating one). Not O_TRUNC: truncating
+         * makes ext4 flush the file at close (auto_da_alloc). */
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
+        struct stat sb;
+        if (fd >= 0 && (fstat(fd, &sb) != 0 || (sb.st_size != 0 && ftruncate(fd, 0) != 0) ||
+                        !(f = fdopen(fd, "wb")))) {
+            int e = errno;
+            close(fd);
+            unlink(path);
+            errno = e;
+        }
     }
+    if (!f) /* nothing of ours to remove: the name may be someone else's file */
+        return cact_fail(err, CACT_ERR_IO, "cannot create %s: %s", tmp, strerror(errno));
     if (len && fwrite(data, 1, len, f) != len) {
         st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", tmp, strerror(errno));
         goto out;
@@ -94,9 +107,7 @@ static enum cact_status ca_write_via_temp(const char *path, const void *data, si
         goto out;
     }
     f = NULL;
-    if (unlink_first)
-        (void)unlink(path); /* ENOENT is the usual case; a real problem fails rename */
-    if (rename(tmp, path) != 0)
+    if (tmp != path && rename(tmp, path) != 0)
         st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
                      strerror(errno));
 out:
@@ -110,13 +121,16 @@ out:
 enum cact_status cact_write_atomic(const char *path, const void *data, size_t len,
                                struct cact_err *err)
 {
-    return ca_write_via_temp(path, data, len, 0, err);
+    char tmp[4096];
+
+    cact_temp_name(path, tmp, sizeof tmp);
+    return ca_write_via(path, tmp, data, len, err);
 }
 
-enum cact_status cact_write_output(const char *path, const void *data, size_t len,
-                               struct cact_err *err)
+enum cact_status cact_write_new(const char *path, const void *data, size_t len,
+                                struct cact_err *err)
 {
-    return ca_write_via_temp(path, data, len, 1, err);
+    return ca_write_via(path, path, data, len, err);
 }
 
 enum cact_status cact_mkdirs(const char *dir, struct cact_err *err)

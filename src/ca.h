@@ -59,14 +59,13 @@ void cact_hex(const unsigned char *bytes, size_t n, char *out);
 enum cact_status cact_write_atomic(const char *path, const void *data, size_t len,
                                struct cact_err *err);
 
-/* cact_write_atomic for a job's outputs (PNGs), where speed matters more than path
- * naming some version at every instant: an existing path is unlinked just before the
- * rename instead of being renamed over. On ext4, renaming over an existing file
- * forces the new file's data to disk first (auto_da_alloc), which made a re-run into
- * an existing output directory 10% slower with two threads, 30% with one. path still never names a partial file;
- * it is briefly absent, and if the rename then fails, the old file is gone too. */
-enum cact_status cact_write_output(const char *path, const void *data, size_t len,
-                               struct cact_err *err);
+/* Write len bytes to path, a new file or an empty one (a recycled inode, outdir.h):
+ * for files in a directory only this process writes into (a run's staging directory),
+ * where nobody can see a partial file and nothing is replaced, so no temporary name and
+ * no rename are needed. fwrite, fflush and fclose are checked; on failure the partial
+ * file is removed and err names it. CACT_ERR_IO. Thread-safe. */
+enum cact_status cact_write_new(const char *path, const void *data, size_t len,
+                                struct cact_err *err);
 
 /* A unique temporary name for path in buf ("path.tmp.PID.N"); thread-safe. */
 void cact_temp_name(const char *path, char *buf, size_t size);

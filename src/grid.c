@@ -8,6 +8,7 @@
 #include "grid.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -68,14 +69,28 @@ void cact_grid_opts_default(struct cact_grid_opts *o)
     o->value_range[1] = 1.0;
 }
 
+void cact_grid_size64(const struct cact_grid_opts *o, size_t n, uint64_t *w, uint64_t *h)
+{
+    /* grid_layout_get's sums in 64 bits: every int input gives an exact size. */
+    uint64_t nrow = o->nrow >= 1 ? (uint64_t)o->nrow : 1;
+    uint64_t s = o->scale >= 1 ? (uint64_t)o->scale : 1;
+    uint64_t cols = nrow < n ? nrow : n, rows = (n + cols - 1) / cols;
+    int single = o->style == CACT_GRID_TORCHVISION && n == 1;
+    uint64_t pad = o->style == CACT_GRID_TORCHVISION && !single && o->padding > 0
+                       ? (uint64_t)o->padding : 0;
+
+    assert(n >= 1);
+    *w = ((GRID_SIDE + pad) * cols + pad) * s;
+    *h = ((GRID_SIDE + pad) * rows + pad) * s;
+}
+
 void cact_grid_size(const struct cact_grid_opts *o, size_t n, int *w, int *h)
 {
-    struct grid_layout l;
-    int s = o->scale >= 1 ? o->scale : 1;
+    uint64_t w64, h64;
 
-    grid_layout_get(o, n, &l);
-    *w = l.w * s;
-    *h = l.h * s;
+    cact_grid_size64(o, n, &w64, &h64);
+    *w = w64 <= INT_MAX && h64 <= INT_MAX ? (int)w64 : 0;
+    *h = w64 <= INT_MAX && h64 <= INT_MAX ? (int)h64 : 0;
 }
 
 /* ---- Quantization ---- */

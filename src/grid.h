@@ -69,8 +69,11 @@ struct cact_grid_clip {
 /* Defaults: torchvision, nrow 8, padding 2, pad_value 0, scale 1. */
 void cact_grid_opts_default(struct cact_grid_opts *o);
 
-/* Size in pixels of the grid for n images (n >= 1), scale included. */
+/* Size in pixels of the grid for n images (n >= 1), scale included. Both 0 when
+ * either does not fit in int; the render functions need a size that fits. */
 void cact_grid_size(const struct cact_grid_opts *o, size_t n, int *w, int *h);
+/* The same size, exact for any options (no overflow): for checking limits first. */
+void cact_grid_size64(const struct cact_grid_opts *o, size_t n, uint64_t *w, uint64_t *h);
 
 /* Quantize one float to a pixel byte, per style. */
 uint8_t cact_grid_quantize(enum cact_grid_style style, float v);

@@ -72,7 +72,7 @@ static void jb_num(struct jbuf *b, double v)
         jb_printf(b, "null");
 }
 
-static void jb_stats(struct jbuf *b, const struct cact_manifest_stats *s)
+static void jb_stats(struct jbuf *b, const struct cact_run_values *s)
 {
     jb_printf(b, "{\"min\": ");
     jb_num(b, s->min);
@@ -84,11 +84,6 @@ static void jb_stats(struct jbuf *b, const struct cact_manifest_stats *s)
 }
 
 /* ---- The manifest ---- */
-
-void cact_manifest_file_name(char *buf, size_t size, const char *prefix, size_t k)
-{
-    snprintf(buf, size, "%s_%04zu.png", prefix, k);
-}
 
 static void manifest_chain(struct jbuf *b, const struct cact_act_chain *c)
 {
@@ -137,7 +132,7 @@ static void manifest_chain(struct jbuf *b, const struct cact_act_chain *c)
 
 /* gridnorm: make_grid's normalize options and what the grids clipped, over the run. */
 static void manifest_grid_norm(struct jbuf *b, const struct cact_grid_opts *g,
-                               const struct cact_manifest_batch *batches, size_t n_batches)
+                               const struct cact_run_batch *batches, size_t n_batches)
 {
     double lo, hi;
     int ranged = cact_grid_clip_range(g, &lo, &hi);
@@ -177,59 +172,50 @@ static void manifest_grid_norm(struct jbuf *b, const struct cact_grid_opts *g,
     jb_printf(b, "},\n");
 }
 
-enum cact_status cact_manifest_write(const char *path, const struct cact_run_opts *o,
-                              const struct cact_cifar_set *set, size_t n_images,
-                              const struct cact_manifest_batch *batches, size_t n_batches,
-                              struct cact_err *err)
+enum cact_status cact_manifest_write(const char *path, const struct cact_run_info *in,
+                                     struct cact_err *err)
 {
+    const struct cact_grid_opts *g = in->grid;
     struct jbuf b = {0};
     enum cact_status st;
-    char name[64];
 
     jb_printf(&b, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n", CACT_VERSION);
     jb_printf(&b, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n",
-              o->kind == CACT_CIFAR_10 ? "cifar10" : "cifar100",
-              o->split == CACT_CIFAR_TRAIN ? "train" : "test");
-    if (o->kind == CACT_CIFAR_100)
-        jb_printf(&b, "  \"label\": \"%s\",\n",
-                  o->label == CACT_CIFAR_LABEL_COARSE ? "coarse" : "fine");
+              cact_cifar_kind_names[in->kind], cact_cifar_split_names[in->split]);
+    if (in->kind == CACT_CIFAR_100)
+        jb_printf(&b, "  \"label\": \"%s\",\n", cact_cifar_label_names[in->label]);
     jb_printf(&b, "  \"data_dir\": ");
-    jb_str(&b, o->data_dir);
+    jb_str(&b, in->data_dir);
     /* pickle helper: which version of the dataset was read ("binary" or "python"). */
-    jb_printf(&b, ",\n  \"data_format\": \"%s\"", cact_cifar_format_names[cact_cifar_format(set)]);
-    jb_printf(&b, ",\n  \"images\": %zu,\n", n_images);
+    jb_printf(&b, ",\n  \"data_format\": \"%s\"", cact_cifar_format_names[in->data_format]);
+    jb_printf(&b, ",\n  \"images\": %zu,\n", in->n_images);
     jb_printf(&b, "  \"classes\": [");
-    for (int i = 0; i < cact_cifar_n_classes(set); i++) {
+    for (int i = 0; i < in->n_classes; i++) {
         jb_printf(&b, "%s", i ? ", " : "");
-        jb_str(&b, cact_cifar_class_name(set, i));
+        jb_str(&b, in->class_names[i]);
     }
     jb_printf(&b, "],\n");
-    manifest_chain(&b, &o->chain);
+    manifest_chain(&b, in->chain);
     jb_printf(&b, "  \"batch_size\": %zu,\n  \"drop_last\": %s,\n  \"shuffle\": %s,\n",
-              o->batch, o->drop_last ? "true" : "false", o->shuffle ? "true" : "false");
-    if (o->shuffle)
-        jb_printf(&b, "  \"seed\": %llu,\n", (unsigned long long)o->seed);
+              in->batch, in->drop_last ? "true" : "false", in->shuffle ? "true" : "false");
+    if (in->shuffle)
+        jb_printf(&b, "  \"seed\": %llu,\n", (unsigned long long)in->seed);
     jb_printf(&b, "  \"grid\": {\"style\": \"%s\", \"nrow\": %d, \"padding\": %d, "
                   "\"pad_value\": ",
-              o->grid.style == CACT_GRID_TENSORBOARD ? "tensorboard" : "torchvision",
-              o->grid.nrow, o->grid.style == CACT_GRID_TENSORBOARD ? 0 : o->grid.padding);
-    jb_num(&b, o->grid.pad_value);
+              cact_grid_style_names[g->style], g->nrow, g->style == CACT_GRID_TENSORBOARD ? 0 : g->padding);
+    jb_num(&b, g->pad_value);
     jb_printf(&b, ", \"scale\": %d, \"layout\": \"%s\", \"png_level\": %d},\n",
-              o->grid.scale, o->layout == CACT_RUN_LAYOUT_PAIRS ? "pairs" : "separate",
-              o->png_level);
-    manifest_grid_norm(&b, &o->grid, batches, n_batches); /* gridnorm */
+              g->scale, cact_run_layout_names[in->layout], in->png_level);
+    manifest_grid_norm(&b, g, in->batches, in->n_batches); /* gridnorm */
     jb_printf(&b, "  \"batches\": [");
-    for (size_t k = 0; k < n_batches; k++) {
-        const struct cact_manifest_batch *mb = &batches[k];
+    for (size_t k = 0; k < in->n_batches; k++) {
+        const struct cact_run_batch *mb = &in->batches[k];
         jb_printf(&b, "%s\n    {\"batch\": %zu, ", k ? "," : "", k);
-        if (o->layout == CACT_RUN_LAYOUT_PAIRS) {
-            cact_manifest_file_name(name, sizeof name, "compare", k);
-            jb_printf(&b, "\"compare\": \"%s\", ", name);
-        } else {
-            cact_manifest_file_name(name, sizeof name, "input", k);
-            jb_printf(&b, "\"input\": \"%s\", ", name);
-            cact_manifest_file_name(name, sizeof name, "output", k);
-            jb_printf(&b, "\"output\": \"%s\", ", name);
+        for (int f = 0; f < mb->n_files; f++) {
+            jb_str(&b, mb->files[f].role);
+            jb_printf(&b, ": ");
+            jb_str(&b, mb->files[f].name);
+            jb_printf(&b, ", ");
         }
         jb_printf(&b, "\"size\": %zu,\n     \"images\": [", mb->n);
         for (size_t i = 0; i < mb->n; i++)
@@ -239,8 +225,9 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_opt
             jb_printf(&b, "%s%d", i ? ", " : "", mb->labels[i]);
         jb_printf(&b, "],\n     \"class_names\": [");
         for (size_t i = 0; i < mb->n; i++) {
+            int l = mb->labels[i];
             jb_printf(&b, "%s", i ? ", " : "");
-            jb_str(&b, cact_cifar_class_name(set, mb->labels[i]));
+            jb_str(&b, l >= 0 && l < in->n_classes ? in->class_names[l] : "?");
         }
         jb_printf(&b, "],\n     \"input_stats\": ");
         jb_stats(&b, &mb->in);
@@ -248,7 +235,7 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_opt
         jb_stats(&b, &mb->out);
         jb_printf(&b, "}");
     }
-    jb_printf(&b, "%s]\n}\n", n_batches ? "\n  " : "");
+    jb_printf(&b, "%s]\n}\n", in->n_batches ? "\n  " : "");
     if (b.oom)
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s", path);
     else

@@ -514,7 +514,7 @@ static enum cact_status pngw_encode_zset(const uint8_t *rgb, int w, int h,
     *out_len = 0;
     /* stb computes the filtered size (3w+1)*h in int; keep it, plus the deflate
      * overhead, well inside INT_MAX. */
-    if (w < 1 || h < 1 || w > (INT_MAX / 2 - 1) / 3 || (3 * w + 1) > INT_MAX / 2 / h)
+    if (!cact_pngw_size_ok(w < 1 ? 0 : (uint64_t)w, h < 1 ? 0 : (uint64_t)h))
         return cact_fail(err, CACT_ERR_USAGE, "bad PNG size %dx%d", w, h);
     pthread_once(&pngw_once, pngw_init_stb);
     pngw_cur.zs = zs;
@@ -539,8 +539,12 @@ enum cact_status cact_pngw_encode(const uint8_t *rgb, int w, int h, int level,
     return pngw_encode_zset(rgb, w, h, &pngw_levels[level], out, out_len, err);
 }
 
-enum cact_status cact_pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
-                                 int level, size_t *bytes, struct cact_err *err)
+/* Both writers: encode, then write through `write` (cact_write_atomic or
+ * cact_write_new). */
+static enum cact_status pngw_write_with(enum cact_status (*write)(const char *, const void *,
+                                                                   size_t, struct cact_err *),
+                                        const char *path, const uint8_t *rgb, int w, int h,
+                                        int level, size_t *bytes, struct cact_err *err)
 {
     unsigned char *png = NULL;
     size_t len = 0;
@@ -551,10 +555,28 @@ enum cact_status cact_pngw_write_atomic(const char *path, const uint8_t *rgb, in
     st = cact_pngw_encode(rgb, w, h, level, &png, &len, err);
     if (st != CACT_OK)
         goto out;
-    st = cact_write_output(path, png, len, err);
+    st = write(path, png, len, err);
     if (st == CACT_OK && bytes)
         *bytes = len;
 out:
     free(png);
     return st;
+}
+
+enum cact_status cact_pngw_write_atomic(const char *path, const uint8_t *rgb, int w, int h,
+                                 int level, size_t *bytes, struct cact_err *err)
+{
+    return pngw_write_with(cact_write_atomic, path, rgb, w, h, level, bytes, err);
+}
+
+enum cact_status cact_pngw_write_new(const char *path, const uint8_t *rgb, int w, int h,
+                                     int level, size_t *bytes, struct cact_err *err)
+{
+    return pngw_write_with(cact_write_new, path, rgb, w, h, level, bytes, err);
+}
+
+int cact_pngw_size_ok(uint64_t w, uint64_t h)
+{
+    return w >= 1 && h >= 1 && w < ((uint64_t)1 << 31) && h < ((uint64_t)1 << 31) &&
+           (3 * w + 1) * h < CACT_PNGW_MAX_FILTERED;
 }

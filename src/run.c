@@ -11,13 +11,35 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "manifest.h"
+#include "outdir.h"
 #include "pngw.h"
 #include "tblog.h" /* --logdir: the event file */
 
-/* The gap between input and output in --layout pairs: white, so it shows against
- * black padding. In grid pixels before --scale. */
+/* The gap between input and output in the pairs layout: white, so it shows against
+ * black padding. In grid pixels before scaling. */
 #define RUN_PAIR_GAP 8
+
+/* ---- File names in OUT ---- */
+
+/* Every file a run puts in OUT, so that OUT can be replaced as a unit and earlier
+ * runs' files recognised (outdir.h). A writer that adds a file to OUT adds its row. */
+static const struct cact_outdir_name run_out_names[] = {
+    {"input_", ".png", 0},
+    {"output_", ".png", 0},
+    {"compare_", ".png", 0},
+    {CACT_MANIFEST_NAME, NULL, 0},
+    {"index.html", NULL, 0},   /* html.h: the viewer */
+    {"html", NULL, 1},         /* html.h: OUT/html/px_KKKK.js */
+    {NULL, NULL, 0}
+};
+
+/* "input_0007.png": role, "_", the batch number with at least 4 digits, ".png". */
+static void run_file_name(char *buf, size_t size, const char *role, size_t k)
+{
+    snprintf(buf, size, "%s_%04zu.png", role, k);
+}
 
 static double run_now(void)
 {
@@ -40,6 +62,8 @@ void cact_run_opts_default(struct cact_run_opts *o)
     o->layout = CACT_RUN_LAYOUT_SEPARATE;
     o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
+    o->html = 1;
+    o->html_pixels = 0; /* ~25% more CPU for 30 MB of base64 (BENCHMARKS.md): asked for */
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
 
@@ -47,13 +71,15 @@ void cact_run_opts_default(struct cact_run_opts *o)
 
 struct run_ctx {
     const struct cact_run_opts *o;
+    const char *dir;           /* where the files go: OUT's staging directory */
     struct cact_cifar_set *set;
     struct cact_cifar_loader ld;
     size_t n_batches;
     int use_lut;
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
-    struct cact_manifest_batch *mb; /* [n_batches] */
+    struct cact_run_batch *mb; /* [n_batches] */
+    cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
     struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
@@ -101,7 +127,8 @@ static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *
     w->labels = malloc(b * sizeof *w->labels);
     w->px = malloc(b * CACT_CIFAR_PIXELS);
     w->rgb_in = malloc(rgb);
-    w->rgb_out = malloc(rgb);
+    if (pairs)
+        w->rgb_out = malloc(rgb); /* separate files share rgb_in (run_batch) */
     if (!c->use_lut) {
         w->x = malloc(b * CACT_CIFAR_PIXELS * sizeof *w->x);
         if (!c->o->inplace)
@@ -112,7 +139,7 @@ static enum cact_status run_work_init(struct run_work *w, const struct run_ctx *
         size_t gap = (size_t)RUN_PAIR_GAP * (size_t)c->o->grid.scale;
         w->pair = malloc(((size_t)c->grid_w * 2 + gap) * (size_t)c->grid_h * 3);
     }
-    if (!w->idx || !w->labels || !w->px || !w->rgb_in || !w->rgb_out || !w->luts ||
+    if (!w->idx || !w->labels || !w->px || !w->rgb_in || (pairs && !w->rgb_out) || !w->luts ||
         (!c->use_lut && (!w->x || (!c->o->inplace && !w->y))) || (pairs && !w->pair)) {
         run_work_free(w);
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory for a batch of %zu", b);
@@ -144,14 +171,14 @@ static void run_acc_add(struct run_acc *a, double v, double count)
         a->max = v;
 }
 
-static void run_acc_done(const struct run_acc *a, size_t n, struct cact_manifest_stats *s)
+static void run_acc_done(const struct run_acc *a, size_t n, struct cact_run_values *s)
 {
     s->min = a->min;
     s->max = a->max;
     s->mean = n ? a->sum / (double)n : NAN;
 }
 
-static void run_stats_floats(const float *x, size_t n, struct cact_manifest_stats *s)
+static void run_stats_floats(const float *x, size_t n, struct cact_run_values *s)
 {
     struct run_acc a;
     run_acc_init(&a);
@@ -162,7 +189,7 @@ static void run_stats_floats(const float *x, size_t n, struct cact_manifest_stat
 
 /* The same statistics from a byte histogram and the float tables. */
 static void run_stats_lut(const size_t hist[CACT_ACT_CHANNELS][256], size_t n,
-                          const float f[CACT_ACT_CHANNELS][256], struct cact_manifest_stats *s)
+                          const float f[CACT_ACT_CHANNELS][256], struct cact_run_values *s)
 {
     struct run_acc a;
     run_acc_init(&a);
@@ -198,18 +225,24 @@ static void run_hist(const uint8_t *px, size_t n, size_t hist[CACT_ACT_CHANNELS]
     }
 }
 
-static enum cact_status run_write(struct run_ctx *c, const char *prefix, size_t k,
-                                const uint8_t *rgb, int w, int h, struct cact_err *err)
+static enum cact_status run_write(struct run_ctx *c, struct cact_run_batch *mb,
+                                  const char *role, size_t k, const uint8_t *rgb, int w, int h,
+                                  struct cact_err *err)
 {
-    char name[64], path[4096];
+    struct cact_run_file *f = &mb->files[mb->n_files];
+    char path[4096];
     size_t bytes;
     enum cact_status st;
 
-    cact_manifest_file_name(name, sizeof name, prefix, k);
-    snprintf(path, sizeof path, "%s/%s", c->o->out_dir, name);
-    st = cact_pngw_write_atomic(path, rgb, w, h, c->o->png_level, &bytes, err);
+    f->role = role;
+    run_file_name(f->name, sizeof f->name, role, k);
+    if (snprintf(path, sizeof path, "%s/%s", c->dir, f->name) >= (int)sizeof path)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", c->dir, f->name);
+    /* The staging directory is ours alone: write the final name directly. */
+    st = cact_pngw_write_new(path, rgb, w, h, c->o->png_level, &bytes, err);
     if (st != CACT_OK)
         return st;
+    mb->n_files++;
     pthread_mutex_lock(&c->lock);
     c->files++;
     c->png_bytes += (uint64_t)bytes;
@@ -221,7 +254,7 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                                 struct cact_err *err)
 {
     const struct cact_run_opts *o = c->o;
-    struct cact_manifest_batch *mb = &c->mb[k];
+    struct cact_run_batch *mb = &c->mb[k];
     size_t n = cact_cifar_loader_batch(&c->ld, k, w->idx);
     size_t values = n * CACT_CIFAR_PIXELS;
     enum cact_status st;
@@ -230,6 +263,12 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
+    /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
+    if (o->html && o->out_dir && o->html_pixels &&
+        (st = cact_html_write_pixels(c->dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+        return st;
+    if (o->html && o->out_dir && !o->html_pixels)
+        cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -239,6 +278,10 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     memcpy(mb->labels, w->labels, n * sizeof *mb->labels);
 
     cact_grid_size(&o->grid, n, &gw, &gh);
+    /* Separate files: the input grid is written before the output grid is drawn into
+     * the same buffer (one grid per worker, not two: 0.9 GB at scale 64). */
+    int pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    uint8_t *rgb_out = pairs ? w->rgb_out : w->rgb_in;
     if (c->use_lut) {
         size_t hist[CACT_ACT_CHANNELS][256];
         run_hist(w->px, n, hist);
@@ -264,15 +307,20 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
                                          (const size_t(*)[256])hist, w->luts);
             cact_grid_render_luts(&o->grid, w->px, n, (const uint8_t(*)[3][256])w->luts, nt,
                                   w->rgb_in);
-            nt = cact_grid_tables(&o->grid, (const float(*)[256])c->out_f, w->px, n,
-                                  (const size_t(*)[256])hist, w->luts);
-            cact_grid_render_luts(&o->grid, w->px, n, (const uint8_t(*)[3][256])w->luts, nt,
-                                  w->rgb_out);
         } else {
             cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->in_lut,
                                  w->rgb_in);
+        }
+        if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
+            return st;
+        if (o->grid.normalize) {
+            size_t nt = cact_grid_tables(&o->grid, (const float(*)[256])c->out_f, w->px, n,
+                                         (const size_t(*)[256])hist, w->luts);
+            cact_grid_render_luts(&o->grid, w->px, n, (const uint8_t(*)[3][256])w->luts, nt,
+                                  rgb_out);
+        } else {
             cact_grid_render_lut(&o->grid, w->px, n, (const uint8_t(*)[256])c->out_lut,
-                                 w->rgb_out);
+                                 rgb_out);
         }
     } else {
         float *out = o->inplace ? w->x : w->y;
@@ -280,7 +328,11 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         run_stats_floats(w->x, values, &mb->in);
         cact_grid_clip_floats(&o->grid, w->x, values, &mb->clip_in); /* gridnorm */
         /* Render the input before the kernels run: with --inplace they overwrite it. */
-        cact_grid_render(&o->grid, w->x, n, w->rgb_in);
+        if (o->out_dir) {
+            cact_grid_render(&o->grid, w->x, n, w->rgb_in);
+            if (!pairs && (st = run_write(c, mb, "input", k, w->rgb_in, gw, gh, err)) != CACT_OK)
+                return st;
+        }
         if (!o->inplace)
             memcpy(out, w->x, values * sizeof *out);
         cact_act_chain_apply(&o->chain, out, n, CACT_CIFAR_PLANE);
@@ -294,19 +346,16 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         }
         if (!o->out_dir)
             return CACT_OK;
-        cact_grid_render(&o->grid, out, n, w->rgb_out);
+        cact_grid_render(&o->grid, out, n, rgb_out);
     }
 
-    if (o->layout == CACT_RUN_LAYOUT_PAIRS) {
+    if (pairs) {
         static const uint8_t white[3] = {255, 255, 255};
         int gap = RUN_PAIR_GAP * o->grid.scale;
         cact_grid_pair(w->rgb_in, w->rgb_out, gw, gh, gap, white, w->pair);
-        return run_write(c, "compare", k, w->pair, 2 * gw + gap, gh, err);
+        return run_write(c, mb, "compare", k, w->pair, 2 * gw + gap, gh, err);
     }
-    st = run_write(c, "input", k, w->rgb_in, gw, gh, err);
-    if (st == CACT_OK)
-        st = run_write(c, "output", k, w->rgb_out, gw, gh, err);
-    return st;
+    return run_write(c, mb, "output", k, rgb_out, gw, gh, err);
 }
 
 /* ---- Workers ---- */
@@ -359,42 +408,237 @@ static void *run_worker(void *arg)
     return NULL;
 }
 
+/* ---- OUT/index.html (html.h): describe the finished run to the page writer ---- */
+
+static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
+{
+    const struct cact_run_opts *o = c->o;
+    struct cact_html_batch *hb = NULL;
+    const char **classes = NULL;
+    struct cact_html_run r;
+    struct cact_html_kv kv[20];
+    char title[512], spec[256], sv[20][64];
+    size_t nkv = 0;
+    int n_classes = cact_cifar_n_classes(c->set), pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    enum cact_status st;
+
+    hb = calloc(c->n_batches, sizeof *hb);
+    classes = calloc((size_t)n_classes, sizeof *classes);
+    if (!hb || !classes) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for index.html");
+        goto out;
+    }
+    for (int i = 0; i < n_classes; i++)
+        classes[i] = cact_cifar_class_name(c->set, i);
+    for (size_t k = 0; k < c->n_batches; k++) {
+        /* The files the batch wrote (run_write): compare, or input and output. */
+        const char *in = c->mb[k].files[0].name, *outn = c->mb[k].files[pairs ? 0 : 1].name;
+        int gw, gh, gap = RUN_PAIR_GAP * o->grid.scale;
+        cact_grid_size(&o->grid, c->mb[k].n, &gw, &gh);
+        hb[k].n = c->mb[k].n;
+        hb[k].idx = c->mb[k].idx;
+        hb[k].labels = c->mb[k].labels;
+        if (pairs) {
+            hb[k].input = (struct cact_html_image){in, 2 * gw + gap, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){in, 2 * gw + gap, gh, gw + gap, 0, gw, gh};
+        } else {
+            hb[k].input = (struct cact_html_image){in, gw, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){outn, gw, gh, 0, 0, gw, gh};
+        }
+    }
+    title[0] = 0;
+    for (int i = 0; i < o->chain.n; i++)
+        snprintf(title + strlen(title), sizeof title - strlen(title), "%s%s", i ? " \xe2\x86\x92 " : "",
+                 cact_act_format(&o->chain.fn[i], spec, sizeof spec));
+    snprintf(title + strlen(title), sizeof title - strlen(title), "%s on %s %s",
+             o->chain.n ? "" : "ToTensor only", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100",
+             o->split == CACT_CIFAR_TRAIN ? "train" : "test");
+#define RUN_KV(k, ...) (snprintf(sv[nkv], sizeof sv[0], __VA_ARGS__), \
+                        kv[nkv] = (struct cact_html_kv){k, sv[nkv]}, nkv++)
+    kv[nkv++] = (struct cact_html_kv){"dataset", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100"};
+    kv[nkv++] = (struct cact_html_kv){"split", o->split == CACT_CIFAR_TRAIN ? "train" : "test"};
+    kv[nkv++] = (struct cact_html_kv){"data directory", o->data_dir};
+    RUN_KV("images in the set", "%zu", cact_cifar_count(c->set));
+    RUN_KV("batch size", "%zu", o->batch);
+    RUN_KV("steps (batches)", "%zu", c->n_batches);
+    kv[nkv++] = (struct cact_html_kv){"drop_last", o->drop_last ? "yes" : "no"};
+    RUN_KV("shuffle", o->shuffle ? "yes, seed %llu" : "no", (unsigned long long)o->seed);
+    kv[nkv++] = (struct cact_html_kv){"grid style", o->grid.style == CACT_GRID_TENSORBOARD
+        ? "tensorboard (add_images: 8 columns, no padding, truncated)"
+        : "torchvision (save_image: padded, rounded)"};
+    RUN_KV("nrow", "%d", o->grid.nrow);
+    RUN_KV("padding, pad_value", "%d, %g", o->grid.style == CACT_GRID_TENSORBOARD ? 0 : o->grid.padding,
+           o->grid.pad_value);
+    RUN_KV("scale", "%d", o->grid.scale);
+    kv[nkv++] = (struct cact_html_kv){"layout", pairs ? "pairs (compare_KKKK.png)" : "separate"};
+    RUN_KV("PNG level", "%d", o->png_level);
+    kv[nkv++] = (struct cact_html_kv){"path", c->use_lut ? "per-channel lookup table" : "float kernels"};
+    RUN_KV("jobs", "%d", o->jobs);
+    kv[nkv++] = (struct cact_html_kv){"cifar-act", CACT_VERSION};
+#undef RUN_KV
+    r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
+                               CACT_MANIFEST_NAME, hb, c->n_batches,
+                               (const cact_html_hist *)c->html_hist, NULL, NULL, !o->html_pixels};
+    /* Into the staging directory; an empty recycled index.html there would be renamed
+     * over (an ext4 flush), so it goes first. */
+    char page[4096];
+    if (snprintf(page, sizeof page, "%s/index.html", c->dir) < (int)sizeof page)
+        (void)unlink(page);
+    st = cact_html_write_run(c->dir, &r, NULL, err);
+out:
+    free(classes);
+    free(hb);
+    return st;
+}
+
 /* ---- The job ---- */
 
-static enum cact_status run_check_opts(const struct cact_run_opts *o, struct cact_err *err)
+static uint64_t run_ram_half(void)
 {
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || size <= 0)
+        return (uint64_t)4 << 30; /* unknown: assume a small machine */
+    return (uint64_t)pages * (uint64_t)size / 2;
+}
+
+static double run_gb(uint64_t b)
+{
+    return (double)b / 1e9;
+}
+
+enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
+                                struct cact_run_plan *plan, struct cact_err *err)
+{
+    struct cact_run_plan p;
+    int pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    size_t n;
+
+    memset(&p, 0, sizeof p);
+    if (!plan)
+        plan = &p;
+    *plan = p;
     if (o->batch < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "batch size %zu: must be at least 1", o->batch);
     if (o->grid.nrow < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--nrow must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "%d images per grid row: must be at least 1",
+                         o->grid.nrow);
     if (o->grid.padding < 0)
-        return cact_fail(err, CACT_ERR_USAGE, "--padding must be 0 or more");
+        return cact_fail(err, CACT_ERR_USAGE, "grid padding %d: must be 0 or more",
+                         o->grid.padding);
     if (o->grid.scale < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--scale must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "grid scale %d: must be at least 1",
+                         o->grid.scale);
     if (o->png_level < 0 || o->png_level > 9)
-        return cact_fail(err, CACT_ERR_USAGE, "--png-level must be 0..9");
+        return cact_fail(err, CACT_ERR_USAGE, "PNG level %d: must be 0..9", o->png_level);
     if (o->jobs < 1)
-        return cact_fail(err, CACT_ERR_USAGE, "--jobs must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "%d worker threads: must be at least 1", o->jobs);
+
+    n = n_images && n_images < o->batch ? n_images : o->batch;
+    cact_grid_size64(&o->grid, n, &plan->grid_w, &plan->grid_h);
+    plan->file_w = plan->grid_w;
+    plan->file_h = plan->grid_h;
+    if (pairs)
+        plan->file_w = 2 * plan->grid_w + (uint64_t)RUN_PAIR_GAP * (uint64_t)o->grid.scale;
+    if (!cact_pngw_size_ok(plan->file_w, plan->file_h)) {
+        plan->limit = CACT_RUN_LIMIT_PNG;
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "a batch of %zu images, %d per row, padding %d, scale %d%s makes a "
+                         "%llux%llu PNG: more than the PNG writer's limit of (3 x width + 1) "
+                         "x height < 2^30 bytes of rows",
+                         n, o->grid.nrow, o->grid.style == CACT_GRID_TORCHVISION ? o->grid.padding : 0,
+                         o->grid.scale, pairs ? ", input and output side by side" : "",
+                         (unsigned long long)plan->file_w, (unsigned long long)plan->file_h);
+    }
+
+    /* What run_work_init allocates, plus the encoder's peak (pngw.h). Every term is
+     * below 2^33 here: the PNG check above bounds the grids, and batch < 2^40 in
+     * practice. */
+    uint64_t rgb = 3 * plan->grid_w * plan->grid_h;
+    uint64_t px = (uint64_t)n * CACT_CIFAR_PIXELS;
+    int use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
+    plan->worker_bytes = (uint64_t)n * (sizeof(size_t) + sizeof(int)) + px +
+                         (pairs ? 2 : 1) * rgb +
+                         (use_lut ? 0 : px * sizeof(float) * (o->inplace ? 1 : 2)) +
+                         (pairs ? 3 * plan->file_w * plan->file_h : 0) +
+                         (o->grid.scale_each ? (uint64_t)n : 1) * 3 * 256 + /* gridnorm luts */
+                         3 * (3 * plan->file_w + 1) * plan->file_h;
+    plan->memory_limit = o->memory_limit ? o->memory_limit : run_ram_half();
+    if (plan->worker_bytes > plan->memory_limit) {
+        plan->limit = CACT_RUN_LIMIT_MEMORY;
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "a batch of %zu images at scale %d needs %.2f GB of buffers per "
+                         "worker thread, more than the memory limit of %.2f GB%s",
+                         n, o->grid.scale, run_gb(plan->worker_bytes),
+                         run_gb(plan->memory_limit),
+                         o->memory_limit ? "" : " (half of the RAM)");
+    }
+    uint64_t fit = plan->memory_limit / plan->worker_bytes;
+    plan->jobs = fit < (uint64_t)o->jobs ? (int)fit : o->jobs;
     return CACT_OK;
+}
+
+/* The description the writers of manifest.json (and later others) take. */
+static void run_info_fill(const struct run_ctx *c, const char *const *class_names,
+                          struct cact_run_info *in)
+{
+    const struct cact_run_opts *o = c->o;
+
+    memset(in, 0, sizeof *in);
+    in->kind = o->kind;
+    in->split = o->split;
+    in->label = o->label;
+    in->data_dir = o->data_dir;
+    in->data_format = cact_cifar_format(c->set); /* pickle helper */
+    in->n_images = cact_cifar_count(c->set);
+    in->n_classes = cact_cifar_n_classes(c->set);
+    in->class_names = class_names;
+    in->chain = &o->chain;
+    in->batch = o->batch;
+    in->drop_last = o->drop_last;
+    in->shuffle = o->shuffle;
+    in->seed = o->seed;
+    in->grid = &o->grid;
+    in->layout = o->layout;
+    in->png_level = o->png_level;
+    in->n_batches = c->n_batches;
+    in->batches = c->mb;
+}
+
+/* ---- Writers of whole-run files ----
+ * Each takes the run's description and the directory to write into (OUT's staging
+ * directory: the files appear in OUT when the run commits). A new writer goes here,
+ * and its file names into run_out_names. */
+static enum cact_status run_write_files(const struct cact_run_info *in, const char *dir,
+                                        struct cact_err *err)
+{
+    char path[4096];
+
+    if (snprintf(path, sizeof path, "%s/%s", dir, CACT_MANIFEST_NAME) >= (int)sizeof path)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", dir, CACT_MANIFEST_NAME);
+    /* An empty recycled manifest.json may be there (outdir.h): renaming over it would
+     * make ext4 flush the new one first; the directory is ours, so just remove it. */
+    (void)unlink(path);
+    return cact_manifest_write(path, in, err);
 }
 
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err)
 {
     struct run_ctx *c = NULL;
+    struct cact_outdir *od = NULL;
+    struct cact_run_plan plan;
+    struct cact_run_info info;
+    const char **class_names = NULL;
     pthread_t *threads = NULL;
     int started = 0, jobs;
     enum cact_status st;
-    char path[4096];
 
     memset(stats, 0, sizeof *stats);
-    st = run_check_opts(o, err);
-    if (st != CACT_OK)
-        return st;
     if (!o->out_dir && !o->logdir)
         return cact_fail(err, CACT_ERR_USAGE,
                          "nothing to write: no output directory and no log directory");
-    st = o->out_dir ? cact_mkdirs(o->out_dir, err) : CACT_OK;
+    st = cact_run_check(o, 0, &plan, err);
+    stats->limit = plan.limit;
     if (st != CACT_OK)
         return st;
     c = calloc(1, sizeof *c);
@@ -419,17 +663,27 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         c->n_batches = o->max_batches;
     if (c->n_batches == 0) {
         st = cact_fail(err, CACT_ERR_USAGE,
-                     "no batch to write: %zu images with --batch %zu and --drop-last",
+                     "no batch to write: %zu images in batches of %zu, dropping the last",
                      cact_cifar_count(c->set), o->batch);
         goto out;
     }
+    /* Again with the real image count: smaller batches may fit more workers. */
+    st = cact_run_check(o, cact_cifar_count(c->set), &plan, err);
+    stats->limit = plan.limit;
+    if (st != CACT_OK)
+        goto out;
     c->mb = calloc(c->n_batches, sizeof *c->mb);
-    if (!c->mb) {
+    class_names = calloc((size_t)cact_cifar_n_classes(c->set) + 1, sizeof *class_names);
+    if (o->html && o->out_dir) /* html: per-batch histograms for index.html */
+        c->html_hist = calloc(c->n_batches, sizeof *c->html_hist);
+    if (!c->mb || !class_names || (o->html && o->out_dir && !c->html_hist)) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    cact_grid_size(&o->grid, o->batch < cact_cifar_count(c->set) ? o->batch : cact_cifar_count(c->set),
-              &c->grid_w, &c->grid_h);
+    for (int i = 0; i < cact_cifar_n_classes(c->set); i++)
+        class_names[i] = cact_cifar_class_name(c->set, i);
+    c->grid_w = (int)plan.grid_w; /* cact_run_check: within the PNG limit, so in int */
+    c->grid_h = (int)plan.grid_h;
 
     c->use_lut = !o->force_float && cact_act_chain_is_elementwise(&o->chain);
     if (c->use_lut) {
@@ -442,6 +696,17 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
                 c->in_lut[ch][b] = cact_grid_quantize(o->grid.style, c->in_f[ch][b]);
                 c->out_lut[ch][b] = cact_grid_quantize(o->grid.style, c->out_f[ch][b]);
             }
+    }
+
+    /* Take OUT last, just before the work: waiting for another run comes after every
+     * check that can fail fast. */
+    if (o->out_dir) {
+        struct cact_outdir_opts oo = {o->out_dir, run_out_names, o->notice, o->notice_ctx,
+                                      o->cancel};
+        st = cact_outdir_begin(&od, &oo, err);
+        if (st != CACT_OK)
+            goto out;
+        c->dir = cact_outdir_stage(od);
     }
 
     /* tblog hook: open the event file, with the settings as its first text. */
@@ -459,7 +724,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
             goto out;
     }
 
-    jobs = o->jobs < (int)c->n_batches ? o->jobs : (int)c->n_batches;
+    jobs = plan.jobs < (int)c->n_batches ? plan.jobs : (int)c->n_batches;
     if (jobs <= 1) {
         run_worker(c);
     } else {
@@ -484,6 +749,10 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         st = c->err.code ? c->err.code : CACT_ERR_IO;
         goto out;
     }
+    if (o->cancel && *o->cancel) {
+        st = cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted");
+        goto out;
+    }
 
     /* tblog hook: every step is in the file; close it before the manifest. */
     if (c->tb)
@@ -493,9 +762,15 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     if (st != CACT_OK)
         goto out;
     if (o->out_dir) {
-        snprintf(path, sizeof path, "%s/manifest.json", o->out_dir);
-        st = cact_manifest_write(path, o, c->set, cact_cifar_count(c->set), c->mb,
-                                 c->n_batches, err);
+        run_info_fill(c, class_names, &info);
+        st = run_write_files(&info, c->dir, err);
+        if (st != CACT_OK)
+            goto out;
+        /* html: the viewer, beside the PNGs and the manifest it links to. */
+        if (o->html && (st = run_html(c, err)) != CACT_OK)
+            goto out;
+        /* The manifest last: in a merge it is the sign that OUT is complete. */
+        st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
         if (st != CACT_OK)
             goto out;
     }
@@ -513,12 +788,15 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     }
 out:
     cact_tblog_close(c->tb, NULL); /* tblog hook: after a failure, keep the whole steps written */
+    cact_outdir_free(od); /* an uncommitted staging directory goes with it */
     if (c->mb)
         for (size_t k = 0; k < c->n_batches; k++) {
             free(c->mb[k].idx);
             free(c->mb[k].labels);
         }
     free(c->mb);
+    free(c->html_hist);
+    free(class_names);
     free(threads);
     cact_cifar_loader_free(&c->ld);
     cact_cifar_free(c->set);
@@ -526,10 +804,3 @@ out:
     free(c);
     return st;
 }
-
-/* ---- Names ---- */
-
-const char *const cact_run_layout_names[CACT_RUN_LAYOUT_COUNT] = {
-    [CACT_RUN_LAYOUT_SEPARATE] = "separate",
-    [CACT_RUN_LAYOUT_PAIRS] = "pairs",
-};

@@ -32,6 +32,7 @@ cat >"$TMP/want" <<LIST
 .$P/include/cifar-act/grid.h
 .$P/include/cifar-act/pngw.h
 .$P/include/cifar-act/run.h
+.$P/include/cifar-act/run_info.h
 .$P/lib/libcifaract.a
 .$P/lib/libcifaract.so
 .$P/lib/libcifaract.so.0

@@ -87,6 +87,40 @@ static void test_sizes_known(void)
     }
 }
 
+/* Sizes beyond int: exact in 64 bits, 0 (not an overflowed int) from cact_grid_size.
+ * The first is the job UBSan caught (--batch 50000 --nrow 1 --padding 1024 --scale 64):
+ * its height was computed as a signed int product and overflowed. */
+static void test_sizes_huge(void)
+{
+    struct cact_grid_opts o;
+    uint64_t w64, h64;
+    int w = -1, h = -1;
+
+    cact_grid_opts_default(&o);
+    o.nrow = 1;
+    o.padding = 1024;
+    o.scale = 64;
+    cact_grid_size64(&o, 50000, &w64, &h64);
+    CHECK_EQ_INT(w64, 2080ull * 64);
+    CHECK_EQ_INT(h64, (1056ull * 50000 + 1024) * 64);
+    cact_grid_size(&o, 50000, &w, &h);
+    CHECK_EQ_INT(w, 0);
+    CHECK_EQ_INT(h, 0);
+    /* The largest values the CLI accepts, in every direction. */
+    o.nrow = 4096;
+    cact_grid_size64(&o, 1000000, &w64, &h64);
+    CHECK_EQ_INT(w64, (1056ull * 4096 + 1024) * 64);
+    CHECK_EQ_INT(h64, (1056ull * 245 + 1024) * 64);
+    /* Still exact where int holds it: the same as the int version. */
+    o.padding = 2;
+    o.scale = 3;
+    cact_grid_size64(&o, 64, &w64, &h64);
+    cact_grid_size(&o, 64, &w, &h);
+    CHECK_EQ_INT(w, (34 * 64 + 2) * 3); /* nrow 4096 > 64 images: one row of 64 */
+    CHECK_EQ_INT(h, (34 + 2) * 3);
+    CHECK(w64 == (uint64_t)w && h64 == (uint64_t)h);
+}
+
 static void test_sizes_many(void)
 {
     static const int nrows[] = { 1, 2, 3, 5, 8, 10, 64, 100 };
@@ -655,6 +689,7 @@ int main(void)
     test_defaults();
     test_sizes_known();
     test_sizes_many();
+    test_sizes_huge();
     test_quantize();
     test_render_quantizes();
     test_layout();

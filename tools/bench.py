@@ -101,6 +101,8 @@ def main():
               f"{'peak RSS MB':>12}")
         rows = {}
         jobs = [("--fn sigmoid", ["--fn", "sigmoid"]),
+                ("--fn sigmoid --no-html", ["--fn", "sigmoid", "--no-html"]),
+                ("--fn sigmoid --html-pixels", ["--fn", "sigmoid", "--html-pixels"]),
                 ("--fn sigmoid --jobs 1", ["--fn", "sigmoid", "--jobs", "1"]),
                 ("--fn sigmoid, replacing the last run's files", ["--fn", "sigmoid"]),
                 ("--fn relu", ["--fn", "relu"]),
@@ -137,6 +139,11 @@ def main():
                   f"{rss / 1e6:12.1f}")
         s2, s1 = rows["--fn sigmoid"][0], rows["--fn sigmoid --jobs 1"][0]
         print(f"scaling --jobs 1 -> default: {s1 / s2:.2f}x")
+        s0 = rows["--fn sigmoid --no-html"][0]
+        s1p = rows["--fn sigmoid --html-pixels"][0]
+        print(f"index.html (on by default) costs {100 * (s2 / s0 - 1):+.1f}% "
+              f"({1000 * (s2 - s0):+.0f} ms); with --html-pixels (html/px_*.js) "
+              f"{100 * (s1p / s0 - 1):+.1f}% ({1000 * (s1p - s0):+.0f} ms)")
         if pil is None:
             print("(vs PIL: n/a, /usr/bin/python3 cannot import PIL: apt-get install python3-pil)")
 

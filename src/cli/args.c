@@ -122,6 +122,17 @@ static const char *const cli_help_text[] = {
 "      --png-level N      0 stored; 1-5 fast (ISA-L; sigmoid grids within\n"
 "                         0.2% of PIL's size); 6-9 zlib, up to 1% smaller,\n"
 "                         20-80x slower (default " CLI_STR(CACT_PNGW_DEFAULT_LEVEL) ")\n"
+"      --html, --no-html  write (default) or skip OUT/index.html, a viewer of\n"
+"                         every step that works from file://\n"
+"      --html-pixels      also OUT/html/px_*.js: the input bytes (41 MB for the\n"
+"                         test set) behind the page's pixel values under the\n"
+"                         cursor; about a quarter more CPU, so not by default\n"
+"      --gallery [NAMES]  instead of the job: one batch through many functions,\n"
+"                         as OUT/gallery.png, gallery.html and gallery.json.\n"
+"                         NAMES: specs separated by commas, e.g.\n"
+"                         'relu,sigmoid,gelu(approximate=tanh)'; none: every\n"
+"                         element-wise function with its defaults\n"
+"      --gallery-batch K  the batch the gallery shows (default 0)\n"
 "\n"
 "  -j, --jobs N           worker threads (default: online CPUs); the output\n"
 "                         is the same for any N\n"
@@ -133,6 +144,7 @@ static const char *const cli_help_text[] = {
 "indices, labels, class names, min/mean/max, what the grids clipped). A run\n"
 "ends with what each clipped:\n"
 "\"output: 41.3% of values below 0 shown as 0, 0% above 1\".\n"
+"And OUT/index.html: open it in a browser (file:// works) to step through it.\n"
 "Exit status: 0 ok, 1 failure, 2 usage error, 130 interrupted (SIGINT),\n"
 "143 terminated (SIGTERM).\n"
 "Dataset: A. Krizhevsky, Learning Multiple Layers of Features from Tiny Images,\n"
@@ -358,6 +370,46 @@ SETTER(set_jobs) { return cli_int(opt, arg, 1, 1024, &a->run.jobs); }
 SETTER(set_url) { (void)opt; a->fetch.url = arg; return 0; }
 SETTER(set_archive) { (void)opt; a->fetch.archive = arg; return 0; }
 
+/* --gallery NAMES: specs split at the commas outside parentheses, so
+ * 'hardtanh(min_val=-2, max_val=2),relu' is two functions. */
+SETTER(set_gallery)
+{
+    struct cact_err err;
+    char spec[256];
+    a->gallery = 1;
+    a->n_gallery = 0;
+    if (!arg)
+        return 0;
+    for (const char *p = arg;;) {
+        size_t len = 0;
+        int depth = 0;
+        while (p[len] && (depth > 0 || p[len] != ',')) {
+            depth += p[len] == '(' ? 1 : p[len] == ')' ? -1 : 0;
+            len++;
+        }
+        if (len == 0 || len >= sizeof spec)
+            return cli_usage("%s: '%s': %s", opt, arg, len ? "a spec is too long" : "an empty name");
+        if (a->n_gallery == CLI_GALLERY_MAX)
+            return cli_usage("%s: at most %d functions", opt, CLI_GALLERY_MAX);
+        memcpy(spec, p, len);
+        spec[len] = '\0';
+        if (cact_act_parse(spec, &a->gallery_fns[a->n_gallery], &err) != CACT_OK)
+            return cli_usage("%s: %s", opt, err.msg);
+        a->n_gallery++;
+        if (!p[len])
+            return 0;
+        p += len + 1;
+    }
+}
+
+SETTER(set_gallery_batch)
+{
+    unsigned long long u;
+    int rc = cli_uint(opt, arg, 0, SIZE_MAX, &u);
+    a->gallery_batch = (size_t)u;
+    return rc;
+}
+
 /* Flags. The (void) casts: every setter has the same signature. */
 SETTER(set_list) { (void)opt; (void)arg; a->action = CLI_LIST; return 0; }
 SETTER(set_long) { (void)opt; (void)arg; a->list_long = 1; return 0; }
@@ -374,13 +426,17 @@ SETTER(set_no_verify) { (void)opt; (void)arg; a->no_verify = 1; return 0; }
 SETTER(set_grid_normalize) { (void)opt; (void)arg; a->run.grid.normalize = 1; return 0; }
 SETTER(set_scale_each) { (void)opt; (void)arg; a->run.grid.scale_each = 1; return 0; }
 SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
+SETTER(set_html) { (void)opt; (void)arg; a->run.html = 1; return 0; }
+SETTER(set_no_html) { (void)opt; (void)arg; a->run.html = 0; return 0; }
+SETTER(set_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 1; return 0; }
+SETTER(set_no_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 0; return 0; }
 
 /* ---- The option table ---- */
 
 struct cli_opt {
     const char *name;  /* long name, without "--" */
     char short_name;   /* 0: long only */
-    int has_arg;       /* getopt_long's no_argument / required_argument */
+    int has_arg;       /* getopt_long's no_argument / required_argument / optional_argument */
     int (*set)(struct cli_args *a, const char *opt, const char *arg);
 };
 
@@ -420,6 +476,12 @@ static const struct cli_opt cli_opts[] = {
     {"value-range", 0, required_argument, set_value_range},
     {"scale-each", 0, no_argument, set_scale_each},
     {"png-level", 0, required_argument, set_png_level},
+    {"html", 0, no_argument, set_html},
+    {"no-html", 0, no_argument, set_no_html},
+    {"html-pixels", 0, no_argument, set_html_pixels},
+    {"no-html-pixels", 0, no_argument, set_no_html_pixels},
+    {"gallery", 0, optional_argument, set_gallery},
+    {"gallery-batch", 0, required_argument, set_gallery_batch},
     {"jobs", 'j', required_argument, set_jobs},
     {"quiet", 'q', no_argument, set_quiet},
     {"help", 'h', no_argument, set_help},
@@ -494,6 +556,11 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
             for (size_t i = 0; i < CLI_N_OPTS; i++)
                 if (cli_opts[i].short_name == opt)
                     idx = (int)i;
+        /* An optional value may also be the next word (--gallery relu,tanh), as long
+         * as that word is not an option itself. */
+        if (cli_opts[idx].has_arg == optional_argument && !optarg && optind < argc &&
+            argv[optind][0] != '-')
+            optarg = argv[optind++];
         snprintf(name, sizeof name, "--%s", cli_opts[idx].name);
         if ((rc = cli_opts[idx].set(a, name, optarg)) != 0)
             return rc;
@@ -514,6 +581,11 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         return cli_usage("--tensor takes the numbers as they are: no --normalize (that is "
                          "the dataset's ToTensor step)");
 
+    if (a->gallery && a->run.chain.n)
+        return cli_usage("--gallery takes its functions itself: --gallery 'relu,tanh', not --fn");
+    if (a->gallery && (a->action == CLI_DOWNLOAD_ONLY || a->action == CLI_TENSOR))
+        return cli_usage("--gallery cannot be combined with --%s",
+                         a->action == CLI_TENSOR ? "tensor" : "download-only");
     if (a->run.chain.n == 0) {
         struct cact_err err;
         cact_act_parse("sigmoid", &a->run.chain.fn[0], &err);

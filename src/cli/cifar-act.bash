@@ -43,7 +43,7 @@ _cifar_act()
             words=$(_cifar_act_choices "$prog" "$prev")
             ;;
         -b | --batch | -n | --max-batches | -j | --jobs | --seed | --normalize | --url | \
-        --sha256 | --nrow | --padding | --pad-value | --scale | --png-level)
+        --sha256 | --nrow | --padding | --pad-value | --scale | --png-level | --gallery-batch)
             return # a value only the user knows
             ;;
         *)

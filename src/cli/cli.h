@@ -12,7 +12,11 @@
 #include <stddef.h>
 
 #include "fetch.h"
+#include "gallery.h"
 #include "run.h"
+
+/* --gallery takes at most this many functions. */
+#define CLI_GALLERY_MAX 64
 
 /* What the command line asked for. */
 enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_TENSOR };
@@ -24,6 +28,11 @@ struct cli_args {
     int quiet;
     int list_long;  /* --list --long: the wide table */
     int no_verify;
+    /* --gallery [NAMES]: one batch through many functions instead of the job. */
+    int gallery;
+    size_t n_gallery;                       /* 0: every element-wise function */
+    struct cact_act_fn gallery_fns[CLI_GALLERY_MAX];
+    size_t gallery_batch;                   /* --gallery-batch K */
     int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
     const char *tensor; /* --tensor LIST (CLI_TENSOR) */
 };
@@ -81,6 +90,8 @@ int cli_fetch(struct cli_args *a);
 /* Run the job (cact_run_job) and print its summary. Returns the exit status. */
 int cli_job(struct cli_args *a);
 
+/* Run the gallery (cact_gallery_run) instead of the job. Returns the exit status. */
+int cli_gallery(struct cli_args *a);
 /* Print the end-of-run report of what the grids clipped (not with --quiet). */
 void cli_clip_report(const struct cli_args *a, const struct cact_run_stats *st);
 

@@ -42,12 +42,35 @@ int cli_exit_status(enum cact_status code)
     return cact_exit_code(code);
 }
 
+/* A size the library refused (cact_run_check): its message names the values and the
+ * limit; the options that set them are ours to name. */
+static int cli_size_error(enum cact_run_limit limit, const struct cact_err *err)
+{
+    static const char *const opts[] = {
+        [CACT_RUN_LIMIT_NONE] = "",
+        [CACT_RUN_LIMIT_PNG] = "--batch, --nrow, --padding, --scale, --layout: ",
+        [CACT_RUN_LIMIT_MEMORY] = "--batch, --scale, --layout, --no-lut: ",
+    };
+    return cli_usage("%s%s", opts[limit], err->msg);
+}
+
 int cli_fetch(struct cli_args *a)
 {
     struct cact_fetch_opts *fo = &a->fetch;
     struct cact_err err;
 
     cact_err_clear(&err);
+    /* Sizes first (no I/O): a grid PNG or memory cannot hold fails now, not after the
+     * download and seconds of work. The split's official image count bounds the batch;
+     * cact_run_job checks again with the real count. */
+    if (a->action == CLI_RUN) {
+        struct cact_cifar_layout lay;
+        struct cact_run_plan plan;
+        cact_cifar_layout_get(a->run.kind, a->run.split, a->run.label, &lay);
+        if (cact_run_check(&a->run, lay.images_per_file * (size_t)lay.n_files, &plan, &err) !=
+            CACT_OK)
+            return cli_size_error(plan.limit, &err);
+    }
     /* Check where the job will write before a possibly long download. */
     if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
@@ -98,7 +121,12 @@ int cli_job(struct cli_args *a)
     cact_err_clear(&err);
     if (!a->quiet && isatty(STDERR_FILENO))
         a->run.progress = cli_run_progress;
+    if (!a->quiet) /* "waiting for another cifar-act writing to OUT" */
+        a->run.notice = cli_fetch_notice;
     if (cact_run_job(ro, &stats, &err) != CACT_OK) {
+        cli_progress_end();
+        if (err.code == CACT_ERR_USAGE && stats.limit != CACT_RUN_LIMIT_NONE)
+            return cli_size_error(stats.limit, &err);
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
     }
@@ -119,6 +147,44 @@ int cli_job(struct cli_args *a)
         printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
     if (!a->quiet)
         cli_clip_report(a, &stats);
+    return 0;
+}
+
+int cli_gallery(struct cli_args *a)
+{
+    const struct cact_run_opts *ro = &a->run;
+    struct cact_gallery_opts go;
+    struct cact_gallery_stats stats;
+    struct cact_err err;
+
+    cact_err_clear(&err);
+    cact_gallery_opts_default(&go);
+    go.data_dir = ro->data_dir;
+    go.kind = ro->kind;
+    go.split = ro->split;
+    go.label = ro->label;
+    go.data_verified = ro->data_verified;
+    go.batch = ro->batch;
+    go.drop_last = ro->drop_last;
+    go.shuffle = ro->shuffle;
+    go.seed = ro->seed;
+    go.gallery_batch = a->gallery_batch;
+    go.base = ro->chain;
+    go.base.n = 0;
+    go.fns = a->n_gallery ? a->gallery_fns : NULL;
+    go.n_fns = a->n_gallery;
+    go.grid = ro->grid;
+    go.png_level = ro->png_level;
+    go.out_dir = ro->out_dir;
+    go.html = ro->html;
+    if (cact_gallery_run(&go, &stats, &err) != CACT_OK) {
+        cli_error("%s", err.msg);
+        return cli_exit_status(err.code);
+    }
+    if (!a->quiet)
+        printf("cifar-act: gallery of %zu functions on batch %zu -> %s/gallery.png (%dx%d)%s\n",
+               stats.functions, go.gallery_batch, go.out_dir, stats.png_w, stats.png_h,
+               go.html ? ", gallery.html" : "");
     return 0;
 }
 

@@ -32,5 +32,5 @@ int main(int argc, char **argv)
     cli_signals_install();
     if ((rc = cli_fetch(&a)) != 0 || a.action == CLI_DOWNLOAD_ONLY)
         return cli_stdout_done(rc);
-    return cli_stdout_done(cli_job(&a));
+    return cli_stdout_done(a.gallery ? cli_gallery(&a) : cli_job(&a));
 }

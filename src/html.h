@@ -1,0 +1,148 @@
+/* html.h - OUT/index.html (a viewer for every step of a run) and OUT/gallery.html
+ * (one batch through many activations): self-contained pages, plain inline
+ * JavaScript and CSS, no network, working from file:// and from any static server.
+ *
+ * The pages show PNGs someone else wrote (run.c, gallery.c); this module only
+ * describes them. What it computes itself, from numbers, in C: the histograms of
+ * input and output values (exact, from per-channel byte counts and the chain's
+ * per-channel tables), the chain's curve over the input range actually used, and the
+ * SVG drawing both. Nothing is sampled: every step of the run is in the page.
+ *
+ * Pixel values under the cursor: a browser will not let a page read back pixels of
+ * a PNG it loaded from file:// (the canvas is tainted), so the viewer gets the input
+ * bytes from small per-batch script files, DIR/html/px_KKKK.js (the batch's
+ * [n][3][32][32] bytes in base64), loaded only for the step being inspected; the
+ * output value follows from the byte through the embedded 256-entry table per
+ * channel (element-wise chains only).
+ *
+ * Every file is written with cact_write_atomic (temporary name, then rename), and
+ * index.html last, so it never names a file that is not there yet.
+ */
+#ifndef CACT_HTML_H
+#define CACT_HTML_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "act.h"
+#include "ca.h"
+#include "grid.h"
+
+/* Bins of every histogram the pages draw. */
+#define CACT_HTML_BINS 64
+
+/* One settings row as the page shows it, e.g. {"batch size", "64"}. Strings are the
+ * caller's; the page escapes them. */
+struct cact_html_kv {
+    const char *key, *value;
+};
+
+/* A grid inside a PNG file in the output directory: the region (x, y, w, h) in the
+ * file's pixels, so one file may hold several grids (compare_KKKK.png, gallery.png).
+ * file_w, file_h: the whole file's size. */
+struct cact_html_image {
+    const char *file;
+    int file_w, file_h;
+    int x, y, w, h;
+};
+
+/* Byte histogram of a batch: hist[c][b] = how many bytes of channel c equal b. */
+typedef uint64_t cact_html_hist[CACT_ACT_CHANNELS][256];
+
+/* Count px ([n][3][32][32] bytes) into hist (added to what is there). */
+void cact_html_hist_add(cact_html_hist hist, const uint8_t *px, size_t n);
+
+/* Bin the values of an element-wise table: out[i] (CACT_HTML_BINS, zeroed first) counts
+ * the values f[c][b] (hist[c][b] times each) that fall in bin i of [lo, hi]; the value
+ * hi goes into the last bin, values outside [lo, hi] and NaN are not counted. Returns
+ * how many were counted. */
+uint64_t cact_html_bin(const cact_html_hist hist, const float f[CACT_ACT_CHANNELS][256],
+                       double lo, double hi, uint64_t out[CACT_HTML_BINS]);
+
+/* ---- The viewer: index.html ---- */
+
+struct cact_html_batch {
+    size_t n;                      /* images in the batch */
+    const size_t *idx;             /* [n] dataset indices, in grid order */
+    const int *labels;             /* [n] */
+    struct cact_html_image input, output;
+};
+
+/* Write DIR/html/px_KKKK.js (creating DIR/html if needed) for batch k's bytes px
+ * ([n][3][32][32]) and count them into hist (zeroed first). Thread-safe: a job's
+ * workers call it per batch, in parallel with their PNGs, and pass the histograms to
+ * cact_html_write_run (r->hists). CACT_ERR_IO naming the file; CACT_ERR_NOMEM. */
+enum cact_status cact_html_write_pixels(const char *dir, size_t k, const uint8_t *px, size_t n,
+                                        cact_html_hist hist, struct cact_err *err);
+
+/* Read batch k's bytes into px ([batches[k].n][3072]): how the writer gets the input
+ * bytes (histograms, pixel values) without keeping a copy of the run's data. */
+typedef enum cact_status (*cact_html_read_fn)(void *ctx, size_t k, uint8_t *px,
+                                              struct cact_err *err);
+
+struct cact_html_run {
+    const char *title;                        /* e.g. "sigmoid on CIFAR-10 test" */
+    const struct cact_act_chain *chain;       /* ToTensor/Normalize + the functions */
+    const struct cact_grid_opts *grid;        /* how the grids were drawn */
+    const char *const *class_names;           /* [n_classes] */
+    int n_classes;
+    const struct cact_html_kv *settings;      /* shown as they are, in order */
+    size_t n_settings;
+    const char *manifest;                     /* link, e.g. "manifest.json"; may be NULL */
+    const struct cact_html_batch *batches;    /* [n_batches], step k = batches[k] */
+    size_t n_batches;
+    /* Either the histograms of batches whose pixel files cact_html_write_pixels already
+     * wrote ([n_batches]), or NULL and a reader: then this function reads every batch
+     * and writes the pixel files itself. */
+    const cact_html_hist *hists;
+    cact_html_read_fn read;
+    void *read_ctx;
+    int no_pixels;   /* with hists: no pixel files were written; the page says so */
+};
+
+struct cact_html_stats {
+    size_t files;        /* files written, index.html included */
+    uint64_t bytes;      /* their total size */
+};
+
+/* Write DIR/html/px_KKKK.js for every batch (unless r->hists), then DIR/index.html.
+ * dir must exist.
+ * stats may be NULL.
+ * Returns CACT_OK; CACT_ERR_USAGE if the description is inconsistent (no batch, a
+ * batch of 0 images, a NULL file name, a label out of range); CACT_ERR_IO naming the
+ * file that could not be written (files already finished stay; none is partial);
+ * CACT_ERR_NOMEM; or whatever r->read returned (its message kept). */
+enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run *r,
+                                     struct cact_html_stats *stats, struct cact_err *err);
+
+/* ---- The gallery: gallery.html ---- */
+
+struct cact_html_card {
+    const struct cact_act_chain *chain;   /* element-wise: ToTensor/Normalize + functions */
+    struct cact_html_image grid;          /* its output grid */
+};
+
+struct cact_html_gallery {
+    const char *title;
+    const struct cact_grid_opts *grid;
+    const char *const *class_names;
+    int n_classes;
+    const struct cact_html_kv *settings;
+    size_t n_settings;
+    const char *manifest;                 /* link; may be NULL */
+    size_t n;                             /* images in the batch */
+    const size_t *idx;                    /* [n] */
+    const int *labels;                    /* [n] */
+    const uint8_t *px;                    /* [n][3072], for the histograms */
+    const struct cact_act_chain *input_chain; /* ToTensor/Normalize only (n == 0) */
+    struct cact_html_image input;         /* the input grid */
+    const struct cact_html_card *cards;   /* [n_cards], in page order */
+    size_t n_cards;
+};
+
+/* Write DIR/gallery.html. Return codes as cact_html_write_run (CACT_ERR_USAGE also for
+ * a card whose chain is not element-wise). */
+enum cact_status cact_html_write_gallery(const char *dir, const struct cact_html_gallery *g,
+                                         struct cact_err *err);
+
+#endif

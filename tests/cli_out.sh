@@ -1,0 +1,120 @@
+#!/bin/bash
+# cli_out.sh - the output directory never lies (issue 9 items 3 and 4), on the real
+# binary: re-runs, failed and interrupted runs, two runs at once, killed runs, and
+# sizes refused before any work.
+. "$(dirname "$0")/lib.sh"
+BIN=$CA_BIN
+DATA=$CA_SHARED
+count() { find "$1" -maxdepth 1 -name "$2" | wc -l | tr -d ' '; }
+
+# truthful DIR: manifest.json lists exactly the cifar-act files in DIR (or neither exists).
+truthful() {
+    python3 - "$1" <<'EOF'
+import json, os, re, sys
+d = sys.argv[1]
+ours = {f for f in os.listdir(d)
+        if re.fullmatch(r'(input|output|compare)_[0-9]+\.png(\.tmp\..*)?|manifest\.json(\.tmp\..*)?', f)}
+listed = set()
+if os.path.exists(os.path.join(d, 'manifest.json')):
+    m = json.load(open(os.path.join(d, 'manifest.json')))
+    listed = {'manifest.json'} | {b[k] for b in m['batches'] for k in ('input', 'output', 'compare') if k in b}
+if ours != listed:
+    sys.exit(f"in {d}: files {sorted(ours - listed)[:5]} not listed, listed {sorted(listed - ours)[:5]} absent")
+EOF
+}
+no_staging() { ! ls -A "$(dirname "$1")" | grep -q cifar-act-stage; }
+
+# ---- a second run with fewer batches, another layout ----
+O=$TMP/o
+expect_exit 0 first-run -- "$BIN" --data "$DATA" --out "$O" -n 5 -q
+expect_exit 0 fewer-batches -- "$BIN" --data "$DATA" --out "$O" -n 2 -q
+expect_true fewer-batches-4-pngs -- test "$(count "$O" '*.png')" = 4
+expect_true fewer-batches-truthful -- truthful "$O"
+expect_exit 0 pairs-after-separate -- "$BIN" --data "$DATA" --out "$O" -n 2 --layout pairs -q
+expect_true pairs-only -- test "$(count "$O" 'input_*')" = 0 -a "$(count "$O" 'compare_*')" = 2
+expect_true pairs-truthful -- truthful "$O"
+expect_true no-staging-left -- no_staging "$O"
+
+# ---- a failed run leaves the previous result ----
+cp "$O/manifest.json" "$TMP/manifest.before"
+bad=$TMP/bad/cifar-10-batches-bin
+mkdir -p "$bad"
+cp "$DATA/cifar-10-batches-bin/batches.meta.txt" "$bad/"
+head -c $((3073 * 100)) "$DATA/cifar-10-batches-bin/test_batch.bin" >"$bad/test_batch.bin"
+printf '\x0c' | dd of="$bad/test_batch.bin" bs=1 seek=$((3073 * 77)) conv=notrunc 2>/dev/null
+expect_exit 1 failing-run -- "$BIN" --data "$TMP/bad" --no-verify --out "$O" -b 10 -q
+expect_true failed-run-kept-manifest -- cmp -s "$O/manifest.json" "$TMP/manifest.before"
+expect_true failed-run-truthful -- truthful "$O"
+expect_true failed-run-no-staging -- no_staging "$O"
+
+# ---- Ctrl-C and SIGTERM midway: the previous result, complete ----
+O=$TMP/int
+"$BIN" --data "$DATA" --out "$O" -n 3 -q
+cp "$O/output_0000.png" "$TMP/png.before"
+for sig in INT TERM; do
+    want=$([ $sig = INT ] && echo 130 || echo 143)
+    "$BIN" --data "$DATA" --out "$O" --fn relu -b 4 --jobs 1 -q 2>/dev/null &
+    pid=$!
+    sleep 0.3
+    kill -$sig $pid 2>/dev/null
+    wait $pid
+    rc=$?
+    expect_true "sig$sig-exit-$want ($rc)" -- test $rc -eq $want
+    expect_true "sig$sig-previous-result" -- cmp -s "$O/output_0000.png" "$TMP/png.before"
+    expect_true "sig$sig-truthful" -- truthful "$O"
+    expect_true "sig$sig-3-batches" -- test "$(count "$O" '*.png')" = 6
+    expect_true "sig$sig-no-staging" -- no_staging "$O"
+done
+
+# ---- SIGKILL: the staging directory is swept by the next run ----
+"$BIN" --data "$DATA" --out "$O" -b 4 --jobs 1 -q &
+pid=$!
+sleep 0.3
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect_true killed-left-previous -- cmp -s "$O/output_0000.png" "$TMP/png.before"
+expect_true killed-truthful -- truthful "$O"
+: >"$O/output_0001.png.tmp.424242.0" # what a killed older version left
+expect_exit 0 after-kill -- "$BIN" --data "$DATA" --out "$O" -n 1 -q
+expect_true after-kill-swept -- no_staging "$O"
+expect_true after-kill-no-temp -- test "$(count "$O" '*.tmp.*')" = 0
+expect_true after-kill-truthful -- truthful "$O"
+
+# ---- files that are not ours stay; ours of earlier runs go ----
+O=$TMP/mixed
+mkdir -p "$O/keep"
+echo mine >"$O/notes.txt"
+expect_exit 0 mixed-1 -- "$BIN" --data "$DATA" --out "$O" -n 3 -q
+expect_exit 0 mixed-2 -- "$BIN" --data "$DATA" --out "$O" -n 1 -q
+expect_true mixed-kept -- test -s "$O/notes.txt" -a -d "$O/keep"
+expect_true mixed-2-pngs -- test "$(count "$O" '*.png')" = 2
+expect_true mixed-truthful -- truthful "$O"
+
+# ---- two runs at once: the second waits and says so; one run's files result ----
+O=$TMP/two
+"$BIN" --data "$DATA" --out "$O" --fn relu -b 8 --jobs 1 -q &
+pid=$!
+sleep 0.3
+expect_exit 0 concurrent-second -- "$BIN" --data "$DATA" --out "$O" --fn sigmoid -n 3
+wait $pid
+expect_true "concurrent-first-ok" -- test $? -eq 0
+expect_grep concurrent-notice "waiting for another cifar-act writing to .*two" "$TMP/err"
+expect_grep concurrent-last-wins '"name": "sigmoid"' "$O/manifest.json"
+expect_true concurrent-3-batches -- test "$(count "$O" '*.png')" = 6
+expect_true concurrent-truthful -- truthful "$O"
+
+# ---- sizes refused at once, naming the options and the limit (item 4) ----
+start=$(date +%s)
+expect_exit 2 pairs-scale-49 -- "$BIN" --data "$DATA" --out "$TMP/big" --layout pairs --scale 49
+expect_grep pairs-scale-49 "^cifar-act: .*--scale.*27244x13426 PNG.*2\^30" "$TMP/err"
+expect_exit 2 scale-64-batch-192 -- "$BIN" --data "$DATA" --out "$TMP/big" --scale 64 --batch 192
+expect_grep scale-64-batch-192 "--batch.*17536x52352 PNG" "$TMP/err"
+# UBSan's signed overflow in grid.c; refused before the (absent) data is looked at.
+expect_exit 2 huge-grid -- "$BIN" --data "$TMP/none" --split train --no-verify --batch 50000 \
+    --nrow 1 --padding 1024 --scale 64 --out "$TMP/big"
+expect_grep huge-grid "133120x3379265536 PNG" "$TMP/err"
+expect_true refused-fast -- test $(($(date +%s) - start)) -le 3
+expect_true refused-nothing-written -- test ! -e "$TMP/big/manifest.json"
+expect_true refused-one-line -- test "$(wc -l <"$TMP/err")" -eq 1
+
+summary cli_out
