@@ -150,9 +150,10 @@ SOVERSION := 0
 SONAME    := libcifaract.so.$(SOVERSION)
 SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
 # The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
-# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run).
+# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run),
+# pickle.h (behind cifar).
 PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h \
-             src/run_info.h
+             src/run_info.h src/pyfetch.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
 # is what the binary was before; -fPIC would also stop calls between exported functions
