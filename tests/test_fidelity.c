@@ -11,6 +11,14 @@
  *   norm   - (tests/golden/grids_norm.txt) make_grid(normalize=True, value_range,
  *            scale_each), both styles, input and output grids, both paths: the decoded
  *            PNG must hash to torchvision's pixels, 0 values off.
+ *
+ * Which norm goldens: exact pixels see the last ulp (a sigmoid 1 ulp high turns a
+ * TensorBoard pixel 2 into 3 under value_range 0.5..0.75), and PyTorch's scalar CPU
+ * kernels differ from its vectorized ones by that much. So with our generic kernels in
+ * use (CIFAR_ACT_GENERIC=1, cact_act_kernels_generic(): libm, like PyTorch's scalar
+ * path) the norm records come from tests/golden/grids_norm_default.txt (PyTorch under
+ * ATEN_CPU_CAPABILITY=default); with any other implementation from grids_norm.txt
+ * (PyTorch's AVX2 kernels). Both files have the same cases; the generator writes both.
  */
 #include <openssl/evp.h>
 #include <stb_image.h>
@@ -18,6 +26,7 @@
 #include <unistd.h>
 
 #include "act.h"
+#include "act_kernels.h"
 #include "check.h"
 #include "cifar.h"
 #include "grid.h"
@@ -310,8 +319,10 @@ int main(void)
     }
     if (f)
         fclose(f);
-    /* make_grid's normalize options. */
-    snprintf(path, sizeof path, "%s/grids_norm.txt", golden_dir);
+    /* make_grid's normalize options, from the PyTorch kernels ours follow (see above). */
+    snprintf(path, sizeof path, "%s/%s", golden_dir,
+             cact_act_kernels_generic() ? "grids_norm_default.txt" : "grids_norm.txt");
+    printf("norm goldens: %s (kernels: %s)\n", path, cact_act_kernels_isa());
     f = fopen(path, "r");
     CHECK_MSG(f != NULL, "cannot open %s", path);
     int norm_records = 0;

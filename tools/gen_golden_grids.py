@@ -3,6 +3,8 @@
 
     /usr/bin/python3 tools/gen_golden_grids.py [DATA_DIR [OUT_DIR]]
     (defaults: ../shared and tests/golden, relative to the repository root)
+    /usr/bin/python3 tools/gen_golden_grids.py --norm-default DATA_DIR OUT_DIR
+    (only section (d) under ATEN_CPU_CAPABILITY=default; the first form runs it)
 
 Reads DATA_DIR/cifar-10-batches-bin/test_batch.bin (the real test set, read-only, never
 copied), runs the PyTorch lesson pipeline on it - ToTensor (bytes/255 in float32),
@@ -65,6 +67,20 @@ are comments. Fields:
       add_images of the normalized batch. SHA256 hashes the reference pixels; FILE is a
       PNG of them ("-" for none, to keep the repository small). Must match exactly.
 
+      Exact pixels are sensitive to the last ulp: with value_range=(0.5, 0.75) a
+      sigmoid output 1 ulp above 0.50294113 quantizes to 3 instead of 2. PyTorch's own
+      results differ that much between its CPU kernels: the vectorized ones (its default
+      here, "CPU capability usage: AVX2") and the scalar ones (ATEN_CPU_CAPABILITY=default,
+      "NO AVX"), which call libm like our generic kernels do. So (d) is written twice:
+      grids_norm.txt in this process (the script checks it runs with AVX2), and
+      grids_norm_default.txt by a child process of this script run with
+      ATEN_CPU_CAPABILITY=default (option --norm-default). The rule the test follows:
+      our generic kernels (CIFAR_ACT_GENERIC=1) are compared with grids_norm_default.txt,
+      every other implementation with grids_norm.txt. The default-capability records
+      reuse the AVX2 record's PNG where the pixels are the same, else name a
+      grids_norm*_default.png. (a)-(c) are compared within 1 level, so one capability
+      is enough for them.
+
 The fidelity test should require input grids to match exactly and, per output grid,
 at most 0.01% of values differing, none by more than 1 level, from the reference
 (the lut entries reconstruct the reference grid with grid_render_lut; full entries
@@ -77,6 +93,7 @@ import hashlib
 import importlib.util
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -205,15 +222,83 @@ def lut_for(style, fn, norm):
     return np.stack([g[:, :, c].reshape(256) for c in range(3)])
 
 
-def main():
-    data = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared")
-    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "tests", "golden")
-    torch.set_num_threads(1)
+CAPABILITY_PREFIX = "CPU capability usage: "
+
+
+def cpu_capability():
+    """The kernel set ATen dispatches to, as torch.__config__.show() names it ("AVX2";
+    "NO AVX" under ATEN_CPU_CAPABILITY=default)."""
+    for line in torch.__config__.show().splitlines():
+        line = line.strip().lstrip("- ")
+        if line.startswith(CAPABILITY_PREFIX):
+            return line[len(CAPABILITY_PREFIX):]
+    return None
+
+
+def write_norm(batches, out, capability, fname, suffix):
+    """Section (d): OUT_DIR/FNAME from the kernels of CAPABILITY (asserted, so that a
+    machine that dispatches differently fails here instead of writing other goldens).
+    Kept PNGs are named with SUFFIX unless an existing one without it has the same
+    pixels."""
+    assert cpu_capability() == capability, "torch runs %s kernels, %s expected" % (
+        cpu_capability(), capability)
+    fns = dict(ELEMENTWISE + CHANNELWISE)
+    norms = dict(NORMALIZE)
+    nlines = [
+        "# cifar-act make_grid normalize goldens from PyTorch %s / torchvision %s; see"
+        % (torch.__version__, torchvision.__version__),
+        "# tools/gen_golden_grids.py (d) for the format. Fields are tab-separated.",
+    ]
+    if suffix:
+        nlines.append("# Kernels: ATEN_CPU_CAPABILITY=default (%s); compared with our generic"
+                      % capability)
+        nlines.append("# kernels. grids_norm.txt: the same cases with PyTorch's AVX2 kernels.")
+    with torch.no_grad():
+        # Without normalize our tb reference path equals add_images' own (grid_tb).
+        x0 = to_tensor(batches[0])
+        plain = vutils.make_grid(x0, padding=0).permute(1, 2, 0).numpy()
+        assert np.array_equal((plain * 255).clip(0, 255).astype(np.uint8), grid_tb(x0))
+        for i, (norm_name, spec, opts, keep) in enumerate(NORM_CASES):
+            for style in ("tv", "tb"):
+                k = 0
+                x = normalize(to_tensor(batches[k]), norms[norm_name])
+                for kind, y in (("input", x), ("output", fns[spec](x))):
+                    g = grid_norm(style, y, opts)
+                    name = "-"
+                    if keep:
+                        name = "grids_norm%d_%s_%s.png" % (i, style, kind)
+                        base = os.path.join(out, name)
+                        if not (suffix and os.path.exists(base) and np.array_equal(
+                                np.asarray(Image.open(base).convert("RGB")), g)):
+                            name = "grids_norm%d_%s_%s%s.png" % (i, style, kind, suffix)
+                            Image.fromarray(g).save(os.path.join(out, name), optimize=True)
+                    nlines.append("\t".join(["norm", style, norm_name, spec, opts, kind, str(k),
+                                             str(len(batches[k])), str(g.shape[1]),
+                                             str(g.shape[0]), name, sha(g)]))
+    with open(os.path.join(out, fname), "w") as f:
+        f.write("\n".join(nlines) + "\n")
+    print("wrote %s: %d records (%s kernels)" % (
+        os.path.join(out, fname), sum(1 for l in nlines if not l.startswith("#")), capability))
+
+
+def load_batches(data):
     raw = np.fromfile(os.path.join(data, "cifar-10-batches-bin", "test_batch.bin"),
                       dtype=np.uint8).reshape(-1, 3073)
     px = np.ascontiguousarray(raw[:, 1:].reshape(-1, 3, 32, 32))
     batches = {k: px[k * BATCH:(k + 1) * BATCH] for k in BATCHES}
     assert len(batches[156]) == 16
+    return px, batches
+
+
+def main():
+    torch.set_num_threads(1)
+    if sys.argv[1:2] == ["--norm-default"]:
+        data, out = sys.argv[2], sys.argv[3]
+        write_norm(load_batches(data)[1], out, "NO AVX", "grids_norm_default.txt", "_default")
+        return
+    data = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "..", "shared")
+    out = sys.argv[2] if len(sys.argv) > 2 else os.path.join(ROOT, "tests", "golden")
+    px, batches = load_batches(data)
     os.makedirs(out, exist_ok=True)
     lines = [
         "# cifar-act grid goldens from PyTorch %s / torchvision %s; see"
@@ -273,35 +358,17 @@ def main():
     with open(os.path.join(out, "grids.txt"), "w") as f:
         f.write("\n".join(lines) + "\n")
 
-    # (d) make_grid normalize options.
-    fns = dict(ELEMENTWISE + CHANNELWISE)
-    norms = dict(NORMALIZE)
-    nlines = [
-        "# cifar-act make_grid normalize goldens from PyTorch %s / torchvision %s; see"
-        % (torch.__version__, torchvision.__version__),
-        "# tools/gen_golden_grids.py (d) for the format. Fields are tab-separated.",
-    ]
-    with torch.no_grad():
-        # Without normalize our tb reference path equals add_images' own (grid_tb).
-        x0 = to_tensor(batches[0])
-        plain = vutils.make_grid(x0, padding=0).permute(1, 2, 0).numpy()
-        assert np.array_equal((plain * 255).clip(0, 255).astype(np.uint8), grid_tb(x0))
-        for i, (norm_name, spec, opts, keep) in enumerate(NORM_CASES):
-            for style in ("tv", "tb"):
-                k = 0
-                x = normalize(to_tensor(batches[k]), norms[norm_name])
-                for kind, y in (("input", x), ("output", fns[spec](x))):
-                    g = grid_norm(style, y, opts)
-                    name = "-"
-                    if keep:
-                        name = "grids_norm%d_%s_%s.png" % (i, style, kind)
-                        Image.fromarray(g).save(os.path.join(out, name), optimize=True)
-                    nlines.append("\t".join(["norm", style, norm_name, spec, opts, kind, str(k),
-                                             str(len(batches[k])), str(g.shape[1]),
-                                             str(g.shape[0]), name, sha(g)]))
-    with open(os.path.join(out, "grids_norm.txt"), "w") as f:
-        f.write("\n".join(nlines) + "\n")
-    print("wrote %s: %d records" % (os.path.join(out, "grids_norm.txt"), len(nlines) - 2))
+    # (d) make_grid normalize options: here (AVX2), then in a child process with the
+    # scalar kernels (see (d) above).
+    write_norm(batches, out, "AVX2", "grids_norm.txt", "")
+    subprocess.run([sys.executable, os.path.abspath(__file__), "--norm-default", data, out],
+                   env=dict(os.environ, ATEN_CPU_CAPABILITY="default"), check=True)
+    recs = [[l.split("\t") for l in open(os.path.join(out, n)) if not l.startswith("#")]
+            for n in ("grids_norm.txt", "grids_norm_default.txt")]
+    assert [r[:10] for r in recs[0]] == [r[:10] for r in recs[1]]
+    diff = [" ".join(a[1:6]) for a, b in zip(*recs) if a[11] != b[11]]
+    print("grids_norm_default.txt: %d of %d records differ from grids_norm.txt: %s"
+          % (len(diff), len(recs[0]), "; ".join(diff) or "none"))
     total = sum(os.path.getsize(os.path.join(out, n)) for n in os.listdir(out)
                 if n.startswith("grids"))
     print("wrote %s: %d input hashes, %d tables, %d full grids; grids* total %d bytes"
