@@ -31,7 +31,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor clean
+.PHONY: all test check check-all asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -100,14 +100,34 @@ $(BUILD)/tools/bench_kernels_xnnpack:
 	    "apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1
 endif
 
-# libFuzzer target for the archive reader (needs clang): see tests/fuzz_archive.c.
+# ---- Fuzzing (helper "fetch"): libFuzzer targets, built with clang +
+# libclang-rt-14-dev (tools/debian-packages.txt). make fuzz builds them all into
+# $(BUILD)/fuzz/; tools/fuzz.sh [SECONDS] runs each on its seeds (tests/fuzz/NAME/).
+# make check-all = make test + make asan + a fuzz smoke run (FUZZ_SECONDS each) + a
+# valgrind run of one end-to-end job.
 FUZZ_CC ?= clang
-fuzz: $(BUILD)/fuzz_archive
-$(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h src/ca.h
+FUZZ_SECONDS ?= 30
+FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              -Isrc $(PKG_CFLAGS)
+FUZZ_LIBS := $(PKG_LIBS) -lm -pthread
+FUZZ_TARGETS := archive dataset act_parse
+FUZZ_SRC_archive := src/archive.c src/ca.c
+FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/ca.c
+FUZZ_SRC_act_parse := $(filter src/act%.c,$(LIB_SRC)) src/ca.c
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(wildcard src/*.h) $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc tests/fuzz_archive.c src/archive.c src/ca.c -o $@ \
-	    $(shell pkg-config --libs zlib libcrypto)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@ $(FUZZ_LIBS)
+
+VALGRIND_DIR = $(BUILD)/valgrind
+check-all: test asan fuzz
+	FUZZ_BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_SECONDS)
+	rm -rf $(VALGRIND_DIR) && mkdir -p $(VALGRIND_DIR)
+	data=$$(CA_LIB_RULE_ONLY=1 . tests/lib.sh && cact_find_data $(CURDIR)) && \
+	    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./$(BIN) --data "$$data" --out $(VALGRIND_DIR)/out --max-batches 2 --quiet
+	@echo "check-all: tests, asan, fuzz smoke and valgrind passed"
 
 # gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
 fuzz-tensor: $(BUILD)/fuzz_tensor
@@ -152,8 +172,8 @@ SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
 # The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
 # internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run),
 # pickle.h (behind cifar).
-PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h \
-             src/run_info.h src/pyfetch.h
+PUBLIC_H  := src/ca.h src/dataset.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h \
+             src/run.h src/run_info.h src/pyfetch.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
 # is what the binary was before; -fPIC would also stop calls between exported functions

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 /* The meta files are a few hundred bytes; anything far larger is not one. */
-#define CIFAR_META_MAX (64 * 1024)
+#define CIFAR_META_MAX CACT_DATASET_META_MAX
 #define CIFAR_MAX_CLASSES 100
 
 struct cifar_file {
@@ -25,7 +25,7 @@ struct cifar_file {
 };
 
 struct cact_cifar_set {
-    struct cact_cifar_layout layout;
+    struct cact_dataset_layout layout;
     enum cact_cifar_label label;
     size_t record;  /* bytes per record: label bytes + CACT_CIFAR_PIXELS */
     size_t count;
@@ -38,53 +38,16 @@ struct cact_cifar_set {
     struct cact_pickle_names py_names; /* Python version: owns the strings instead */
 };
 
-/* ---- Layout ---- */
-
-void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                      enum cact_cifar_label label, struct cact_cifar_layout *out)
-{
-    memset(out, 0, sizeof *out);
-    if (kind == CACT_CIFAR_10) {
-        static const char *const train[] = {"data_batch_1.bin", "data_batch_2.bin",
-                                            "data_batch_3.bin", "data_batch_4.bin",
-                                            "data_batch_5.bin"};
-        out->dir = "cifar-10-batches-bin";
-        out->meta = "batches.meta.txt";
-        out->label_bytes = 1;
-        out->n_classes = 10;
-        out->images_per_file = 10000;
-        if (split == CACT_CIFAR_TRAIN) {
-            out->n_files = 5;
-            memcpy(out->files, train, sizeof train);
-        } else {
-            out->n_files = 1;
-            out->files[0] = "test_batch.bin";
-        }
-    } else {
-        out->dir = "cifar-100-binary";
-        out->label_bytes = 2;
-        out->n_files = 1;
-        out->files[0] = split == CACT_CIFAR_TRAIN ? "train.bin" : "test.bin";
-        out->images_per_file = split == CACT_CIFAR_TRAIN ? 50000 : 10000;
-        if (label == CACT_CIFAR_LABEL_COARSE) {
-            out->meta = "coarse_label_names.txt";
-            out->n_classes = 20;
-        } else {
-            out->meta = "fine_label_names.txt";
-            out->n_classes = 100;
-        }
-    }
-}
-
 /* ---- Opening ---- */
 
+/* The CLI adds how to point at the data or fetch it (CACT_HINT_DATA_DIR). */
 static enum cact_status cifar_missing(struct cact_err *err, const char *path, const char *data_dir,
                                     const char *dir)
 {
-    return cact_fail(err, CACT_ERR_MISSING,
-                   "%s not found: --data must name the directory that contains %s/ "
-                   "(the binary version); 'cifar-act --download-only --data %s' fetches it",
-                   path, dir, data_dir);
+    cact_fail(err, CACT_ERR_MISSING,
+              "%s not found: the data directory %s must contain %s/ (the binary version)",
+              path, data_dir, dir);
+    return cact_hint(err, CACT_HINT_DATA_DIR);
 }
 
 static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *data_dir,
@@ -93,17 +56,22 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
     char path[4096];
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
+    int fd = -1;
     size_t len;
 
     snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
-    f = fopen(path, "rb");
+    /* Not a plain fopen: a FIFO put there would block it for ever. */
+    st = cact_open_regular(path, &fd, NULL, err);
+    if (st == CACT_ERR_MISSING)
+        st = cifar_missing(err, path, data_dir, s->layout.dir);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            st = cifar_missing(err, path, data_dir, s->layout.dir);
-        else
-            st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
+    fd = -1;
     s->meta_buf = malloc(CIFAR_META_MAX + 1);
     if (!s->meta_buf) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
@@ -147,6 +115,8 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
 out:
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 
@@ -210,7 +180,9 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         s->files[i].fd = -1;
-    cact_cifar_layout_get(kind, split, label, &s->layout);
+    st = cact_dataset_layout(kind, split, label, &s->layout, err);
+    if (st != CACT_OK)
+        goto out;
     s->label = label;
     s->record = (size_t)s->layout.label_bytes + CACT_CIFAR_PIXELS;
 
@@ -220,20 +192,13 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
 
         snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
                  s->layout.files[i]);
-        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
-        if (cf->fd < 0) {
-            if (errno == ENOENT)
-                st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
-            else
-                st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
-                             strerror(errno));
+        /* Refuses a FIFO or device before any read could block on it. */
+        st = cact_open_regular(cf->path, &cf->fd, &sb, err);
+        if (st == CACT_ERR_MISSING)
+            st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
+        if (st != CACT_OK)
             goto out;
-        }
         s->n_files = i + 1;
-        if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            st = cact_fail(err, CACT_ERR_IO, "%s is not a regular file", cf->path);
-            goto out;
-        }
         if (sb.st_size == 0) {
             st = cact_fail(err, CACT_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
             goto out;
@@ -307,11 +272,13 @@ const char *const cact_cifar_format_names[CACT_CIFAR_FORMAT_COUNT] = {
 };
 
 void cact_cifar_py_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                              enum cact_cifar_label label, struct cact_cifar_layout *out)
+                              enum cact_cifar_label label, struct cact_dataset_layout *out)
 {
     static const char *const train10[] = {"data_batch_1", "data_batch_2", "data_batch_3",
                                           "data_batch_4", "data_batch_5"};
-    cact_cifar_layout_get(kind, split, label, out);
+    memset(out, 0, sizeof *out);
+    if (cact_dataset_layout(kind, split, label, out, NULL) != CACT_OK)
+        return; /* a kind, split or label outside its enum: dir stays NULL */
     out->label_bytes = 0;
     if (kind == CACT_CIFAR_10) {
         out->dir = "cifar-10-batches-py";
@@ -395,6 +362,10 @@ enum cact_status cact_cifar_open_python(struct cact_cifar_set **out, const char 
     for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         s->files[i].fd = -1;
     cact_cifar_py_layout_get(kind, split, label, &s->layout);
+    if (!s->layout.dir) {
+        free(s);
+        return cact_fail(err, CACT_ERR_USAGE, "no such dataset, split or label");
+    }
     s->label = label;
     s->format = CACT_CIFAR_FORMAT_PYTHON;
     s->record = CACT_CIFAR_PIXELS;
@@ -440,7 +411,7 @@ out:
     return st;
 }
 
-static int cifar_exists(const char *data_dir, const struct cact_cifar_layout *l)
+static int cifar_exists(const char *data_dir, const struct cact_dataset_layout *l)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s/%s", data_dir, l->dir, l->files[0]);
@@ -452,10 +423,12 @@ enum cact_status cact_cifar_open_any(struct cact_cifar_set **out, const char *da
                                      enum cact_cifar_label label, int verified,
                                      struct cact_err *err)
 {
-    struct cact_cifar_layout bin, py;
-    cact_cifar_layout_get(kind, split, label, &bin);
-    cact_cifar_py_layout_get(kind, split, label, &py);
+    struct cact_dataset_layout bin, py;
     *out = NULL;
+    enum cact_status lst = cact_dataset_layout(kind, split, label, &bin, err);
+    if (lst != CACT_OK)
+        return lst;
+    cact_cifar_py_layout_get(kind, split, label, &py);
     if (cifar_exists(data_dir, &bin))
         return cifar_open_impl(out, data_dir, kind, split, label, !verified, err);
     if (cifar_exists(data_dir, &py))
@@ -555,7 +528,7 @@ enum cact_status cact_cifar_loader_init(struct cact_cifar_loader *ld, size_t cou
 {
     memset(ld, 0, sizeof *ld);
     if (batch == 0)
-        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "batch size must be at least 1");
     ld->count = count;
     ld->batch = batch;
     ld->drop_last = drop_last;

@@ -15,36 +15,20 @@
 #include <stdint.h>
 
 #include "ca.h"
+#include "dataset.h"
 
 #define CACT_CIFAR_SIDE 32
 #define CACT_CIFAR_PLANE (CACT_CIFAR_SIDE * CACT_CIFAR_SIDE)  /* 1024 pixels per channel */
 #define CACT_CIFAR_PIXELS (3 * CACT_CIFAR_PLANE)         /* 3072 bytes per image */
-#define CACT_CIFAR_MAX_FILES 5
+#define CACT_CIFAR_MAX_FILES CACT_DATASET_MAX_RECORD_FILES
 
-enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100, CACT_CIFAR_KIND_COUNT };
-enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN, CACT_CIFAR_SPLIT_COUNT };
-enum cact_cifar_label { /* CIFAR-100 only */
-    CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE, CACT_CIFAR_LABEL_COUNT
-};
+/* The kinds, splits, label kinds and which files each needs: dataset.h. */
 
 /* The names users spell, indexed by each enum (see cact_name_find()):
  * "cifar10"/"cifar100", "test"/"train", "fine"/"coarse". */
 extern const char *const cact_cifar_kind_names[CACT_CIFAR_KIND_COUNT];
 extern const char *const cact_cifar_split_names[CACT_CIFAR_SPLIT_COUNT];
 extern const char *const cact_cifar_label_names[CACT_CIFAR_LABEL_COUNT];
-
-/* What a (kind, split) needs on disk, relative to the data directory. */
-struct cact_cifar_layout {
-    const char *dir;                      /* "cifar-10-batches-bin" / "cifar-100-binary" */
-    int n_files;
-    const char *files[CACT_CIFAR_MAX_FILES];   /* record files, in dataset order */
-    const char *meta;                     /* class-name file for the chosen labels */
-    int label_bytes;                      /* 1 or 2 */
-    int n_classes;                        /* 10, or 100 fine / 20 coarse */
-    size_t images_per_file;               /* 10000 (CIFAR-10), 10000/50000 (CIFAR-100) */
-};
-void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                      enum cact_cifar_label label, struct cact_cifar_layout *out);
 
 struct cact_cifar_set;
 
@@ -94,7 +78,7 @@ extern const char *const cact_cifar_format_names[CACT_CIFAR_FORMAT_COUNT];
  * "cifar-100-python", files without ".bin", meta "batches.meta" / "meta",
  * label_bytes 0 (labels are not in the records). */
 void cact_cifar_py_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                              enum cact_cifar_label label, struct cact_cifar_layout *out);
+                              enum cact_cifar_label label, struct cact_dataset_layout *out);
 
 /* Open DATA_DIR/<py layout dir>/ with the restricted unpickler: every batch file is
  * parsed in full (bounded memory: the pixel bytes are located, not loaded), its rows

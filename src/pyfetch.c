@@ -68,7 +68,7 @@ static int pyf_files(enum cact_cifar_kind kind, enum cact_cifar_split split,
 
 static const char *pyf_dir(enum cact_cifar_kind kind)
 {
-    struct cact_cifar_layout l;
+    struct cact_dataset_layout l;
     cact_cifar_py_layout_get(kind, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &l);
     return l.dir;
 }
@@ -263,7 +263,7 @@ enum cact_status cact_pyfetch_extract(const struct cact_fetch_opts *o, struct ca
     for (int k = 0; k < n; k++) {
         snprintf(names[k], sizeof names[k], "%s/%s", pyf_dir(o->kind), f[k]->name);
         snprintf(dests[k], sizeof dests[k], "%s/%s", dir, f[k]->name);
-        m[k] = (struct cact_archive_member){ names[k], dests[k], pyf_md5(o, f[k]->name, f[k]->md5) };
+        m[k] = (struct cact_archive_member){ names[k], dests[k], pyf_md5(o, f[k]->name, f[k]->md5), 0 };
     }
     st = cact_archive_new(&a, m, n, err);
     if (st != CACT_OK)
@@ -315,16 +315,21 @@ out:
 enum cact_status cact_pyfetch_ensure(const struct cact_fetch_opts *o,
                                      enum cact_cifar_format *used, struct cact_err *err)
 {
-    struct cact_cifar_layout bin;
+    struct cact_dataset_layout bin;
     char path[4096];
     enum cact_status st;
 
+    *used = CACT_CIFAR_FORMAT_BINARY;
+    if ((unsigned)o->kind >= CACT_CIFAR_KIND_COUNT || (unsigned)o->split >= CACT_CIFAR_SPLIT_COUNT)
+        return cact_fetch_ensure(o, err); /* it says what is wrong with the options */
     if (cact_pyfetch_is_archive(o->archive, o->kind)) {
         *used = CACT_CIFAR_FORMAT_PYTHON;
         st = cact_pyfetch_extract(o, err);
         return st == CACT_OK ? cact_pyfetch_verify(o, err) : st;
     }
-    cact_cifar_layout_get(o->kind, o->split, CACT_CIFAR_LABEL_FINE, &bin);
+    st = cact_dataset_layout(o->kind, o->split, CACT_CIFAR_LABEL_FINE, &bin, err);
+    if (st != CACT_OK)
+        return st;
     snprintf(path, sizeof path, "%s/%s/%s", o->data_dir, bin.dir, bin.files[0]);
     /* A download source given (--url/--sha256 style options, or an archive) asks for the
      * binary version; otherwise what is already there is used. */

@@ -4,7 +4,8 @@
  * program ends with `return check_summary("name");`, which prints
  * "name: N passed, N failed" and returns the exit status. tests/run-tests.sh adds up
  * those lines. Paths: CA_BUILD (build dir), CA_BIN (the cifar-act binary) and
- * CA_SHARED (../shared by default) come from the environment the runner sets.
+ * CA_DATA (the real dataset: check_data_dir()) come from the environment the runner
+ * sets.
  */
 #ifndef CHECK_H
 #define CHECK_H
@@ -57,6 +58,39 @@ static int check_summary(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed ? 1 : 0;
+}
+
+/* The directory holding the real CIFAR-10 test set (cifar-10-batches-bin/), by the one
+ * rule of tests/lib.sh's cact_find_data: tests/run-tests.sh finds it once and sets
+ * CA_DATA; a test run alone applies the same order ($CIFAR_ACT_DATA, ./data,
+ * ../shared). NULL, after one line saying where it looked, if none has it. */
+static const char *check_data_dir(void)
+{
+    static char found[4096];
+    const char *cand[3] = { getenv("CA_DATA"), NULL, NULL };
+    char probe[4200];
+
+    if (found[0])
+        return found;
+    if (!cand[0] || !*cand[0]) {
+        cand[0] = getenv("CIFAR_ACT_DATA");
+        cand[1] = "data";
+        cand[2] = "../shared";
+    }
+    for (int i = 0; i < 3; i++) {
+        FILE *f;
+        if (!cand[i] || !*cand[i])
+            continue;
+        snprintf(probe, sizeof probe, "%s/cifar-10-batches-bin/test_batch.bin", cand[i]);
+        if ((f = fopen(probe, "rb")) != NULL) {
+            fclose(f);
+            snprintf(found, sizeof found, "%s", cand[i]);
+            return found;
+        }
+    }
+    fprintf(stderr, "the real CIFAR-10 test set is in none of $CA_DATA, $CIFAR_ACT_DATA, "
+                    "./data, ../shared (each would hold cifar-10-batches-bin/test_batch.bin)\n");
+    return NULL;
 }
 
 #endif

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
 ROOT=$CA_ROOT
-DATA=$CA_SHARED
+DATA=$CA_DATA
 BUILD=$(cd "$ROOT" && cd "$CA_BUILD" && pwd)
 S=$TMP/stage
 P=/usr/local
@@ -28,6 +28,7 @@ cat >"$TMP/want" <<LIST
 .$P/include/cifar-act/act.h
 .$P/include/cifar-act/ca.h
 .$P/include/cifar-act/cifar.h
+.$P/include/cifar-act/dataset.h
 .$P/include/cifar-act/fetch.h
 .$P/include/cifar-act/grid.h
 .$P/include/cifar-act/pngw.h

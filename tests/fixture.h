@@ -206,11 +206,11 @@ static void fx_make_cifar10(const char *src, int records, uint64_t seed, struct 
             b[(size_t)r * 3073] = (unsigned char)(r % 10);
         fx_write(fx_path(src, fx_c10_files[f]), b, n);
         fx_digest(EVP_md5(), b, n, s->md5[f]);
-        s->tab[k++] = (struct cact_fetch_md5){ fx_c10_files[f], s->md5[f] };
+        s->tab[k++] = (struct cact_fetch_md5){ fx_c10_files[f], s->md5[f], n };
     }
     fx_write(fx_path(src, "batches.meta.txt"), meta, sizeof meta - 1);
     fx_digest(EVP_md5(), meta, sizeof meta - 1, s->md5[6]);
-    s->tab[k] = (struct cact_fetch_md5){ NULL, NULL };
+    s->tab[k] = (struct cact_fetch_md5){ NULL, NULL, 0 };
     free(b);
 }
 

@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -518,6 +519,32 @@ static int cli_bad_option(char **argv, int opt)
     return cli_usage("unknown option '%s'", arg);
 }
 
+/* The environment's overrides of the fetch's robustness knobs (the CLI tests keep
+ * retries and stalls short with them). Unset, empty or malformed: the default stays. */
+static void cli_env_long(const char *name, long *v)
+{
+    const char *s = getenv(name);
+    char *end = NULL;
+    long x;
+
+    if (!s || !*s)
+        return;
+    errno = 0;
+    x = strtol(s, &end, 10);
+    if (!errno && !*end && x >= 0)
+        *v = x;
+}
+
+static void cli_fetch_env(struct cact_fetch_opts *fo)
+{
+    long attempts = fo->max_attempts;
+    cli_env_long("CIFAR_ACT_RETRY_BASE_MS", &fo->retry_base_ms);
+    cli_env_long("CIFAR_ACT_STALL_SECONDS", &fo->stall_seconds);
+    cli_env_long("CIFAR_ACT_FETCH_MAX_SECONDS", &fo->max_seconds);
+    cli_env_long("CIFAR_ACT_FETCH_MAX_ATTEMPTS", &attempts);
+    fo->max_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     struct option longs[CLI_N_OPTS + 1];
@@ -530,6 +557,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     a->action = CLI_RUN;
     cact_run_opts_default(&a->run);
     cact_fetch_opts_default(&a->fetch);
+    cli_fetch_env(&a->fetch);
     if (env_data && *env_data)
         a->run.data_dir = env_data;
 

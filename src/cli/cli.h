@@ -53,6 +53,10 @@ int cli_list(int wide);
 /* "cifar-act: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A library failure: its message, plus the remedy in our options' terms when the
+ * library gave a hint (err->hint, enum cact_hint in ca.h). */
+void cli_fail(const struct cact_err *err);
+
 /* A usage error: "cifar-act: <message> (see cifar-act --help)"; returns 2, the exit
  * status for usage errors, so parsers can `return cli_usage(...)`. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

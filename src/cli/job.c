@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ca.h"
@@ -58,20 +59,22 @@ int cli_fetch(struct cli_args *a)
 {
     struct cact_fetch_opts *fo = &a->fetch;
     struct cact_err err;
+    struct stat sb;
+    int made_out;
 
     cact_err_clear(&err);
     /* Sizes first (no I/O): a grid PNG or memory cannot hold fails now, not after the
      * download and seconds of work. The split's official image count bounds the batch;
      * cact_run_job checks again with the real count. */
     if (a->action == CLI_RUN) {
-        struct cact_cifar_layout lay;
         struct cact_run_plan plan;
-        cact_cifar_layout_get(a->run.kind, a->run.split, a->run.label, &lay);
-        if (cact_run_check(&a->run, lay.images_per_file * (size_t)lay.n_files, &plan, &err) !=
-            CACT_OK)
+        if (cact_run_check(&a->run, cact_dataset_images(a->run.kind, a->run.split), &plan,
+                           &err) != CACT_OK)
             return cli_size_error(plan.limit, &err);
     }
-    /* Check where the job will write before a possibly long download. */
+    /* Check where the job will write before a possibly long download; if the fetch
+     * then fails, an --out this run created is removed again (it is empty). */
+    made_out = a->action == CLI_RUN && a->run.out_dir && stat(a->run.out_dir, &sb) != 0;
     if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
         return 1;
@@ -100,7 +103,9 @@ int cli_fetch(struct cli_args *a)
     enum cact_status st = cact_pyfetch_ensure(fo, &used, &err);
     cli_progress_end();
     if (st != CACT_OK) {
-        cli_error("%s", err.msg);
+        cli_fail(&err);
+        if (made_out)
+            rmdir(a->run.out_dir);
         return cli_exit_status(err.code);
     }
     if (a->action == CLI_DOWNLOAD_ONLY) {
@@ -127,7 +132,7 @@ int cli_job(struct cli_args *a)
         cli_progress_end();
         if (err.code == CACT_ERR_USAGE && stats.limit != CACT_RUN_LIMIT_NONE)
             return cli_size_error(stats.limit, &err);
-        cli_error("%s", err.msg);
+        cli_fail(&err);
         return cli_exit_status(err.code);
     }
     if (!a->quiet && !ro->out_dir)
