@@ -441,7 +441,9 @@ enum cact_status cact_cifar_open_any(struct cact_cifar_set **out, const char *da
         snprintf(more, sizeof more, "%s; or the Python version: %s/%s/%s, as "
                  "torchvision.datasets.%s(root, download=True) leaves it", err->msg, data_dir,
                  py.dir, py.files[0], kind == CACT_CIFAR_10 ? "CIFAR10" : "CIFAR100");
+        enum cact_hint hint = err->hint; /* the CLI's advice still applies */
         cact_fail(err, CACT_ERR_MISSING, "%s", more);
+        cact_hint(err, hint);
     }
     return st;
 }

@@ -347,7 +347,9 @@ enum cact_status cact_pyfetch_ensure(const struct cact_fetch_opts *o,
                  err->msg, o->data_dir, pyf_dir(o->kind),
                  o->kind == CACT_CIFAR_10 ? "CIFAR10" : "CIFAR100", pyf_sources[o->kind].archive,
                  pyf_sources[o->kind].url);
+        enum cact_hint hint = err->hint; /* the CLI's advice still applies */
         cact_fail(err, CACT_ERR_MISSING, "%s", more);
+        cact_hint(err, hint);
     }
     return st;
 }
