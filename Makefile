@@ -31,7 +31,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check check-all asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor clean
+.PHONY: all test check check-valgrind venv asan test-generic bench bench-kernels bench-extract fuzz clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -53,7 +53,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
 
-test check: $(BIN) $(TEST_BIN)
+test: $(BIN) $(TEST_BIN) venv
 	CA_BUILD=$(BUILD) CA_BIN=$(abspath $(BIN)) tests/run-tests.sh
 
 # Same tests, rebuilt with AddressSanitizer + UBSan in a separate build directory.
@@ -100,45 +100,54 @@ $(BUILD)/tools/bench_kernels_xnnpack:
 	    "apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1
 endif
 
-# ---- Fuzzing (helper "fetch"): libFuzzer targets, built with clang +
+# ---- Fuzzing: libFuzzer targets for every parser of untrusted bytes, built with clang +
 # libclang-rt-14-dev (tools/debian-packages.txt). make fuzz builds them all into
 # $(BUILD)/fuzz/; tools/fuzz.sh [SECONDS] runs each on its seeds (tests/fuzz/NAME/).
-# make check-all = make test + make asan + a fuzz smoke run (FUZZ_SECONDS each) + a
-# valgrind run of one end-to-end job.
+# A target is a tests/fuzz_NAME.c, a FUZZ_SRC_NAME line and a seed folder.
 FUZZ_CC ?= clang
-FUZZ_SECONDS ?= 30
 FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
               -Isrc $(PKG_CFLAGS)
 FUZZ_LIBS := $(PKG_LIBS) -lm -pthread
-FUZZ_TARGETS := archive dataset act_parse
+FUZZ_TARGETS := $(patsubst tests/fuzz_%.c,%,$(wildcard tests/fuzz_*.c))
+FUZZ_ACT := $(filter src/act%.c,$(LIB_SRC))
 FUZZ_SRC_archive := src/archive.c src/ca.c
 FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/ca.c
-FUZZ_SRC_act_parse := $(filter src/act%.c,$(LIB_SRC)) src/ca.c
+FUZZ_SRC_act_parse := $(FUZZ_ACT) src/ca.c
+FUZZ_SRC_tensor := src/tensor.c src/tensor_print.c src/ca.c $(FUZZ_ACT)
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(wildcard src/*.h) $(LIB_SRC)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@ $(FUZZ_LIBS)
 
+# ---- The whole suite (the README's test command, and CI's) ----
+# make check = make test, the same tests under ASan + UBSan (make asan), a short run of
+# every fuzz target (FUZZ_SECONDS each, seeds first) and one end-to-end job under
+# valgrind; tests/check.sh adds them up into one closing "check: N passed, N failed".
+FUZZ_SECONDS ?= 30
+check:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/check.sh
+
+# The valgrind stage of tests/check.sh: no error, no leak, on a 2-batch job.
 VALGRIND_DIR = $(BUILD)/valgrind
-check-all: test asan fuzz
-	FUZZ_BUILD=$(BUILD) tools/fuzz.sh $(FUZZ_SECONDS)
+check-valgrind: $(BIN)
 	rm -rf $(VALGRIND_DIR) && mkdir -p $(VALGRIND_DIR)
 	data=$$(CA_LIB_RULE_ONLY=1 . tests/lib.sh && cact_find_data $(CURDIR)) && \
 	    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
 	    ./$(BIN) --data "$$data" --out $(VALGRIND_DIR)/out --max-batches 2 --quiet
-	@echo "check-all: tests, asan, fuzz smoke and valgrind passed"
 
-# gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
-fuzz-tensor: $(BUILD)/fuzz_tensor
-# tensor.c runs chains through cact_act_apply, so the act module links in too.
-FUZZ_TENSOR_SRC := tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
-                   src/act.c src/act_kernels.c src/act_fast.c
-$(BUILD)/fuzz_tensor: $(FUZZ_TENSOR_SRC) src/tensor.h src/tensor_print.h src/ca.h \
-                      src/act.h src/act_kernels.h src/act_fast.inc
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc $(FUZZ_TENSOR_SRC) -o $@ -lm -pthread
+# Test-only Python packages (TensorBoard reads our event files in
+# tests/cli_tensorboard.sh) in a git-ignored venv, never system-wide; made on first use
+# from the pinned tests/requirements.txt. Without PyPI those checks say SKIP (and fail
+# under CI=true). One venv for every build directory.
+VENV := build/venv
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/requirements.txt
+	@rm -rf $(VENV)
+	@if python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet \
+	        --disable-pip-version-check -r tests/requirements.txt; then touch $@; \
+	else echo "venv: could not install tests/requirements.txt into $(VENV);" \
+	        "the TensorBoard checks will be skipped" >&2; fi
 
 # Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
 $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)
@@ -300,7 +309,7 @@ $(DEB_FILE): $(wildcard src/*.c src/*.h $(CLI_DIR)/*) Makefile LICENSE tools/deb
 	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
 
 # The tests install into a staging tree (tests/cli_pkg.sh) and compare PNGs by pixels.
-test check: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
+test: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
 $(BUILD)/tests/pngdiff: tests/pngdiff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lstb

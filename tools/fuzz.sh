@@ -11,7 +11,8 @@ secs=${1:-60}
 [ $# -gt 0 ] && shift
 build=${FUZZ_BUILD:-build}
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(archive dataset act_parse)
+# Every tests/fuzz_NAME.c is a target (the Makefile builds the same list).
+[ ${#targets[@]} -eq 0 ] && mapfile -t targets < <(ls tests/fuzz_*.c | sed -E "s|tests/fuzz_(.*)\.c|\1|")
 make --no-print-directory BUILD="$build" fuzz >/dev/null
 status=0
 for t in "${targets[@]}"; do
