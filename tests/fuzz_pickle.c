@@ -1,12 +1,11 @@
 /* fuzz_pickle.c - libFuzzer target for the restricted unpickler (src/pickle.c).
  *
- * Build and run (clang needed; not part of `make test`):
- *     make fuzz-pickle && build/fuzz_pickle -max_total_time=120 build/fuzz-pickle-corpus tests/fuzz_pickle_seeds
+ * Build and run (clang needed): make fuzz; tools/fuzz.sh [SECONDS] pickle
  * Input: byte 0 picks what to parse the rest as: bit 0 clear, a batch file
  * (cact_pickle_batch_mem, or with bit 3 set cact_pickle_batch_fd on a memfd holding the
  * bytes: the file path, built with a 7-byte read buffer so every boundary is crossed);
  * bit 0 set, a meta file, bits 1..2 picking the key (label_names, fine_label_names,
- * coarse_label_names). Seeds in tests/fuzz_pickle_seeds/
+ * coarse_label_names). Seeds in tests/fuzz/pickle/
  * are such files (synthetic pixels) behind their mode byte.
  */
 #define _GNU_SOURCE
