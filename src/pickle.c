@@ -706,7 +706,10 @@ static const char *const pk_refused_name[256] = {
 
 static enum cact_status pk_run(struct pk_vm *vm, struct pk_obj **top)
 {
-    enum cact_status st = CACT_OK;
+    /* A stack from the start: "stack + first" on an empty one must not be NULL + 0. */
+    enum cact_status st = pk_grow(vm, (void **)&vm->stack, &vm->scap, 16, sizeof *vm->stack);
+    if (st != CACT_OK)
+        return st;
 
     while (!vm->stopped) {
         vm->op_off = vm->src.pos;

@@ -233,6 +233,7 @@ static void test_opcodes(void)
         { "\x80\x02}(K\x01u.", 7, "SETITEMS with an odd number" },
         { "\x80\x02}K\x01" "a.", 6, "adds to a dict, expected a list" },
         { "\x80\x02}e.", 4, "without a MARK" },
+        { "\x80\x02(t.", 5, "the pickle is a tuple" },   /* fuzz: empty stack, NULL + 0 */
         { "\x80\x02\x85.", 4, "TUPLE1 with fewer than 1" },
         { "\x80\x02}(R.", 5, "pops from an empty stack" },
         { "\x80\x02h\x05.", 4, "memo GET of undefined entry 5" },
