@@ -650,8 +650,8 @@ static void test_pyfetch(void)
     CHECK_EQ_INT(cact_pyfetch_verify(&o, &e), CACT_ERR_CHECKSUM);
     CHECK(strstr(e.msg, "test_batch: MD5 ") && strstr(e.msg, "expected 40351d587109b95175f43aff81a1287e"));
     /* With the tests' table (the --no-verify-like library option): verified, Python. */
-    struct cact_fetch_md5 ok[] = {{"test_batch", tb}, {"batches.meta", meta},
-                                  {"cifar-10-python.tar.gz", arch}, {NULL, NULL}};
+    struct cact_fetch_md5 ok[] = {{.member = "test_batch", .md5 = tb}, {.member = "batches.meta", .md5 = meta},
+                                  {.member = "cifar-10-python.tar.gz", .md5 = arch}, {.member = NULL}};
     o.test_md5 = ok;
     CHECK_EQ_INT(cact_pyfetch_verify(&o, &e), CACT_OK);
     CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_OK);
@@ -679,9 +679,9 @@ static void test_pyfetch(void)
     CHECK(cact_pyfetch_is_archive(path, CACT_CIFAR_10));
     CHECK(!cact_pyfetch_is_archive("cifar-10-binary.tar.gz", CACT_CIFAR_10));
     /* Wrong archive digest: refused, nothing left behind. */
-    struct cact_fetch_md5 bad_arch[] = {{"test_batch", tb}, {"batches.meta", meta},
-                                        {"cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"},
-                                        {NULL, NULL}};
+    struct cact_fetch_md5 bad_arch[] = {{.member = "test_batch", .md5 = tb}, {.member = "batches.meta", .md5 = meta},
+                                        {.member = "cifar-10-python.tar.gz", .md5 = "c58f30108f718f92721af3b95e74349a"},
+                                        {.member = NULL}};
     o.test_md5 = bad_arch;
     CHECK_EQ_INT(cact_pyfetch_ensure(&o, &used, &e), CACT_ERR_CHECKSUM);
     CHECK(strstr(e.msg, "expected c58f30108f718f92721af3b95e74349a (torchvision's published digest of "
