@@ -112,9 +112,12 @@ FUZZ_LIBS := $(PKG_LIBS) -lm -pthread
 FUZZ_TARGETS := $(patsubst tests/fuzz_%.c,%,$(wildcard tests/fuzz_*.c))
 FUZZ_ACT := $(filter src/act%.c,$(LIB_SRC))
 FUZZ_SRC_archive := src/archive.c src/ca.c
-FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/ca.c
+FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/pickle.c src/ca.c
 FUZZ_SRC_act_parse := $(FUZZ_ACT) src/ca.c
 FUZZ_SRC_tensor := src/tensor.c src/tensor_print.c src/ca.c $(FUZZ_ACT)
+# The unpickler's file reader with a 7-byte buffer, so every refill boundary is crossed.
+FUZZ_SRC_pickle := src/pickle.c src/ca.c
+$(BUILD)/fuzz/fuzz_pickle: FUZZ_FLAGS += -DPK_BUF=7
 fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(wildcard src/*.h) $(LIB_SRC)
 	@mkdir -p $(dir $@)
@@ -179,9 +182,10 @@ SOVERSION := 0
 SONAME    := libcifaract.so.$(SOVERSION)
 SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
 # The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
-# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run).
+# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run),
+# pickle.h (behind cifar).
 PUBLIC_H  := src/ca.h src/dataset.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h \
-             src/run.h src/run_info.h
+             src/run.h src/run_info.h src/pyfetch.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
 # is what the binary was before; -fPIC would also stop calls between exported functions

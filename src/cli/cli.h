@@ -86,7 +86,8 @@ extern volatile sig_atomic_t cli_signal;
  * read or wait returns EINTR and the library sees the cancel flag. */
 void cli_signals_install(void);
 
-/* Make sure the dataset is there and verified (cact_fetch_ensure), unless --no-verify.
+/* Make sure the dataset is there and verified (cact_pyfetch_ensure: the binary version,
+ * or torchvision's Python one when that is what is there), unless --no-verify.
  * Returns 0 or the exit status after printing the error. */
 int cli_fetch(struct cli_args *a);
 

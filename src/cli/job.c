@@ -11,6 +11,7 @@
 
 #include "ca.h"
 #include "grid.h"
+#include "pyfetch.h"
 
 volatile sig_atomic_t cli_signal;
 /* The library polls this flag (fetch and run options point at it). */
@@ -96,7 +97,10 @@ int cli_fetch(struct cli_args *a)
     }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
-    enum cact_status st = cact_fetch_ensure(fo, &err);
+    /* pickle helper: the binary version, or torchvision's Python one if that is what
+     * is there (or --archive is torchvision's archive); the manifest says which. */
+    enum cact_cifar_format used;
+    enum cact_status st = cact_pyfetch_ensure(fo, &used, &err);
     cli_progress_end();
     if (st != CACT_OK) {
         cli_fail(&err);
