@@ -204,7 +204,7 @@ $(BUILD)/pic/%.o: src/%.c
 
 # Export only the functions the public headers declare (everything is cact_, so the
 # prefix alone would export the kernels and the archive reader too).
-$(BUILD)/libcifaract.map: $(PUBLIC_H)
+$(BUILD)/libcifaract.map: $(PUBLIC_H) Makefile
 	@mkdir -p $(dir $@)
 	{ echo '{ global:'; grep -ohE '\<cact_[a-z0-9_]+ *\(' $(PUBLIC_H) | \
 	    sed 's/ *($$/;/' | sort -u; echo 'local: *; };'; } > $@
