@@ -13,7 +13,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # -ffp-contract=off: PyTorch rounds x*255 and +0.5 separately; a fused multiply-add
 # would change which pixels round up.
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
-        -Wmissing-prototypes -Wno-unused-function
+        -Wmissing-prototypes
 # CPPFLAGS, CFLAGS, LDFLAGS are the user's (dpkg-buildflags sets all three; CPPFLAGS
 # carries -D_FORTIFY_SOURCE=2); they come last so they can override ours.
 ALL_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -ffp-contract=off \

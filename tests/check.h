@@ -51,14 +51,14 @@ static int check_passed, check_failed;
     CHECK_MSG(fabs((double)(a) - (double)(b)) <= (tol), "%.9g vs %.9g (tol %g)", \
               (double)(a), (double)(b), (double)(tol))
 
-static const char *check_env(const char *name, const char *def)
+static inline const char *check_env(const char *name, const char *def)
 {
     const char *v = getenv(name);
     return v && *v ? v : def;
 }
 
 /* Write a fixture file dir/rel; a test that cannot write its fixtures stops (exit 2). */
-static void check_write_file(const char *dir, const char *rel, const void *data, size_t len)
+static inline void check_write_file(const char *dir, const char *rel, const void *data, size_t len)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, rel);
@@ -69,7 +69,7 @@ static void check_write_file(const char *dir, const char *rel, const void *data,
     }
 }
 
-static int check_summary(const char *name)
+static inline int check_summary(const char *name)
 {
     printf("%s: %d passed, %d failed\n", name, check_passed, check_failed);
     return check_failed ? 1 : 0;
@@ -79,7 +79,7 @@ static int check_summary(const char *name)
  * rule of tests/lib.sh's cact_find_data: tests/run-tests.sh finds it once and sets
  * CA_DATA; a test run alone applies the same order ($CIFAR_ACT_DATA, ./data,
  * ../shared). NULL, after one line saying where it looked, if none has it. */
-static const char *check_data_dir(void)
+static inline const char *check_data_dir(void)
 {
     static char found[4096];
     const char *cand[3] = { getenv("CA_DATA"), NULL, NULL };

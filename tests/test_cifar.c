@@ -245,7 +245,10 @@ static void test_real(void)
         CHECK_MSG(0, "the real test set was not found (see the line above)");
         return;
     }
-    snprintf(dir, sizeof dir, "%s", real);
+    if (snprintf(dir, sizeof dir, "%s", real) >= (int)sizeof dir) {
+        CHECK_MSG(0, "data path too long: %s", real);
+        return;
+    }
     if (cact_cifar_open(&s, dir, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &e) != CACT_OK) {
         fprintf(stderr, "real test set not available: %s\n", e.msg);
         CHECK_MSG(0, "the real test set must be at $CA_DATA/cifar-10-batches-bin");

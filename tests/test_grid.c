@@ -605,7 +605,11 @@ static void test_goldens(void)
         CHECK_MSG(0, "the real test set was not found (see the line above)");
         return;
     }
-    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin", real);
+    if (snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin", real) >=
+        (int)sizeof path) {
+        CHECK_MSG(0, "data path too long: %s", real);
+        return;
+    }
     FILE *data = fopen(path, "rb");
     CHECK_MSG(data != NULL, "cannot open %s", path);
     if (!data)
