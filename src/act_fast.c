@@ -4,7 +4,7 @@
  * for AVX-512F+FMA and AVX2+FMA (x86-64, under `#pragma GCC target`, picked at run time
  * by cact_act_fast_impl when the CPU has them) and for the baseline the compiler targets
  * (SSE2 on x86-64; any architecture). This file is compiled at -O3 with
- * -fno-trapping-math (the pragma below) so that GCC vectorizes the branch-free loops
+ * -fno-trapping-math (ACT_FAST_FLAGS in the Makefile) so that GCC vectorizes the branch-free loops
  * and turns their ternaries into selects; the generic kernels in act_kernels.c keep
  * the Makefile's flags.
  *
@@ -13,10 +13,6 @@
  * within one instruction set the vector body and the scalar tail of a loop give the
  * same bits for the same input.
  */
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC optimize("O3", "no-trapping-math")
-#endif
-
 #include "act_kernels.h"
 
 #include <float.h>
