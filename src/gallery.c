@@ -7,6 +7,7 @@
 
 #include "html.h"
 #include "manifest.h"
+#include "out_names.h"
 #include "outdir.h"
 #include "run_info.h"
 #include "pngw.h"

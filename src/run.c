@@ -13,6 +13,7 @@
 
 #include "html.h"
 #include "manifest.h"
+#include "out_names.h"
 #include "outdir.h"
 #include "pngw.h"
 #include "tblog.h" /* --logdir: the event file */
@@ -23,7 +24,7 @@
 
 /* ---- File names in OUT ---- */
 
-/* Every file a run puts in OUT is in cact_run_out_names (run_info.c), so that OUT can
+/* Every file a run puts in OUT is in cact_run_out_names (out_names.h), so that OUT can
  * be replaced as a unit and earlier runs' files recognised (outdir.h). A writer that
  * adds a file to OUT adds its row there, and its names to run_info's extra list. */
 

@@ -15,11 +15,6 @@
 #include "act.h"
 #include "cifar.h"
 #include "grid.h"
-#include "outdir.h"
-
-/* Every kind of file a cifar-act job (run.c's run or gallery.c's gallery) puts in OUT,
- * for cact_outdir_begin: one table, so each job recognises the other's files as ours. */
-extern const struct cact_outdir_name cact_run_out_names[];
 
 /* separate: input_KKKK.png and output_KKKK.png; pairs: compare_KKKK.png. */
 enum cact_run_layout { CACT_RUN_LAYOUT_SEPARATE, CACT_RUN_LAYOUT_PAIRS, CACT_RUN_LAYOUT_COUNT };

@@ -149,6 +149,6 @@ for mode in swap merge; do
 done
 expect_exit 0 gallery-kind -- "$BIN" --data "$DATA" --out "$TMP/gk" -q --gallery 'relu,gelu(approximate=tanh)'
 expect_grep gallery-kind '"kind": "gallery"' "$TMP/gk/manifest.json"
-expect_grep gallery-order '"spec": "gelu(approximate=.tanh.)"' "$TMP/gk/manifest.json"
+expect_grep gallery-order '"spec": "gelu.approximate=.tanh' "$TMP/gk/manifest.json"
 
 summary cli_out
