@@ -13,7 +13,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 # -ffp-contract=off: PyTorch rounds x*255 and +0.5 separately; a fused multiply-add
 # would change which pixels round up.
 WARN := -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes \
-        -Wmissing-prototypes -Wno-unused-function
+        -Wmissing-prototypes
 # CPPFLAGS, CFLAGS, LDFLAGS are the user's (dpkg-buildflags sets all three; CPPFLAGS
 # carries -D_FORTIFY_SOURCE=2); they come last so they can override ours.
 ALL_CFLAGS := $(WARN) -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -ffp-contract=off \
@@ -31,7 +31,7 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 # Tests decode PNGs with stb_image, a real decoder independent of our writer.
 TEST_LIBS := -lstb
 
-.PHONY: all test check asan test-generic bench bench-kernels bench-extract fuzz fuzz-tensor clean
+.PHONY: all test check check-valgrind venv asan test-generic bench bench-kernels bench-extract fuzz clean
 all: $(BIN)
 
 $(BUILD)/src/%.o: src/%.c
@@ -53,7 +53,7 @@ $(BUILD)/tests/%: tests/%.c $(LIB) tests/check.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS) $(TEST_LIBS)
 
-test check: $(BIN) $(TEST_BIN)
+test: $(BIN) $(TEST_BIN) venv
 	CA_BUILD=$(BUILD) CA_BIN=$(abspath $(BIN)) tests/run-tests.sh
 
 # Same tests, rebuilt with AddressSanitizer + UBSan in a separate build directory.
@@ -100,25 +100,57 @@ $(BUILD)/tools/bench_kernels_xnnpack:
 	    "apt-get install libxnnpack-dev libpthreadpool-dev" >&2; exit 1
 endif
 
-# libFuzzer target for the archive reader (needs clang): see tests/fuzz_archive.c.
+# ---- Fuzzing: libFuzzer targets for every parser of untrusted bytes, built with clang +
+# libclang-rt-14-dev (tools/debian-packages.txt). make fuzz builds them all into
+# $(BUILD)/fuzz/; tools/fuzz.sh [SECONDS] runs each on its seeds (tests/fuzz/NAME/).
+# A target is a tests/fuzz_NAME.c, a FUZZ_SRC_NAME line and a seed folder.
 FUZZ_CC ?= clang
-fuzz: $(BUILD)/fuzz_archive
-$(BUILD)/fuzz_archive: tests/fuzz_archive.c src/archive.c src/ca.c src/archive.h src/ca.h
+FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+              -Isrc $(PKG_CFLAGS)
+FUZZ_LIBS := $(PKG_LIBS) -lm -pthread
+FUZZ_TARGETS := $(patsubst tests/fuzz_%.c,%,$(wildcard tests/fuzz_*.c))
+FUZZ_ACT := $(filter src/act%.c,$(LIB_SRC))
+FUZZ_SRC_archive := src/archive.c src/ca.c
+FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/pickle.c src/ca.c
+FUZZ_SRC_act_parse := $(FUZZ_ACT) src/ca.c
+FUZZ_SRC_tensor := src/tensor.c src/tensor_print.c src/ca.c $(FUZZ_ACT)
+# The unpickler's file reader with a 7-byte buffer, so every refill boundary is crossed.
+FUZZ_SRC_pickle := src/pickle.c src/ca.c
+$(BUILD)/fuzz/fuzz_pickle: FUZZ_FLAGS += -DPK_BUF=7
+fuzz: $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz_%)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz_%.c $(wildcard src/*.h) $(LIB_SRC)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc tests/fuzz_archive.c src/archive.c src/ca.c -o $@ \
-	    $(shell pkg-config --libs zlib libcrypto)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $< $(FUZZ_SRC_$*) -o $@ $(FUZZ_LIBS)
 
-# gridnorm: libFuzzer target for the --tensor literal parser and printer (needs clang).
-fuzz-tensor: $(BUILD)/fuzz_tensor
-# tensor.c runs chains through cact_act_apply, so the act module links in too.
-FUZZ_TENSOR_SRC := tests/fuzz_tensor.c src/tensor.c src/tensor_print.c src/ca.c \
-                   src/act.c src/act_kernels.c src/act_fast.c
-$(BUILD)/fuzz_tensor: $(FUZZ_TENSOR_SRC) src/tensor.h src/tensor_print.h src/ca.h \
-                      src/act.h src/act_kernels.h src/act_fast.inc
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) -std=c11 -g -O1 -D_DEFAULT_SOURCE -fsanitize=fuzzer,address,undefined \
-	    -Isrc $(FUZZ_TENSOR_SRC) -o $@ -lm -pthread
+# ---- The whole suite (the README's test command, and CI's) ----
+# make check = make test, the same tests under ASan + UBSan (make asan), a short run of
+# every fuzz target (FUZZ_SECONDS each, seeds first) and one end-to-end job under
+# valgrind; tests/check.sh adds them up into one closing "check: N passed, N failed".
+FUZZ_SECONDS ?= 30
+check:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) BUILD=$(BUILD) tests/check.sh
+
+# The valgrind stage of tests/check.sh: no error, no leak, on a 2-batch job.
+VALGRIND_DIR = $(BUILD)/valgrind
+check-valgrind: $(BIN)
+	rm -rf $(VALGRIND_DIR) && mkdir -p $(VALGRIND_DIR)
+	data=$$(CA_LIB_RULE_ONLY=1 . tests/lib.sh && cact_find_data $(CURDIR)) && \
+	    valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    ./$(BIN) --data "$$data" --out $(VALGRIND_DIR)/out --max-batches 2 --quiet
+
+# Test-only Python packages (TensorBoard reads our event files in
+# tests/cli_tensorboard.sh) in a git-ignored venv, never system-wide; made on first use
+# from the pinned tests/requirements.txt. Without PyPI those checks say SKIP (and fail
+# under CI=true). One venv for every build directory.
+VENV := build/venv
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/requirements.txt
+	@rm -rf $(VENV)
+	@if python3 -m venv $(VENV) && $(VENV)/bin/pip install --quiet \
+	        --disable-pip-version-check -r tests/requirements.txt; then touch $@; \
+	else echo "venv: could not install tests/requirements.txt into $(VENV);" \
+	        "the TensorBoard checks will be skipped" >&2; fi
 
 # Extraction throughput of the download pipeline vs gzip | tar (tools/bench_extract.sh).
 $(BUILD)/tools/bench_extract: tools/bench_extract.c $(LIB)
@@ -150,9 +182,10 @@ SOVERSION := 0
 SONAME    := libcifaract.so.$(SOVERSION)
 SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
 # The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
-# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run).
-PUBLIC_H  := src/ca.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h src/run.h \
-             src/run_info.h
+# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run),
+# pickle.h (behind cifar).
+PUBLIC_H  := src/ca.h src/dataset.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h \
+             src/run.h src/run_info.h src/pyfetch.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which
 # is what the binary was before; -fPIC would also stop calls between exported functions
@@ -171,7 +204,7 @@ $(BUILD)/pic/%.o: src/%.c
 
 # Export only the functions the public headers declare (everything is cact_, so the
 # prefix alone would export the kernels and the archive reader too).
-$(BUILD)/libcifaract.map: $(PUBLIC_H)
+$(BUILD)/libcifaract.map: $(PUBLIC_H) Makefile
 	@mkdir -p $(dir $@)
 	{ echo '{ global:'; grep -ohE '\<cact_[a-z0-9_]+ *\(' $(PUBLIC_H) | \
 	    sed 's/ *($$/;/' | sort -u; echo 'local: *; };'; } > $@
@@ -279,7 +312,7 @@ $(DEB_FILE): $(wildcard src/*.c src/*.h $(CLI_DIR)/*) Makefile LICENSE tools/deb
 	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
 
 # The tests install into a staging tree (tests/cli_pkg.sh) and compare PNGs by pixels.
-test check: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
+test: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
 $(BUILD)/tests/pngdiff: tests/pngdiff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lstb

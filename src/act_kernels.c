@@ -367,13 +367,9 @@ const struct cact_act_impl *cact_act_kernels_impl(void)
     const struct cact_act_impl *im = atomic_load_explicit(&current, memory_order_acquire);
     if (!im) {
         /* Racing first calls all compute the same answer, so a plain store is fine. */
-        const char *g = getenv("CIFAR_ACT_GENERIC"), *isa = getenv("CIFAR_ACT_ISA");
-        if (g && *g && strcmp(g, "0") != 0)
-            im = &cact_act_impl_generic;
-        else if (isa && *isa && find_impl(isa))
-            im = find_impl(isa);
-        else
-            im = best_fast();
+        /* The CLI (and the tests) may have picked one already with
+         * cact_act_kernels_use(); the library itself reads no environment. */
+        im = best_fast();
         atomic_store_explicit(&current, im, memory_order_release);
     }
     return im;

@@ -12,9 +12,11 @@
  *              (SSE2 on x86-64, whatever the compiler targets elsewhere);
  *   "avx2", "avx512f"  the same fast kernels built for AVX2+FMA / AVX-512F+FMA
  *              (x86-64 only, used when the CPU has them).
- * The best one the CPU supports is chosen when the first kernel runs, unless the
- * environment says otherwise: CIFAR_ACT_GENERIC=1 (non-empty, not "0") forces
- * "generic"; CIFAR_ACT_ISA=name picks an implementation if the CPU can run it.
+ * The best one the CPU supports is chosen when the first kernel runs, unless the caller
+ * picked one with cact_act_kernels_use() before. The CLI does so from the environment
+ * (CIFAR_ACT_GENERIC=1 forces "generic", CIFAR_ACT_ISA=name picks one the CPU can run;
+ * src/cli/args.c), and so do the tests (tests/check.h): the library reads no
+ * environment.
  * Every implementation is deterministic per element: an input gives the same output
  * wherever it sits in the array and whatever the array length (cact_act_chain_lut relies
  * on this). Different implementations may differ in the last bits.

@@ -38,7 +38,9 @@ struct cact_archive {
 
     z_stream zs;
     int z_ready;          /* inflateInit2 succeeded: inflateEnd owed */
-    int z_done;           /* Z_STREAM_END seen */
+    int z_done;           /* Z_STREAM_END seen (of the latest gzip member) */
+    int magic;            /* bytes of the next member's gzip magic seen after z_done */
+    uint64_t max_out;     /* bound on decompressed bytes, 0: none */
     uint64_t bytes_in;    /* compressed bytes accepted */
     uint64_t tar_off;     /* decompressed bytes handed to the tar reader */
 
@@ -379,8 +381,15 @@ static enum cact_status tar_header(struct cact_archive *a, struct cact_err *err)
             name = hname;
         }
         a->next_name_state = 0;
-        slot = name && (type == '0' || type == '\0' || type == '7') ? tar_find_slot(a, name)
-                                                                     : -1;
+        slot = name ? tar_find_slot(a, name) : -1;
+        if (slot >= 0 && (type == '1' || type == '2'))
+            /* Never followed: say what it is rather than "no member" later. */
+            return ar_fail(a, err, CACT_ERR_FORMAT,
+                           "%s is a %s link in the archive (to '%.100s'), not a file; links "
+                           "are never followed", a->slot[slot].m.name,
+                           type == '2' ? "symbolic" : "hard", (const char *)h + 157);
+        if (!(type == '0' || type == '\0' || type == '7'))
+            slot = -1;
         if (slot >= 0) {
             struct archive_slot *s = &a->slot[slot];
             if (s->state != SLOT_UNSEEN)
@@ -388,6 +397,11 @@ static enum cact_status tar_header(struct cact_archive *a, struct cact_err *err)
             if (size > CACT_ARCHIVE_MAX_MEMBER_SIZE)
                 return ar_fail(a, err, CACT_ERR_FORMAT, "%s: size %llu is too large",
                                s->m.name, (unsigned long long)size);
+            /* Before a byte is written: a known size that differs can never verify. */
+            if (s->m.size && size != s->m.size)
+                return ar_fail(a, err, CACT_ERR_CHECKSUM,
+                               "%s: size %llu bytes in the archive, expected %llu", s->m.name,
+                               (unsigned long long)size, (unsigned long long)s->m.size);
             if (EVP_DigestInit_ex(a->md, EVP_md5(), NULL) != 1)
                 return ar_fail(a, err, CACT_ERR_NOMEM, "MD5 init failed");
             s->state = SLOT_WRITING;
@@ -487,20 +501,15 @@ static enum cact_status tar_consume(struct cact_archive *a, const unsigned char 
 
 /* ---- Feeding ---- */
 
-enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size_t len,
-                            struct cact_err *err)
+/* Inflate in[0..len) (or until this gzip member ends) through the tar reader; *used
+ * gets the input bytes consumed. base: compressed offset of in[0], for messages. */
+static enum cact_status ar_inflate(struct cact_archive *a, const unsigned char *in, size_t len,
+                                   uint64_t base, size_t *used, struct cact_err *err)
 {
     enum cact_status st;
 
-    if (a->err.code != CACT_OK)
-        return ar_sticky(a, err);
-    if (len == 0)
-        return CACT_OK;
-    if (a->z_done)
-        return ar_fail(a, err, CACT_ERR_FORMAT,
-                       "unexpected data after the end of the gzip stream (offset %llu)",
-                       (unsigned long long)a->bytes_in);
-    a->zs.next_in = (unsigned char *)(uintptr_t)buf; /* zlib does not write input */
+    *used = 0;
+    a->zs.next_in = (unsigned char *)(uintptr_t)in; /* zlib does not write input */
     a->zs.avail_in = (uInt)len;
     if ((size_t)a->zs.avail_in != len)
         return ar_fail(a, err, CACT_ERR_USAGE, "cact_archive_feed: chunk too large");
@@ -511,11 +520,19 @@ enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size
         if (rc == Z_NEED_DICT || rc == Z_DATA_ERROR || rc == Z_STREAM_ERROR)
             return ar_fail(a, err, CACT_ERR_FORMAT,
                            "not a valid gzip stream near byte %llu: %s",
-                           (unsigned long long)(a->bytes_in + len - a->zs.avail_in),
+                           (unsigned long long)(base + len - a->zs.avail_in),
                            a->zs.msg ? a->zs.msg : "inflate error");
         if (rc == Z_MEM_ERROR)
             return ar_fail(a, err, CACT_ERR_NOMEM, "out of memory (inflate)");
-        st = tar_consume(a, a->out, sizeof a->out - a->zs.avail_out, err);
+        size_t produced = sizeof a->out - a->zs.avail_out;
+        /* Skipped members and bytes after the tar end cost time too: bounded. */
+        if (a->max_out && a->tar_off + produced > a->max_out)
+            return ar_fail(a, err, CACT_ERR_FORMAT,
+                           "archive inflates to more than %llu bytes, the bound for its "
+                           "members; stopped near compressed byte %llu",
+                           (unsigned long long)a->max_out,
+                           (unsigned long long)(base + len - a->zs.avail_in));
+        st = tar_consume(a, a->out, produced, err);
         if (st != CACT_OK)
             return st;
         if (rc == Z_STREAM_END) {
@@ -526,19 +543,63 @@ enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size
         if (a->zs.avail_out != 0 || rc == Z_BUF_ERROR)
             break;
     }
-    a->bytes_in += len - a->zs.avail_in;
-    if (a->z_done && a->zs.avail_in > 0)
-        return ar_fail(a, err, CACT_ERR_FORMAT,
-                       "unexpected data after the end of the gzip stream (offset %llu)",
-                       (unsigned long long)a->bytes_in);
+    *used = len - a->zs.avail_in;
     return CACT_OK;
+}
+
+/* A gzip file may be several members one after another (`cat a.gz b.gz`, which gzip
+ * and tar accept): after a member's trailer, the next bytes must be another member's
+ * magic; anything else is data after the end. */
+static const unsigned char gz_magic[2] = { 0x1f, 0x8b };
+
+enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size_t len,
+                            struct cact_err *err)
+{
+    const unsigned char *p = buf;
+    enum cact_status st;
+    size_t off = 0, used;
+
+    if (a->err.code != CACT_OK)
+        return ar_sticky(a, err);
+    while (off < len) {
+        if (a->z_done) {
+            if (p[off] != gz_magic[a->magic])
+                return ar_fail(a, err, CACT_ERR_FORMAT,
+                               "unexpected data after the end of the gzip stream (offset %llu)",
+                               (unsigned long long)(a->bytes_in + off - a->magic));
+            off++;
+            if (++a->magic < 2)
+                continue;
+            a->magic = 0;
+            a->z_done = 0;
+            if (inflateReset(&a->zs) != Z_OK)
+                return ar_fail(a, err, CACT_ERR_NOMEM, "cannot restart zlib inflate");
+            st = ar_inflate(a, gz_magic, 2, a->bytes_in + off - 2, &used, err);
+            if (st != CACT_OK)
+                return st;
+            continue;
+        }
+        st = ar_inflate(a, p + off, len - off, a->bytes_in + off, &used, err);
+        if (st != CACT_OK)
+            return st;
+        off += used;
+        if (used == 0 && !a->z_done)
+            break; /* cannot happen: inflate consumes all input unless the member ends */
+    }
+    a->bytes_in += len;
+    return CACT_OK;
+}
+
+void cact_archive_set_max_inflated(struct cact_archive *a, uint64_t max_bytes)
+{
+    a->max_out = max_bytes;
 }
 
 enum cact_status cact_archive_finish(struct cact_archive *a, struct cact_err *err)
 {
     if (a->err.code != CACT_OK)
         return ar_sticky(a, err);
-    if (!a->z_done)
+    if (!a->z_done || a->magic)
         return ar_fail(a, err, CACT_ERR_FORMAT,
                        "archive is truncated: the gzip stream ends early, after %llu bytes",
                        (unsigned long long)a->bytes_in);

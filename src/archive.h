@@ -15,8 +15,12 @@
  * member sizes capped, GNU long names ('L') and pax path records ('x') honoured for
  * the next entry's name, global pax headers ('g'), long link names ('K') and unknown
  * types skipped by their size, and the first all-zero header ends the archive.
- * Bytes after the gzip stream are an error. Names are compared exactly, after
- * dropping a leading "./"; nothing else in the archive is ever written.
+ * A gzip file of several members (`cat a.gz b.gz`) is one stream; any other bytes
+ * after a member's trailer are an error. Names are compared exactly, after dropping a
+ * leading "./"; nothing else in the archive is ever written; an entry of a wanted name
+ * that is a link fails, saying so. cact_archive_set_max_inflated() bounds the
+ * decompressed bytes, so skipped members and bytes after the tar end cannot cost
+ * unbounded time.
  */
 #ifndef CACT_ARCHIVE_H
 #define CACT_ARCHIVE_H
@@ -35,6 +39,8 @@ struct cact_archive_member {
     const char *name; /* path inside the archive: "cifar-10-batches-bin/test_batch.bin" */
     const char *dest; /* final path on disk; NULL: only hash it, write nothing */
     const char *md5;  /* expected MD5, lowercase hex; NULL: no digest check */
+    uint64_t size;    /* exact expected size in bytes; 0: not known. A header giving
+                         another size fails (CACT_ERR_CHECKSUM) before anything is written */
 };
 
 struct cact_archive;
@@ -45,11 +51,16 @@ enum cact_status cact_archive_new(struct cact_archive **out, const struct cact_a
                            struct cact_err *err);
 
 /* Push len compressed bytes. Errors are sticky (later calls return the same status):
- * CACT_ERR_FORMAT (bad gzip data, bad tar header, duplicate member, data after the end),
- * CACT_ERR_CHECKSUM (a member's MD5 differs: message has expected and actual values),
+ * CACT_ERR_FORMAT (bad gzip data, bad tar header, duplicate member, a member that is a
+ * link, data after the end, the inflated bound passed),
+ * CACT_ERR_CHECKSUM (a member's MD5 or known size differs: expected and actual values),
  * CACT_ERR_IO (cannot write a temporary: message names it), CACT_ERR_NOMEM. */
 enum cact_status cact_archive_feed(struct cact_archive *a, const void *buf, size_t len,
                             struct cact_err *err);
+
+/* Fail with CACT_ERR_FORMAT ("inflates to more than N bytes") once the decompressed
+ * bytes exceed max_bytes (0: no bound, the default). Call before the first feed. */
+void cact_archive_set_max_inflated(struct cact_archive *a, uint64_t max_bytes);
 
 /* 1 once the whole gzip stream has been inflated (its trailer checked), else 0. */
 int cact_archive_stream_done(const struct cact_archive *a);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const char *fmt, ...)
 {
@@ -12,14 +13,51 @@ enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const ch
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
         err->code = code;
+        err->hint = CACT_HINT_NONE;
     }
     return code;
+}
+
+enum cact_status cact_hint(struct cact_err *err, enum cact_hint hint)
+{
+    if (!err)
+        return CACT_OK;
+    err->hint = hint;
+    return err->code;
+}
+
+void cact_err_prefix(struct cact_err *err, const char *prefix)
+{
+    char msg[CACT_ERR_MSG_MAX];
+    size_t pl, ml;
+
+    if (!err)
+        return;
+    pl = strlen(prefix);
+    ml = strlen(err->msg);
+    if (pl > sizeof msg / 2)
+        pl = sizeof msg / 2;
+    if (ml > sizeof msg - pl - 3)
+        ml = sizeof msg - pl - 3;
+    memcpy(msg, prefix, pl);
+    memcpy(msg + pl, ": ", 2);
+    memcpy(msg + pl + 2, err->msg, ml);
+    msg[pl + 2 + ml] = '\0';
+    memcpy(err->msg, msg, pl + 3 + ml);
+}
+
+double cact_now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 void cact_err_clear(struct cact_err *err)
 {
     if (err) {
         err->code = CACT_OK;
+        err->hint = CACT_HINT_NONE;
         err->msg[0] = '\0';
     }
 }
@@ -131,6 +169,46 @@ enum cact_status cact_write_new(const char *path, const void *data, size_t len,
                                 struct cact_err *err)
 {
     return ca_write_via(path, path, data, len, err);
+}
+
+static const char *file_type(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket"
+           : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+                        : "not a plain file";
+}
+
+enum cact_status cact_open_regular(const char *path, int *fd, struct stat *sb,
+                                   struct cact_err *err)
+{
+    struct stat local;
+    int flags;
+
+    if (!sb)
+        sb = &local;
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (*fd < 0) {
+        if (errno == ENOENT)
+            return cact_fail(err, CACT_ERR_MISSING, "%s not found", path);
+        return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+    }
+    if (fstat(*fd, sb) != 0) {
+        enum cact_status st = cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", path,
+                                        strerror(errno));
+        close(*fd);
+        *fd = -1;
+        return st;
+    }
+    if (!S_ISREG(sb->st_mode)) {
+        close(*fd);
+        *fd = -1;
+        return cact_fail(err, CACT_ERR_FORMAT, "%s is %s, not a regular file", path,
+                         file_type(sb->st_mode));
+    }
+    flags = fcntl(*fd, F_GETFL);
+    if (flags >= 0)
+        (void)fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK);
+    return CACT_OK;
 }
 
 enum cact_status cact_mkdirs(const char *dir, struct cact_err *err)

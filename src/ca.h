@@ -26,8 +26,20 @@ enum cact_status {
 
 #define CACT_ERR_MSG_MAX 1024
 
+/* What the user can do about a failure, for the CLI to spell: library code never names
+ * a command-line option, so it says which situation it met and the CLI adds the
+ * remedy in its own terms. cact_fail() resets it to CACT_HINT_NONE. */
+enum cact_hint {
+    CACT_HINT_NONE = 0,
+    CACT_HINT_DATA_DIR,   /* dataset files not found under the data directory */
+    CACT_HINT_OFFLINE,    /* offline and the data is missing: a local archive would do */
+    CACT_HINT_NO_NETWORK, /* the server could not be reached at all (no DNS, no route) */
+    CACT_HINT_COUNT
+};
+
 struct cact_err {
     enum cact_status code;
+    enum cact_hint hint;
     char msg[CACT_ERR_MSG_MAX];
 };
 
@@ -38,6 +50,17 @@ enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const ch
 
 /* Clear err to CACT_OK with an empty message. */
 void cact_err_clear(struct cact_err *err);
+
+/* Set err->hint (if err is not NULL) and return err's code: `return cact_hint(err, H);`
+ * right after cact_fail(). */
+enum cact_status cact_hint(struct cact_err *err, enum cact_hint hint);
+
+/* Prepend "prefix: " to err->msg (if err is not NULL), cutting what does not fit; code
+ * and hint stay. For naming the file or URL a lower layer's message is about. */
+void cact_err_prefix(struct cact_err *err, const char *prefix);
+
+/* Seconds on CLOCK_MONOTONIC: for intervals, never for dates. */
+double cact_now_s(void);
 
 /* Exit status for a status: 0 ok, 2 usage, 130 interrupted (what a shell reports for
  * SIGINT; the CLI reports 143 when SIGTERM was the cause), 1 everything else. */
@@ -73,5 +96,15 @@ void cact_temp_name(const char *path, char *buf, size_t size);
 /* mkdir -p: create dir and its missing parents (mode 0777 & ~umask). Then check that
  * dir is a writable directory. CACT_ERR_IO naming the path on failure. */
 enum cact_status cact_mkdirs(const char *dir, struct cact_err *err);
+
+/* Open path read-only for a reader that must not hang: with O_NONBLOCK (so a FIFO
+ * without a writer does not block the open), then fstat, refusing anything that is not
+ * a regular file before a single read; O_NONBLOCK is then cleared. *fd is the open
+ * descriptor (O_CLOEXEC) on success, -1 otherwise; sb (may be NULL) gets its stat.
+ * CACT_ERR_MISSING (absent), CACT_ERR_FORMAT ("is a FIFO, not a regular file", ...),
+ * CACT_ERR_IO ("permission denied" and the rest), each naming the path. */
+struct stat;
+enum cact_status cact_open_regular(const char *path, int *fd, struct stat *sb,
+                                   struct cact_err *err);
 
 #endif

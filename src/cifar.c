@@ -1,5 +1,6 @@
 /* cifar.c - CIFAR-10/100 binary files: layout, validation, record reads, batching. */
 #include "cifar.h"
+#include "pickle.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,18 +12,20 @@
 #include <unistd.h>
 
 /* The meta files are a few hundred bytes; anything far larger is not one. */
-#define CIFAR_META_MAX (64 * 1024)
+#define CIFAR_META_MAX CACT_DATASET_META_MAX
 #define CIFAR_MAX_CLASSES 100
 
 struct cifar_file {
     int fd;
     size_t first;  /* dataset index of the file's first record */
     size_t count;  /* records in the file */
+    off_t base;    /* offset of the first record: 0, or the pixel array's in a pickle */
+    int32_t *labels; /* Python version: [count] labels; NULL: in the records */
     char path[4096];
 };
 
 struct cact_cifar_set {
-    struct cact_cifar_layout layout;
+    struct cact_dataset_layout layout;
     enum cact_cifar_label label;
     size_t record;  /* bytes per record: label bytes + CACT_CIFAR_PIXELS */
     size_t count;
@@ -31,55 +34,20 @@ struct cact_cifar_set {
     int n_classes;
     char *names[CIFAR_MAX_CLASSES];
     char *meta_buf; /* owns the strings names[] point into */
+    enum cact_cifar_format format;
+    struct cact_pickle_names py_names; /* Python version: owns the strings instead */
 };
-
-/* ---- Layout ---- */
-
-void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                      enum cact_cifar_label label, struct cact_cifar_layout *out)
-{
-    memset(out, 0, sizeof *out);
-    if (kind == CACT_CIFAR_10) {
-        static const char *const train[] = {"data_batch_1.bin", "data_batch_2.bin",
-                                            "data_batch_3.bin", "data_batch_4.bin",
-                                            "data_batch_5.bin"};
-        out->dir = "cifar-10-batches-bin";
-        out->meta = "batches.meta.txt";
-        out->label_bytes = 1;
-        out->n_classes = 10;
-        out->images_per_file = 10000;
-        if (split == CACT_CIFAR_TRAIN) {
-            out->n_files = 5;
-            memcpy(out->files, train, sizeof train);
-        } else {
-            out->n_files = 1;
-            out->files[0] = "test_batch.bin";
-        }
-    } else {
-        out->dir = "cifar-100-binary";
-        out->label_bytes = 2;
-        out->n_files = 1;
-        out->files[0] = split == CACT_CIFAR_TRAIN ? "train.bin" : "test.bin";
-        out->images_per_file = split == CACT_CIFAR_TRAIN ? 50000 : 10000;
-        if (label == CACT_CIFAR_LABEL_COARSE) {
-            out->meta = "coarse_label_names.txt";
-            out->n_classes = 20;
-        } else {
-            out->meta = "fine_label_names.txt";
-            out->n_classes = 100;
-        }
-    }
-}
 
 /* ---- Opening ---- */
 
+/* The CLI adds how to point at the data or fetch it (CACT_HINT_DATA_DIR). */
 static enum cact_status cifar_missing(struct cact_err *err, const char *path, const char *data_dir,
                                     const char *dir)
 {
-    return cact_fail(err, CACT_ERR_MISSING,
-                   "%s not found: --data must name the directory that contains %s/ "
-                   "(the binary version); 'cifar-act --download-only --data %s' fetches it",
-                   path, dir, data_dir);
+    cact_fail(err, CACT_ERR_MISSING,
+              "%s not found: the data directory %s must contain %s/ (the binary version)",
+              path, data_dir, dir);
+    return cact_hint(err, CACT_HINT_DATA_DIR);
 }
 
 static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *data_dir,
@@ -88,17 +56,22 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
     char path[4096];
     enum cact_status st = CACT_OK;
     FILE *f = NULL;
+    int fd = -1;
     size_t len;
 
     snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
-    f = fopen(path, "rb");
+    /* Not a plain fopen: a FIFO put there would block it for ever. */
+    st = cact_open_regular(path, &fd, NULL, err);
+    if (st == CACT_ERR_MISSING)
+        st = cifar_missing(err, path, data_dir, s->layout.dir);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        if (errno == ENOENT)
-            st = cifar_missing(err, path, data_dir, s->layout.dir);
-        else
-            st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
+    fd = -1;
     s->meta_buf = malloc(CIFAR_META_MAX + 1);
     if (!s->meta_buf) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
@@ -142,6 +115,8 @@ static enum cact_status cifar_read_meta(struct cact_cifar_set *s, const char *da
 out:
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     return st;
 }
 
@@ -205,7 +180,9 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
         s->files[i].fd = -1;
-    cact_cifar_layout_get(kind, split, label, &s->layout);
+    st = cact_dataset_layout(kind, split, label, &s->layout, err);
+    if (st != CACT_OK)
+        goto out;
     s->label = label;
     s->record = (size_t)s->layout.label_bytes + CACT_CIFAR_PIXELS;
 
@@ -215,20 +192,13 @@ static enum cact_status cifar_open_impl(struct cact_cifar_set **out, const char 
 
         snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
                  s->layout.files[i]);
-        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
-        if (cf->fd < 0) {
-            if (errno == ENOENT)
-                st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
-            else
-                st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
-                             strerror(errno));
+        /* Refuses a FIFO or device before any read could block on it. */
+        st = cact_open_regular(cf->path, &cf->fd, &sb, err);
+        if (st == CACT_ERR_MISSING)
+            st = cifar_missing(err, cf->path, data_dir, s->layout.dir);
+        if (st != CACT_OK)
             goto out;
-        }
         s->n_files = i + 1;
-        if (fstat(cf->fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-            st = cact_fail(err, CACT_ERR_IO, "%s is not a regular file", cf->path);
-            goto out;
-        }
         if (sb.st_size == 0) {
             st = cact_fail(err, CACT_ERR_FORMAT, "%s is empty (0 bytes)", cf->path);
             goto out;
@@ -275,10 +245,13 @@ void cact_cifar_free(struct cact_cifar_set *s)
 {
     if (!s)
         return;
-    for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
+    for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++) {
         if (s->files[i].fd >= 0)
             close(s->files[i].fd);
+        free(s->files[i].labels);
+    }
     free(s->meta_buf);
+    cact_pickle_names_free(&s->py_names);
     free(s);
 }
 
@@ -290,6 +263,192 @@ const char *cact_cifar_class_name(const struct cact_cifar_set *s, int label)
 {
     return label >= 0 && label < s->n_classes ? s->names[label] : "?";
 }
+
+/* ---- The Python version (torchvision's download) ---- */
+
+const char *const cact_cifar_format_names[CACT_CIFAR_FORMAT_COUNT] = {
+    [CACT_CIFAR_FORMAT_BINARY] = "binary",
+    [CACT_CIFAR_FORMAT_PYTHON] = "python",
+};
+
+void cact_cifar_py_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
+                              enum cact_cifar_label label, struct cact_dataset_layout *out)
+{
+    static const char *const train10[] = {"data_batch_1", "data_batch_2", "data_batch_3",
+                                          "data_batch_4", "data_batch_5"};
+    memset(out, 0, sizeof *out);
+    if (cact_dataset_layout(kind, split, label, out, NULL) != CACT_OK)
+        return; /* a kind, split or label outside its enum: dir stays NULL */
+    out->label_bytes = 0;
+    if (kind == CACT_CIFAR_10) {
+        out->dir = "cifar-10-batches-py";
+        out->meta = "batches.meta";
+        if (split == CACT_CIFAR_TRAIN)
+            memcpy(out->files, train10, sizeof train10);
+        else
+            out->files[0] = "test_batch";
+    } else {
+        out->dir = "cifar-100-python";
+        out->meta = "meta";
+        out->files[0] = split == CACT_CIFAR_TRAIN ? "train" : "test";
+    }
+}
+
+/* The key in the meta pickle that names the classes of the chosen labels. */
+static const char *cifar_py_names_key(enum cact_cifar_kind kind, enum cact_cifar_label label)
+{
+    if (kind == CACT_CIFAR_10)
+        return "label_names";
+    return label == CACT_CIFAR_LABEL_COARSE ? "coarse_label_names" : "fine_label_names";
+}
+
+static enum cact_status cifar_py_file(struct cact_cifar_set *s, struct cifar_file *cf,
+                                      enum cact_cifar_kind kind, struct cact_err *err)
+{
+    struct cact_pickle_batch b;
+    int32_t *labels;
+    enum cact_status st = cact_pickle_batch_fd(cf->fd, cf->path, &b, err);
+
+    if (st != CACT_OK)
+        goto out;
+    if (b.cols != CACT_CIFAR_PIXELS || b.rows == 0) {
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: 'data' is %zu x %zu, expected N x %d images",
+                       cf->path, b.rows, b.cols, CACT_CIFAR_PIXELS);
+        goto out;
+    }
+    /* CIFAR-100 files carry both label lists: b.labels is the fine one. */
+    labels = kind == CACT_CIFAR_100 && s->label == CACT_CIFAR_LABEL_COARSE ? b.coarse : b.labels;
+    if (!labels) {
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: no 'coarse_labels' list", cf->path);
+        goto out;
+    }
+    for (size_t r = 0; r < b.rows; r++)
+        if (labels[r] >= s->layout.n_classes) {
+            st = cact_fail(err, CACT_ERR_FORMAT,
+                           "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
+                           cf->path, r, (int)labels[r], s->layout.n_classes - 1);
+            goto out;
+        }
+    cf->base = (off_t)b.data_offset;
+    cf->count = b.rows;
+    cf->labels = labels;
+    if (labels == b.coarse)
+        b.coarse = NULL;
+    else
+        b.labels = NULL;
+out:
+    cact_pickle_batch_free(&b);
+    return st;
+}
+
+static enum cact_status cifar_py_missing(struct cact_err *err, const char *path)
+{
+    return cact_fail(err, CACT_ERR_MISSING,
+                     "%s not found (the Python version: torchvision.datasets.CIFAR10/100"
+                     "(root, download=True) leaves it under root)", path);
+}
+
+enum cact_status cact_cifar_open_python(struct cact_cifar_set **out, const char *data_dir,
+                                        enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                        enum cact_cifar_label label, struct cact_err *err)
+{
+    enum cact_status st = CACT_OK;
+    char path[4096];
+    struct cact_cifar_set *s = calloc(1, sizeof *s);
+
+    *out = NULL;
+    if (!s)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < CACT_CIFAR_MAX_FILES; i++)
+        s->files[i].fd = -1;
+    cact_cifar_py_layout_get(kind, split, label, &s->layout);
+    if (!s->layout.dir) {
+        free(s);
+        return cact_fail(err, CACT_ERR_USAGE, "no such dataset, split or label");
+    }
+    s->label = label;
+    s->format = CACT_CIFAR_FORMAT_PYTHON;
+    s->record = CACT_CIFAR_PIXELS;
+
+    for (int i = 0; i < s->layout.n_files; i++) {
+        struct cifar_file *cf = &s->files[i];
+        snprintf(cf->path, sizeof cf->path, "%s/%s/%s", data_dir, s->layout.dir,
+                 s->layout.files[i]);
+        cf->fd = open(cf->path, O_RDONLY | O_CLOEXEC);
+        if (cf->fd < 0) {
+            st = errno == ENOENT ? cifar_py_missing(err, cf->path)
+                                 : cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", cf->path,
+                                             strerror(errno));
+            goto out;
+        }
+        s->n_files = i + 1;
+        st = cifar_py_file(s, cf, kind, err);
+        if (st != CACT_OK)
+            goto out;
+        cf->first = s->count;
+        s->count += cf->count;
+    }
+    snprintf(path, sizeof path, "%s/%s/%s", data_dir, s->layout.dir, s->layout.meta);
+    st = cact_pickle_names_read(path, cifar_py_names_key(kind, label), CIFAR_MAX_CLASSES,
+                                &s->py_names, err);
+    if (st == CACT_ERR_MISSING)
+        st = cifar_py_missing(err, path);
+    if (st != CACT_OK)
+        goto out;
+    if (s->py_names.n != s->layout.n_classes) {
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: %d class names, expected %d", path,
+                       s->py_names.n, s->layout.n_classes);
+        goto out;
+    }
+    s->n_classes = s->py_names.n;
+    for (int k = 0; k < s->n_classes; k++)
+        s->names[k] = s->py_names.name[k];
+out:
+    if (st != CACT_OK)
+        cact_cifar_free(s);
+    else
+        *out = s;
+    return st;
+}
+
+static int cifar_exists(const char *data_dir, const struct cact_dataset_layout *l)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s/%s", data_dir, l->dir, l->files[0]);
+    return access(path, F_OK) == 0;
+}
+
+enum cact_status cact_cifar_open_any(struct cact_cifar_set **out, const char *data_dir,
+                                     enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                     enum cact_cifar_label label, int verified,
+                                     struct cact_err *err)
+{
+    struct cact_dataset_layout bin, py;
+    *out = NULL;
+    enum cact_status lst = cact_dataset_layout(kind, split, label, &bin, err);
+    if (lst != CACT_OK)
+        return lst;
+    cact_cifar_py_layout_get(kind, split, label, &py);
+    if (cifar_exists(data_dir, &bin))
+        return cifar_open_impl(out, data_dir, kind, split, label, !verified, err);
+    if (cifar_exists(data_dir, &py))
+        return cact_cifar_open_python(out, data_dir, kind, split, label, err);
+    /* Neither: the binary reader's own message (where the binary version comes from),
+     * then where the Python version would be and who leaves it there. */
+    enum cact_status st = cifar_open_impl(out, data_dir, kind, split, label, !verified, err);
+    if (st == CACT_ERR_MISSING && err) {
+        char more[2 * CACT_ERR_MSG_MAX];
+        snprintf(more, sizeof more, "%s; or the Python version: %s/%s/%s, as "
+                 "torchvision.datasets.%s(root, download=True) leaves it", err->msg, data_dir,
+                 py.dir, py.files[0], kind == CACT_CIFAR_10 ? "CIFAR10" : "CIFAR100");
+        enum cact_hint hint = err->hint; /* the CLI's advice still applies */
+        cact_fail(err, CACT_ERR_MISSING, "%s", more);
+        cact_hint(err, hint);
+    }
+    return st;
+}
+
+enum cact_cifar_format cact_cifar_format(const struct cact_cifar_set *s) { return s->format; }
 
 /* ---- Reading ---- */
 
@@ -321,12 +480,12 @@ enum cact_status cact_cifar_read(const struct cact_cifar_set *s, const size_t *i
                idx[i + run] < cf->first + cf->count)
             run++;
         st = cifar_pread_all(cf, buf, run * s->record,
-                             (off_t)((idx[i] - cf->first) * s->record), err);
+                             cf->base + (off_t)((idx[i] - cf->first) * s->record), err);
         if (st != CACT_OK)
             goto out;
         for (size_t j = 0; j < run; j++) {
             const uint8_t *rec = buf + j * s->record;
-            int label = rec[label_at];
+            int label = cf->labels ? cf->labels[idx[i + j] - cf->first] : rec[label_at];
             if (label >= s->layout.n_classes) {
                 st = cact_fail(err, CACT_ERR_FORMAT,
                              "%s: record %zu has label %d, outside 0..%d (corrupt file?)",
@@ -371,7 +530,7 @@ enum cact_status cact_cifar_loader_init(struct cact_cifar_loader *ld, size_t cou
 {
     memset(ld, 0, sizeof *ld);
     if (batch == 0)
-        return cact_fail(err, CACT_ERR_USAGE, "--batch must be at least 1");
+        return cact_fail(err, CACT_ERR_USAGE, "batch size must be at least 1");
     ld->count = count;
     ld->batch = batch;
     ld->drop_last = drop_last;

@@ -15,36 +15,20 @@
 #include <stdint.h>
 
 #include "ca.h"
+#include "dataset.h"
 
 #define CACT_CIFAR_SIDE 32
 #define CACT_CIFAR_PLANE (CACT_CIFAR_SIDE * CACT_CIFAR_SIDE)  /* 1024 pixels per channel */
 #define CACT_CIFAR_PIXELS (3 * CACT_CIFAR_PLANE)         /* 3072 bytes per image */
-#define CACT_CIFAR_MAX_FILES 5
+#define CACT_CIFAR_MAX_FILES CACT_DATASET_MAX_RECORD_FILES
 
-enum cact_cifar_kind { CACT_CIFAR_10, CACT_CIFAR_100, CACT_CIFAR_KIND_COUNT };
-enum cact_cifar_split { CACT_CIFAR_TEST, CACT_CIFAR_TRAIN, CACT_CIFAR_SPLIT_COUNT };
-enum cact_cifar_label { /* CIFAR-100 only */
-    CACT_CIFAR_LABEL_FINE, CACT_CIFAR_LABEL_COARSE, CACT_CIFAR_LABEL_COUNT
-};
+/* The kinds, splits, label kinds and which files each needs: dataset.h. */
 
 /* The names users spell, indexed by each enum (see cact_name_find()):
  * "cifar10"/"cifar100", "test"/"train", "fine"/"coarse". */
 extern const char *const cact_cifar_kind_names[CACT_CIFAR_KIND_COUNT];
 extern const char *const cact_cifar_split_names[CACT_CIFAR_SPLIT_COUNT];
 extern const char *const cact_cifar_label_names[CACT_CIFAR_LABEL_COUNT];
-
-/* What a (kind, split) needs on disk, relative to the data directory. */
-struct cact_cifar_layout {
-    const char *dir;                      /* "cifar-10-batches-bin" / "cifar-100-binary" */
-    int n_files;
-    const char *files[CACT_CIFAR_MAX_FILES];   /* record files, in dataset order */
-    const char *meta;                     /* class-name file for the chosen labels */
-    int label_bytes;                      /* 1 or 2 */
-    int n_classes;                        /* 10, or 100 fine / 20 coarse */
-    size_t images_per_file;               /* 10000 (CIFAR-10), 10000/50000 (CIFAR-100) */
-};
-void cact_cifar_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
-                      enum cact_cifar_label label, struct cact_cifar_layout *out);
 
 struct cact_cifar_set;
 
@@ -76,6 +60,46 @@ const char *cact_cifar_path(const struct cact_cifar_set *s, int file);         /
  * since cact_cifar_open); CACT_ERR_USAGE for an index >= cact_cifar_count. */
 enum cact_status cact_cifar_read(const struct cact_cifar_set *s, const size_t *idx, size_t n,
                           uint8_t *px, int *labels, struct cact_err *err);
+
+/* ---- The Python version (torchvision's download), via src/pickle.c ----
+ *
+ * torchvision.datasets.CIFAR10/100(root, download=True) leaves the same images as
+ * pickles: cifar-10-batches-py/{test_batch, data_batch_1..5, batches.meta},
+ * cifar-100-python/{test, train, meta}. Their pixel rows are the binary records without
+ * the label bytes, so a set opened from them reads the same pixels for the same image
+ * (pread at the array's offset in the pickle); labels come from the pickled lists, held
+ * in memory (4 bytes an image). Everything after opening is the same API as above. */
+
+enum cact_cifar_format { CACT_CIFAR_FORMAT_BINARY, CACT_CIFAR_FORMAT_PYTHON, CACT_CIFAR_FORMAT_COUNT };
+/* "binary", "python": what the manifest records. */
+extern const char *const cact_cifar_format_names[CACT_CIFAR_FORMAT_COUNT];
+
+/* What the Python version of (kind, split) needs: dir "cifar-10-batches-py" /
+ * "cifar-100-python", files without ".bin", meta "batches.meta" / "meta",
+ * label_bytes 0 (labels are not in the records). */
+void cact_cifar_py_layout_get(enum cact_cifar_kind kind, enum cact_cifar_split split,
+                              enum cact_cifar_label label, struct cact_dataset_layout *out);
+
+/* Open DATA_DIR/<py layout dir>/ with the restricted unpickler: every batch file is
+ * parsed in full (bounded memory: the pixel bytes are located, not loaded), its rows
+ * must be 3072 bytes, its labels (b'labels', or b'fine_labels' / b'coarse_labels') in
+ * range; the meta file must list n_classes names. Returns as cact_cifar_open, plus
+ * CACT_ERR_FORMAT with the unpickler's message for anything it refuses. */
+enum cact_status cact_cifar_open_python(struct cact_cifar_set **out, const char *data_dir,
+                                        enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                        enum cact_cifar_label label, struct cact_err *err);
+
+/* Whichever version is there, the binary one first: if its first record file exists,
+ * cact_cifar_open (or _open_verified when verified), else if the Python version's first
+ * batch file exists, cact_cifar_open_python; else CACT_ERR_MISSING naming both versions
+ * and where each comes from. */
+enum cact_status cact_cifar_open_any(struct cact_cifar_set **out, const char *data_dir,
+                                     enum cact_cifar_kind kind, enum cact_cifar_split split,
+                                     enum cact_cifar_label label, int verified,
+                                     struct cact_err *err);
+
+/* Which version a set was opened from. */
+enum cact_cifar_format cact_cifar_format(const struct cact_cifar_set *s);
 
 /* ---- Batches (torch.utils.data.DataLoader semantics) ---- */
 

@@ -33,7 +33,26 @@ static void dl_global_init(void)
     dl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-/* Headers: remember Content-Range of the latest response (redirects send several). */
+/* A header's value without the surrounding blanks and CRLF; "" if it does not fit or
+ * holds control characters (it is echoed back in If-Range). */
+static void dl_header_value(const char *p, size_t len, char *out, size_t size)
+{
+    while (len && (*p == ' ' || *p == '\t'))
+        p++, len--;
+    while (len && (p[len - 1] == '\r' || p[len - 1] == '\n' || p[len - 1] == ' '))
+        len--;
+    out[0] = '\0';
+    if (len == 0 || len >= size)
+        return;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)p[i] < 0x20 || p[i] == 0x7f)
+            return;
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
+/* Headers: remember Content-Range, ETag and Last-Modified of the latest response
+ * (redirects send several). */
 static size_t dl_header(char *p, size_t sz, size_t nm, void *ud)
 {
     struct dl *d = ud;
@@ -44,6 +63,15 @@ static size_t dl_header(char *p, size_t sz, size_t nm, void *ud)
     if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         d->have_cr = 0;
         d->cr_total = 0;
+        d->res->etag[0] = d->res->last_modified[0] = '\0';
+        return len;
+    }
+    if (len > 5 && strncasecmp(p, "ETag:", 5) == 0) {
+        dl_header_value(p + 5, len - 5, d->res->etag, sizeof d->res->etag);
+        return len;
+    }
+    if (len > 14 && strncasecmp(p, "Last-Modified:", 14) == 0) {
+        dl_header_value(p + 14, len - 14, d->res->last_modified, sizeof d->res->last_modified);
         return len;
     }
     if (len < 14 || strncasecmp(p, "Content-Range:", 14) != 0)
@@ -173,6 +201,7 @@ enum cact_status cact_download_run(const struct cact_download_req *r, struct cac
     CURLcode rc;
     char ebuf[CURL_ERROR_SIZE] = "", range[32];
     enum cact_status st = CACT_OK;
+    struct curl_slist *hdrs = NULL;
 
     memset(res, 0, sizeof *res);
     memset(&d, 0, sizeof d);
@@ -213,6 +242,16 @@ enum cact_status cact_download_run(const struct cact_download_req *r, struct cac
         snprintf(range, sizeof range, "%" PRIu64 "-", r->offset);
         SETOPT(CURLOPT_RANGE, range);
     }
+    if (r->offset > 0 && r->if_range && *r->if_range) {
+        char line[512];
+        snprintf(line, sizeof line, "If-Range: %s", r->if_range);
+        hdrs = curl_slist_append(NULL, line);
+        if (!hdrs) {
+            st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+            goto out;
+        }
+        SETOPT(CURLOPT_HTTPHEADER, hdrs);
+    }
     SETOPT(CURLOPT_HEADERFUNCTION, dl_header);
     SETOPT(CURLOPT_HEADERDATA, &d);
     SETOPT(CURLOPT_WRITEFUNCTION, dl_write);
@@ -246,6 +285,7 @@ enum cact_status cact_download_run(const struct cact_download_req *r, struct cac
         st = cact_fail(err, CACT_ERR_NETWORK, "%s: HTTP %ld", r->url, code);
     } else if (rc != CURLE_OK) {
         res->transient = dl_transient_curl(rc);
+        res->unresolved = rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY;
         st = cact_fail(err, CACT_ERR_NETWORK, "%s: %s", r->url,
                      ebuf[0] ? ebuf : curl_easy_strerror(rc));
     } else if (!d.started && r->offset > 0 && res->status == 200) {
@@ -255,5 +295,6 @@ enum cact_status cact_download_run(const struct cact_download_req *r, struct cac
     }
 out:
     curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
     return st;
 }

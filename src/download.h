@@ -19,6 +19,10 @@
 struct cact_download_req {
     const char *url;
     uint64_t offset;        /* > 0: resume, asking for bytes offset.. (HTTP Range) */
+    const char *if_range;   /* with offset > 0 over HTTP: an ETag ("\"abc\"") or
+                               Last-Modified date the bytes so far came with, sent as
+                               If-Range so a changed resource comes whole (200, restart);
+                               NULL: none */
     long low_speed_bytes;   /* a transfer slower than this (bytes/s) ... */
     long low_speed_seconds; /* ... for this long is stalled: a transient failure */
     long connect_timeout;   /* seconds */
@@ -42,8 +46,12 @@ struct cact_download_result {
     long status;       /* final HTTP status, 0 for other protocols or no response */
     int transient;     /* failure worth retrying: connect/reset/timeout/stall, 5xx, 408, 429 */
     int restarted;     /* the server ignored the Range request */
+    int unresolved;    /* the host (or proxy) name did not resolve */
     uint64_t received; /* body bytes handed to the sink in this attempt */
     uint64_t total;    /* full resource size if the server said, else 0 */
+    char etag[256];          /* the final response's ETag, "" if none (or too long) */
+    char last_modified[128]; /* its Last-Modified, "" if none. Both filled before the
+                                first sink call of a response */
 };
 
 /* Run one transfer. CACT_OK when libcurl completed it. Failures: CACT_ERR_NETWORK with

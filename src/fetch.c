@@ -14,96 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "archive.h"
+#include "dataset.h"
 #include "download.h"
+#include "extract.h"
+#include "verify.h"
 
 #define FETCH_PATH 4096
-#define FETCH_MAX_FILES 8
+#define FETCH_MAX_FILES CACT_DATASET_MAX_FILES
 #define FETCH_CHUNK (1 << 20)
 #define FETCH_PROGRESS_S 0.25 /* at most four progress calls a second */
 
-/* ---- The datasets ---- */
-
-/* One file of a dataset. These names must match cact_cifar_layout_get() in cifar.c; the
- * table is kept here because it also describes the archive (digests, order). */
-struct fetch_file {
-    const char *name;  /* in <dir>/ on disk and in the archive */
-    const char *md5;   /* official MD5, NULL if none published */
-    int train_only;    /* only the train split needs it */
-};
-
-struct fetch_dataset {
-    const char *label;
-    const char *url;
-    const char *archive;  /* official archive file name */
-    const char *dir;      /* top directory, in the archive and under DATA_DIR */
-    uint64_t size;
-    const char *sha256;
-    int n_files;
-    struct fetch_file files[FETCH_MAX_FILES];
-};
-
-static const struct fetch_dataset fetch_table[] = {
-    [CACT_CIFAR_10] = {
-        .label = "CIFAR-10",
-        .url = "https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz",
-        .archive = "cifar-10-binary.tar.gz",
-        .dir = "cifar-10-batches-bin",
-        .size = 170052171,
-        .sha256 = "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd",
-        .n_files = 7,
-        .files = {
-            { "test_batch.bin", "803d5f7f4d78ea53de84dbe85f74fb6d", 0 },
-            { "batches.meta.txt", NULL, 0 },
-            { "data_batch_1.bin", "5dd7e06a14cb22eb9f671a540d1b7c25", 1 },
-            { "data_batch_2.bin", "5ea93a67294ea407fff1d09f752e9692", 1 },
-            { "data_batch_3.bin", "942cd6a4bcdd0dd3c604fbe906cb4421", 1 },
-            { "data_batch_4.bin", "ae636b3ba5c66a11e91e8cb52e771fcb", 1 },
-            { "data_batch_5.bin", "53f37980c15c3d472c316c40844f3f0d", 1 },
-        },
-    },
-    [CACT_CIFAR_100] = {
-        .label = "CIFAR-100",
-        .url = "https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz",
-        .archive = "cifar-100-binary.tar.gz",
-        .dir = "cifar-100-binary",
-        .size = 168513733,
-        .sha256 = "58a81ae192c23a4be8b1804d68e518ed807d710a4eb253b1f2a199162a40d8ec",
-        .n_files = 4,
-        .files = {
-            { "test.bin", "4499cfba6c016c1be1438163640a0898", 0 },
-            { "coarse_label_names.txt", NULL, 0 },
-            { "fine_label_names.txt", NULL, 0 },
-            { "train.bin", "6172c7755cfe09b2fe270c85cebc1b15", 1 },
-        },
-    },
-};
-
-const char *cact_fetch_default_url(enum cact_cifar_kind kind)
-{
-    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].url : fetch_table[CACT_CIFAR_10].url;
-}
-
-const char *cact_fetch_archive_name(enum cact_cifar_kind kind)
-{
-    return kind == CACT_CIFAR_100 ? fetch_table[CACT_CIFAR_100].archive
-                             : fetch_table[CACT_CIFAR_10].archive;
-}
-
-static long env_long(const char *name, long def)
-{
-    const char *v = getenv(name);
-    char *end = NULL;
-    long x;
-
-    if (!v || !*v)
-        return def;
-    errno = 0;
-    x = strtol(v, &end, 10);
-    return errno || *end || x < 0 ? def : x;
-}
+/* ---- Options ---- */
 
 void cact_fetch_opts_default(struct cact_fetch_opts *o)
 {
@@ -111,34 +33,42 @@ void cact_fetch_opts_default(struct cact_fetch_opts *o)
     o->kind = CACT_CIFAR_10;
     o->split = CACT_CIFAR_TEST;
     o->retries = 5;
-    o->retry_base_ms = env_long("CIFAR_ACT_RETRY_BASE_MS", 1000);
+    o->retry_base_ms = 1000;
     o->stall_bytes = 1024;
-    o->stall_seconds = env_long("CIFAR_ACT_STALL_SECONDS", 60);
+    o->stall_seconds = 60;
+    o->max_attempts = 30;
+    o->max_seconds = 4 * 3600;
 }
 
 /* ---- One run's state ---- */
 
 struct fetch_ctx {
     const struct cact_fetch_opts *o;
-    const struct fetch_dataset *ds;
+    const struct cact_dataset *ds;
     const char *url;
     const char *sha256;          /* expected archive SHA-256, NULL: not checked */
     uint64_t size;               /* expected archive size, 0: not checked */
+    uint64_t max_in;             /* bound on compressed bytes read, 0: none */
+    uint64_t max_out;            /* bound on inflated bytes, 0: none */
 
     int n;                       /* members this split needs */
     const char *md5[FETCH_MAX_FILES];
+    uint64_t msize[FETCH_MAX_FILES];  /* exact member size, 0: not known */
     char name[FETCH_MAX_FILES][256];  /* "<dir>/<file>" inside the archive */
     char dest[FETCH_MAX_FILES][FETCH_PATH];
     char stamp[FETCH_MAX_FILES][FETCH_PATH];
     struct cact_archive_member members[FETCH_MAX_FILES];
     char dir[FETCH_PATH];        /* DATA_DIR/<dir> */
     char part[FETCH_PATH];       /* DATA_DIR/<archive>.part */
+    char source[FETCH_PATH];     /* DATA_DIR/<archive>.part.source: where .part came from */
+    char validator[256];         /* ETag or Last-Modified the .part's bytes came with */
+    const struct cact_download_result *res; /* the attempt under way */
+    int source_written;          /* this attempt's validator recorded */
     char kept[FETCH_PATH];       /* DATA_DIR/<archive> */
     char lock[FETCH_PATH];
 
-    /* The stream: archive bytes -> SHA-256 (+ .part) -> extractor. */
-    struct cact_archive *ar;
-    EVP_MD_CTX *sha;
+    /* The stream: archive bytes -> (.part) -> extract.c. */
+    struct cact_extract *x;
     int part_fd;                 /* -1 unless downloading */
     uint64_t bytes;              /* archive bytes through the pipeline */
     uint64_t total;              /* for progress, 0 unknown */
@@ -147,6 +77,9 @@ struct fetch_ctx {
     double t_last, rate;
     uint64_t b_last;
     int cancelled;
+    int restarts;                /* times the download started again at byte 0 */
+    double deadline;             /* cact_now_s() after which we give up, 0: none */
+    int deadline_hit;
 };
 
 static int path_join(char *buf, size_t size, const char *a, const char *b)
@@ -155,11 +88,37 @@ static int path_join(char *buf, size_t size, const char *a, const char *b)
     return n < 0 || (size_t)n >= size ? -1 : 0;
 }
 
+/* Every file of the dataset (the archive holds them all, whatever the split) at its
+ * catalogue (or test) size, the class-name files at their maximum, plus 1/8 and 1 MiB
+ * for tar headers, padding and small extra members (CIFAR-10 has a readme.html).
+ * 0 (no bound) when a record file's size is not known. */
+static uint64_t inflated_bound(const struct fetch_ctx *c)
+{
+    uint64_t total = 0;
+
+    for (int i = 0; i < c->ds->n_files; i++) {
+        const struct cact_dataset_file *f = &c->ds->files[i];
+        uint64_t size = f->size;
+        if (c->o->test_md5) {
+            size = 0;
+            for (const struct cact_fetch_md5 *t = c->o->test_md5; t->member; t++)
+                if (strcmp(t->member, f->name) == 0)
+                    size = t->size;
+        }
+        if (f->role == CACT_DATASET_META)
+            size = size ? size : CACT_DATASET_META_MAX;
+        else if (size == 0)
+            return 0;
+        total += size;
+    }
+    return total + total / 8 + (1 << 20);
+}
+
 /* Fill in names and paths for o; CACT_ERR_USAGE for bad options. */
 static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_opts *o,
                                struct cact_err *err)
 {
-    const struct fetch_dataset *ds;
+    const struct cact_dataset *ds;
     char part_name[256];
     int official;
 
@@ -168,198 +127,99 @@ static enum cact_status ctx_init(struct fetch_ctx *c, const struct cact_fetch_op
     c->part_fd = -1;
     if (!o->data_dir || !*o->data_dir)
         return cact_fail(err, CACT_ERR_USAGE, "no data directory given");
-    if (o->kind != CACT_CIFAR_10 && o->kind != CACT_CIFAR_100)
+    ds = cact_dataset_get(o->kind);
+    if (!ds)
         return cact_fail(err, CACT_ERR_USAGE, "unknown dataset kind %d", (int)o->kind);
     if (o->split != CACT_CIFAR_TEST && o->split != CACT_CIFAR_TRAIN)
         return cact_fail(err, CACT_ERR_USAGE, "unknown split %d", (int)o->split);
     if (o->sha256 && (strlen(o->sha256) != 64 ||
                       strspn(o->sha256, "0123456789abcdefABCDEF") != 64))
         return cact_fail(err, CACT_ERR_USAGE, "SHA-256 '%s' is not 64 hex digits", o->sha256);
-    ds = &fetch_table[o->kind];
     c->ds = ds;
     c->url = o->url ? o->url : ds->url;
     official = strcmp(c->url, ds->url) == 0;
     c->sha256 = o->sha256 ? o->sha256 : official ? ds->sha256 : NULL;
-    c->size = official && !o->sha256 ? ds->size : 0;
+    c->size = official && !o->sha256 ? ds->archive_size : 0;
 
     snprintf(part_name, sizeof part_name, "%s.part", ds->archive);
     if (path_join(c->dir, sizeof c->dir, o->data_dir, ds->dir) ||
         path_join(c->part, sizeof c->part, o->data_dir, part_name) ||
+        snprintf(c->source, sizeof c->source, "%s.source", c->part) >= (int)sizeof c->source ||
         path_join(c->kept, sizeof c->kept, o->data_dir, ds->archive) ||
         path_join(c->lock, sizeof c->lock, o->data_dir, ".cifar-act.lock"))
         return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
     for (int i = 0; i < ds->n_files; i++) {
-        const struct fetch_file *f = &ds->files[i];
+        const struct cact_dataset_file *f = &ds->files[i];
         char sname[300];
         int k = c->n;
-        if (f->train_only && o->split != CACT_CIFAR_TRAIN)
+        if (!cact_dataset_needs(f, o->split))
             continue;
         c->md5[k] = f->md5;
+        c->msize[k] = f->size;
         if (o->test_md5) {
             c->md5[k] = NULL;
+            c->msize[k] = 0;
             for (const struct cact_fetch_md5 *t = o->test_md5; t->member; t++)
-                if (strcmp(t->member, f->name) == 0)
+                if (strcmp(t->member, f->name) == 0) {
                     c->md5[k] = t->md5;
+                    c->msize[k] = t->size;
+                }
         }
         snprintf(c->name[k], sizeof c->name[k], "%s/%s", ds->dir, f->name);
         snprintf(sname, sizeof sname, ".%s.verified", f->name);
         if (path_join(c->dest[k], sizeof c->dest[k], c->dir, f->name) ||
             path_join(c->stamp[k], sizeof c->stamp[k], c->dir, sname))
             return cact_fail(err, CACT_ERR_USAGE, "data directory name too long");
-        c->members[k] = (struct cact_archive_member){ c->name[k], c->dest[k], c->md5[k] };
+        c->members[k] = (struct cact_archive_member){ c->name[k], c->dest[k], c->md5[k],
+                                                      c->msize[k] };
         c->n++;
     }
+    c->max_out = inflated_bound(c);
+    /* Other sources: a gzip stream of these members is barely larger than they are,
+     * so twice the inflated bound is generous and still stops a stream of empty
+     * deflate blocks (endless input, no output). */
+    c->max_in = c->size ? c->size : c->max_out ? 2 * c->max_out + (1 << 20) : 0;
     return CACT_OK;
-}
-
-/* Prepend "prefix: " to err->msg, cutting what does not fit. */
-static void err_prefix(struct cact_err *err, const char *prefix)
-{
-    char msg[CACT_ERR_MSG_MAX];
-    size_t pl = strlen(prefix), ml = strlen(err->msg);
-
-    if (pl > sizeof msg / 2)
-        pl = sizeof msg / 2;
-    if (ml > sizeof msg - pl - 3)
-        ml = sizeof msg - pl - 3;
-    memcpy(msg, prefix, pl);
-    memcpy(msg + pl, ": ", 2);
-    memcpy(msg + pl + 2, err->msg, ml);
-    msg[pl + 2 + ml] = '\0';
-    memcpy(err->msg, msg, pl + 3 + ml);
 }
 
 /* ---- Verifying what is on disk ---- */
 
-/* The stamp line for a file in state sb with digest md5. */
-static void stamp_line(char *buf, size_t size, const struct stat *sb, const char *md5)
-{
-    snprintf(buf, size, "%s %llu %lld.%09ld %lld.%09ld %llu\n", md5,
-             (unsigned long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
-             (long)sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
-             (long)sb->st_ctim.tv_nsec, (unsigned long long)sb->st_ino);
-}
-
-static int stamp_matches(const char *stamp, const struct stat *sb, const char *md5)
-{
-    char want[256], have[256];
-    FILE *f = fopen(stamp, "r");
-    int ok = 0;
-
-    if (!f)
-        return 0;
-    stamp_line(want, sizeof want, sb, md5);
-    if (fgets(have, sizeof have, f))
-        ok = strcasecmp(want, have) == 0;
-    fclose(f);
-    return ok;
-}
-
-/* Best effort: a read-only data directory just means hashing again next time.
- * "Read-only" by its mode bits too: root may write anywhere, but a directory with no
- * write bit (a shared, read-only copy of the data) is not ours to add files to. */
-static void stamp_write(const char *stamp, const char *path, const char *md5)
-{
-    struct stat sb, db;
-    char line[256], dir[FETCH_PATH];
-    char *slash;
-
-    snprintf(dir, sizeof dir, "%s", stamp);
-    slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (stat(slash ? dir : ".", &db) != 0 || !(db.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
-        return;
-    if (stat(path, &sb) != 0)
-        return;
-    stamp_line(line, sizeof line, &sb, md5);
-    (void)cact_write_atomic(stamp, line, strlen(line), NULL);
-}
-
-static enum cact_status md5_file(const char *path, char *hex, struct cact_err *err)
-{
-    enum cact_status st = CACT_OK;
-    EVP_MD_CTX *md = NULL;
-    unsigned char *buf = NULL, d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    FILE *f = NULL;
-    size_t got;
-
-    md = EVP_MD_CTX_new();
-    buf = malloc(FETCH_CHUNK);
-    if (!md || !buf) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    f = fopen(path, "rb");
-    if (!f) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 init failed");
-        goto out;
-    }
-    while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0)
-        if (EVP_DigestUpdate(md, buf, got) != 1) {
-            st = cact_fail(err, CACT_ERR_NOMEM, "MD5 update failed");
-            goto out;
-        }
-    if (ferror(f)) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot read %s", path);
-        goto out;
-    }
-    if (EVP_DigestFinal_ex(md, d, &dn) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 final failed");
-        goto out;
-    }
-    cact_hex(d, dn, hex);
-out:
-    if (f)
-        fclose(f);
-    free(buf);
-    EVP_MD_CTX_free(md);
-    return st;
-}
-
 /* Member k present and, if it has a digest, matching it (by stamp or by hashing). */
 static enum cact_status check_member(struct fetch_ctx *c, int k, struct cact_err *err)
 {
-    struct stat sb, sb2;
-    char actual[CACT_ARCHIVE_MD5_HEX];
-    enum cact_status st;
-
-    if (stat(c->dest[k], &sb) != 0) {
-        if (errno == ENOENT)
-            return cact_fail(err, CACT_ERR_MISSING, "%s is missing", c->dest[k]);
-        return cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", c->dest[k], strerror(errno));
-    }
-    if (!S_ISREG(sb.st_mode))
-        return cact_fail(err, CACT_ERR_FORMAT, "%s is not a regular file", c->dest[k]);
-    if (!c->md5[k] || stamp_matches(c->stamp[k], &sb, c->md5[k]))
-        return CACT_OK;
-    st = md5_file(c->dest[k], actual, err);
-    if (st != CACT_OK)
-        return st;
-    if (strcasecmp(actual, c->md5[k]) != 0)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "%s: MD5 %s, expected %s", c->dest[k], actual,
-                       c->md5[k]);
-    /* Stamp only if the file did not change while we hashed it. */
-    if (stat(c->dest[k], &sb2) == 0 && sb2.st_ino == sb.st_ino &&
-        sb2.st_size == sb.st_size && sb2.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
-        sb2.st_mtim.tv_nsec == sb.st_mtim.tv_nsec)
-        stamp_write(c->stamp[k], c->dest[k], actual);
-    return CACT_OK;
+    return cact_verify_file(c->dest[k], c->stamp[k], c->md5[k], c->msize[k], err);
 }
 
+/* Every member; the first failure is reported, except that an I/O error (say,
+ * permission denied) on any member wins: the caller must not replace that file. */
 static enum cact_status check_all(struct fetch_ctx *c, struct cact_err *err)
 {
+    enum cact_status first = CACT_OK;
+    struct cact_err e;
+
     for (int k = 0; k < c->n; k++) {
-        enum cact_status st = check_member(c, k, err);
-        if (st != CACT_OK)
+        enum cact_status st;
+        if (first != CACT_OK) {
+            /* Already failing: only look for an unreadable file, without hashing. */
+            int fd;
+            st = cact_open_regular(c->dest[k], &fd, NULL, &e);
+            if (st == CACT_OK)
+                close(fd);
+        } else {
+            st = check_member(c, k, &e);
+        }
+        if (st == CACT_ERR_IO) {
+            if (err)
+                *err = e;
             return st;
+        }
+        if (st != CACT_OK && first == CACT_OK) {
+            first = st;
+            if (err)
+                *err = e;
+        }
     }
-    return CACT_OK;
+    return first;
 }
 
 enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_err *err)
@@ -378,16 +238,9 @@ enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_
 
 /* ---- Progress ---- */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void progress_start(struct fetch_ctx *c)
 {
-    c->t_last = now_s();
+    c->t_last = cact_now_s();
     c->b_last = c->bytes;
     c->rate = 0;
 }
@@ -397,7 +250,7 @@ static void progress_start(struct fetch_ctx *c)
 static void progress_maybe(struct fetch_ctx *c, int force)
 {
     struct cact_fetch_progress p;
-    double t = now_s(), dt = t - c->t_last;
+    double t = cact_now_s(), dt = t - c->t_last;
 
     if (!c->o->progress || (!force && dt < FETCH_PROGRESS_S))
         return;
@@ -424,64 +277,54 @@ static int cancel_requested(struct fetch_ctx *c)
     return c->cancelled;
 }
 
-/* ---- The stream ---- */
+/* ---- The stream (extract.c), checked against this source's limits ---- */
 
-/* Drop all stream state and start again at archive byte 0. */
 static enum cact_status stream_reset(struct fetch_ctx *c, struct cact_err *err)
 {
-    cact_archive_free(c->ar);
-    c->ar = NULL;
+    struct cact_extract_limits lim = { c->sha256, c->size, c->max_in, c->max_out };
+
     c->bytes = 0;
-    if (!c->sha && !(c->sha = EVP_MD_CTX_new()))
-        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
-    if (EVP_DigestInit_ex(c->sha, EVP_sha256(), NULL) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 init failed");
-    return cact_archive_new(&c->ar, c->members, c->n, err);
+    if (!c->x) {
+        enum cact_status st = cact_extract_new(&c->x, c->members, c->n, err);
+        if (st != CACT_OK)
+            return st;
+    }
+    return cact_extract_reset(c->x, &lim, err);
 }
 
-/* Archive bytes, in order, from any source. */
 static enum cact_status stream_feed(struct fetch_ctx *c, const void *buf, size_t len,
-                                  struct cact_err *err)
+                                    struct cact_err *err)
 {
-    if (c->size && c->bytes + len > c->size)
-        return cact_fail(err, CACT_ERR_CHECKSUM,
-                       "archive is larger than the expected %" PRIu64 " bytes", c->size);
-    if (EVP_DigestUpdate(c->sha, buf, len) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 update failed");
-    c->bytes += len;
-    return cact_archive_feed(c->ar, buf, len, err);
+    enum cact_status st = cact_extract_feed(c->x, buf, len, err);
+    c->bytes = cact_extract_bytes(c->x);
+    return st;
 }
 
-/* Every check on a complete stream, then the members go into place. */
+/* Every check on a complete stream, the members into place, then their stamps. */
 static enum cact_status stream_finish(struct fetch_ctx *c, struct cact_err *err)
 {
-    unsigned char d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    enum cact_status st;
-
-    st = cact_archive_finish(c->ar, err);
-    if (st != CACT_OK)
-        return st;
-    if (c->size && c->bytes != c->size)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "archive size %" PRIu64 ", expected %" PRIu64,
-                       c->bytes, c->size);
-    if (EVP_DigestFinal_ex(c->sha, d, &dn) != 1)
-        return cact_fail(err, CACT_ERR_NOMEM, "SHA-256 final failed");
-    cact_hex(d, dn, hex);
-    if (c->sha256 && strcasecmp(hex, c->sha256) != 0)
-        return cact_fail(err, CACT_ERR_CHECKSUM, "archive SHA-256 %s, expected %s", hex,
-                       c->sha256);
-    st = cact_archive_commit(c->ar, err);
+    enum cact_status st = cact_extract_finish(c->x, err);
     if (st != CACT_OK)
         return st;
     for (int k = 0; k < c->n; k++)
         if (c->md5[k])
-            stamp_write(c->stamp[k], c->dest[k], cact_archive_member_md5(c->ar, k));
+            cact_verify_stamp(c->stamp[k], c->dest[k], cact_extract_member_md5(c->x, k));
     return CACT_OK;
 }
 
 /* ---- Local archives ---- */
+
+/* Open a local archive: a FIFO or directory is refused before a read could block (or
+ * fail obscurely); an absent one is an I/O error like any file that cannot be opened
+ * (CACT_ERR_MISSING is for dataset files). */
+static enum cact_status open_archive(const char *path, int *fd, struct stat *sb,
+                                     struct cact_err *err)
+{
+    enum cact_status st = cact_open_regular(path, fd, sb, err);
+    if (st == CACT_ERR_MISSING)
+        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(ENOENT));
+    return st;
+}
 
 /* Extract a .tar.gz file we did not write: it is never removed. */
 static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
@@ -492,10 +335,12 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
     FILE *f = NULL;
     struct stat sb;
     size_t got;
+    int fd = -1;
 
     /* Not bytes from the official URL: only a given SHA-256 is checked. */
     c->sha256 = c->o->sha256;
     c->size = 0;
+    c->max_in = c->max_out ? 2 * c->max_out + (1 << 20) : 0;
     st = stream_reset(c, err);
     if (st != CACT_OK)
         goto out;
@@ -504,12 +349,16 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    f = fopen(path, "rb");
+    st = open_archive(path, &fd, &sb, err);
+    if (st != CACT_OK)
+        goto out;
+    f = fdopen(fd, "rb");
     if (!f) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        st = cact_fail(err, CACT_ERR_NOMEM, "cannot read %s: %s", path, strerror(errno));
         goto out;
     }
-    c->total = fstat(fileno(f), &sb) == 0 ? (uint64_t)sb.st_size : 0;
+    fd = -1;
+    c->total = (uint64_t)sb.st_size;
     progress_start(c);
     while ((got = fread(buf, 1, FETCH_CHUNK, f)) > 0) {
         st = stream_feed(c, buf, got, err);
@@ -530,14 +379,80 @@ static enum cact_status extract_file(struct fetch_ctx *c, const char *path,
 out:
     if (st != CACT_OK && st != CACT_ERR_NOMEM && st != CACT_ERR_INTERRUPTED &&
         strstr(err->msg, path) == NULL)
-        err_prefix(err, path); /* say which file was at fault */
+        cact_err_prefix(err, path); /* say which file was at fault */
     if (f)
         fclose(f);
+    if (fd >= 0)
+        close(fd);
     free(buf);
     return st;
 }
 
 /* ---- Downloading ---- */
+
+/* ---- Where the .part came from ---- */
+
+/* DATA_DIR/<archive>.part.source: line 1 the URL, line 2 the validator (ETag, else
+ * Last-Modified; may be empty). Written before any byte of an attempt lands in the
+ * .part, so a killed run leaves it too. Best effort: without it a later run resumes
+ * as before, and the digests still catch a mix. */
+static void source_write(struct fetch_ctx *c)
+{
+    char buf[FETCH_PATH + 512];
+    int n = snprintf(buf, sizeof buf, "%s\n%s\n", c->url, c->validator);
+    if (n > 0 && (size_t)n < sizeof buf)
+        (void)cact_write_atomic(c->source, buf, (size_t)n, NULL);
+}
+
+/* 1 and the recorded URL and validator if the record is there and well formed. */
+static int source_read(struct fetch_ctx *c, char *url, size_t usize)
+{
+    char buf[FETCH_PATH + 512];
+    FILE *f = fopen(c->source, "r");
+    size_t n;
+    char *nl, *nl2;
+
+    if (!f)
+        return 0;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    nl = strchr(buf, '\n');
+    nl2 = nl ? strchr(nl + 1, '\n') : NULL;
+    if (!nl || !nl2)
+        return 0;
+    *nl = *nl2 = '\0';
+    snprintf(url, usize, "%s", buf);
+    snprintf(c->validator, sizeof c->validator, "%s", nl + 1);
+    return 1;
+}
+
+/* The validator of the attempt's response: a strong ETag, else Last-Modified (a weak
+ * ETag may not be used in If-Range). */
+static void source_note_response(struct fetch_ctx *c)
+{
+    const char *v = "";
+    if (!c->res || c->source_written)
+        return;
+    c->source_written = 1;
+    if (c->res->etag[0] && strncmp(c->res->etag, "W/", 2) != 0)
+        v = c->res->etag;
+    else if (c->res->last_modified[0])
+        v = c->res->last_modified;
+    if (strcmp(v, c->validator) != 0 || !c->res->received) {
+        snprintf(c->validator, sizeof c->validator, "%s", v);
+        source_write(c);
+    }
+}
+
+/* Empty the .part and the stream: the download starts again at byte 0. */
+static enum cact_status part_restart(struct fetch_ctx *c, struct cact_err *err)
+{
+    if (ftruncate(c->part_fd, 0) != 0)
+        return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part, strerror(errno));
+    c->restarts++;
+    return stream_reset(c, err);
+}
 
 /* download.c's sink: the body goes to the .part file and through the stream. */
 static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int restart,
@@ -550,15 +465,13 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
 
     if (restart) {
         /* The server ignored our Range: throw away the .part and start clean. */
-        if (ftruncate(c->part_fd, 0) != 0)
-            return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
-                           strerror(errno));
-        st = stream_reset(c, err);
+        st = part_restart(c, err);
         if (st != CACT_OK)
             return st;
         c->resume_at = 0;
         progress_start(c);
     }
+    source_note_response(c); /* once per attempt, before its first byte is kept */
     while (left > 0) {
         /* O_APPEND: every write lands at the end, after a truncate too. */
         ssize_t w = write(c->part_fd, p, left);
@@ -581,6 +494,10 @@ static int dl_tick(void *ctx)
 {
     struct fetch_ctx *c = ctx;
     progress_maybe(c, 0);
+    if (c->deadline && cact_now_s() > c->deadline) {
+        c->deadline_hit = 1;
+        return 1;
+    }
     return cancel_requested(c);
 }
 
@@ -647,22 +564,85 @@ out:
     return st;
 }
 
-static void part_discard(struct fetch_ctx *c)
+/* The .part's fate, decided here only, from how the attempt to use it ended:
+ * success: it becomes the kept archive (keep_archive) or goes; bytes that can never
+ * become the right archive (CACT_ERR_FORMAT, CACT_ERR_CHECKSUM): removed; anything
+ * else (network, I/O, memory, interrupted): kept for a later resume, unless empty. */
+static enum cact_status part_settle(struct fetch_ctx *c, enum cact_status st,
+                                    struct cact_err *err)
 {
+    struct stat sb;
+    int empty = 1;
+
     if (c->part_fd >= 0) {
+        empty = fstat(c->part_fd, &sb) == 0 && sb.st_size == 0;
         close(c->part_fd);
         c->part_fd = -1;
     }
-    unlink(c->part);
+    if (st == CACT_OK || st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM || empty)
+        unlink(c->source); /* the record goes with the bytes it describes */
+    if (st == CACT_OK) {
+        if (c->o->keep_archive) {
+            if (rename(c->part, c->kept) != 0)
+                return cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", c->part,
+                                 c->kept, strerror(errno));
+        } else if (unlink(c->part) != 0 && errno != ENOENT) {
+            return cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", c->part,
+                             strerror(errno));
+        }
+        return CACT_OK;
+    }
+    if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM || empty)
+        unlink(c->part);
+    return st;
 }
 
+/* The CLI adds the options that supply a local archive (CACT_HINT_OFFLINE). */
 static enum cact_status offline_missing(struct fetch_ctx *c, const char *why,
                                       struct cact_err *err)
 {
-    return cact_fail(err, CACT_ERR_MISSING,
-                   "%s; offline, so not downloading: put %s (from %s) into %s/, "
-                   "or use --archive FILE",
-                   why, c->ds->archive, c->url, c->o->data_dir);
+    cact_fail(err, CACT_ERR_MISSING, "%s; offline, so not downloading: put %s (from %s) into %s/",
+              why, c->ds->archive, c->url, c->o->data_dir);
+    return cact_hint(err, CACT_HINT_OFFLINE);
+}
+
+/* A bound on the whole download was hit: say which, and what the last attempt met. */
+static enum cact_status give_up(struct fetch_ctx *c, int attempts, const char *why_fmt,
+                                long limit, struct cact_err *err)
+{
+    char why[160], last[CACT_ERR_MSG_MAX];
+    snprintf(why, sizeof why, why_fmt, limit);
+    snprintf(last, sizeof last, "%s", err->msg);
+    return cact_fail(err, CACT_ERR_NETWORK,
+                     "%s: giving up after %d attempts and %" PRIu64 " of the archive's bytes "
+                     "received: %s (last attempt: %s)",
+                     c->url, attempts, c->bytes, why, last);
+}
+
+/* A .part recorded as coming from another URL is not continued from this one (that
+ * would stitch two files together): it starts over, with a notice. A .part with no
+ * record (an older cifar-act, a file put there by hand) is resumed as before. */
+static enum cact_status part_check_source(struct fetch_ctx *c, struct cact_err *err)
+{
+    char was[FETCH_PATH + 512];
+    struct stat sb;
+
+    c->validator[0] = '\0';
+    if (fstat(c->part_fd, &sb) != 0 || sb.st_size == 0)
+        return CACT_OK;
+    if (!source_read(c, was, sizeof was) || strcmp(was, c->url) == 0)
+        return CACT_OK;
+    c->validator[0] = '\0';
+    if (c->o->notice) {
+        char line[3 * FETCH_PATH + 1024];
+        snprintf(line, sizeof line, "%s holds %lld bytes from %s, not %s: starting over",
+                 c->part, (long long)sb.st_size, was, c->url);
+        c->o->notice(line, c->o->notice_ctx);
+    }
+    if (ftruncate(c->part_fd, 0) != 0)
+        return cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part, strerror(errno));
+    unlink(c->source);
+    return CACT_OK;
 }
 
 static enum cact_status download(struct fetch_ctx *c, const char *why, struct cact_err *err)
@@ -671,7 +651,8 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     struct cact_download_req req;
     struct cact_download_result res;
     enum cact_status st;
-    int fails = 0, restarted_416 = 0;
+    int fails = 0, attempts = 0, restarted_416 = 0;
+    uint64_t furthest;
 
     c->part_fd = open(c->part, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0666);
     if (c->part_fd < 0) {
@@ -679,16 +660,16 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             return offline_missing(c, why, err);
         return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->part, strerror(errno));
     }
+    st = part_check_source(c, err);
+    if (st != CACT_OK)
+        goto out;
     st = refeed_part(c, err);
     if (st != CACT_OK)
         goto out;
-    if (cact_archive_stream_done(c->ar))
+    if (cact_extract_done(c->x))
         goto finish; /* a previous run received everything: no network */
     if (o->offline) {
-        int empty = c->bytes == 0;
         st = offline_missing(c, why, err);
-        if (empty)
-            part_discard(c); /* we just created it */
         goto out;
     }
 
@@ -702,48 +683,72 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     req.ctx = c;
     req.total = c->size ? NULL : &c->total; /* the official size is known already */
     c->total = c->size;
+    /* Progress means bytes past the furthest point any attempt reached: a server that
+     * ignores Range restarts every attempt at byte 0, so bytes received alone would
+     * reset the count for ever. Attempts and time are bounded in total as well. */
+    furthest = c->bytes;
+    c->deadline = o->max_seconds > 0 ? cact_now_s() + (double)o->max_seconds : 0;
+    c->res = &res;
     for (;;) {
         req.offset = c->bytes;
+        req.if_range = c->validator[0] ? c->validator : NULL;
+        c->source_written = 0;
+        if (attempts == 0 && c->bytes == 0)
+            source_write(c); /* the URL, before any byte: a killed run leaves it too */
+        attempts++;
         c->resume_at = req.offset;
         progress_start(c);
         st = cact_download_run(&req, &res, err);
         if (st == CACT_OK) {
             progress_maybe(c, 1);
-            if (!cact_archive_stream_done(c->ar)) {
-                st = cact_archive_finish(c->ar, err); /* says "truncated after N bytes" */
-                err_prefix(err, c->url);
-                part_discard(c);
+            if (!cact_extract_done(c->x)) {
+                st = cact_extract_finish(c->x, err); /* says "truncated after N bytes" */
+                cact_err_prefix(err, c->url);
                 goto out;
             }
             break;
         }
-        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) {
-            part_discard(c); /* these bytes can never become the right archive */
+        if (st == CACT_ERR_INTERRUPTED && c->deadline_hit) {
+            st = give_up(c, attempts, "the time limit of %ld s was reached", o->max_seconds,
+                         err);
             goto out;
         }
         if (st != CACT_ERR_NETWORK)
-            goto out; /* I/O, memory, interrupted: keep the .part to resume */
+            goto out; /* I/O, memory, interrupted: part_settle keeps the .part */
         if (res.status == 416 && req.offset > 0 && !restarted_416) {
             /* The server has fewer bytes than our .part: start over once. */
             restarted_416 = 1;
-            if (ftruncate(c->part_fd, 0) != 0) {
-                st = cact_fail(err, CACT_ERR_IO, "cannot truncate %s: %s", c->part,
-                             strerror(errno));
-                goto out;
-            }
-            st = stream_reset(c, err);
+            st = part_restart(c, err);
             if (st != CACT_OK)
                 goto out;
             continue;
         }
+        if (res.unresolved && furthest == 0) {
+            /* First contact and the name does not resolve: almost always no network
+             * at all; retrying for minutes would only delay the advice. */
+            cact_hint(err, CACT_HINT_NO_NETWORK);
+            goto out;
+        }
         if (!res.transient)
             goto out;
-        if (res.received > 0)
+        if (c->bytes > furthest) {
+            furthest = c->bytes;
             fails = 0; /* progress: only consecutive fruitless attempts count */
+        }
         if (++fails > o->retries) {
-            char what[64];
-            snprintf(what, sizeof what, "giving up after %d attempts", fails);
-            err_prefix(err, what);
+            char what[160];
+            if (res.restarted || c->restarts)
+                snprintf(what, sizeof what, "giving up after %d attempts without getting "
+                         "past byte %" PRIu64 " (the server ignores resume requests, so "
+                         "each attempt starts again at byte 0)", attempts, furthest);
+            else
+                snprintf(what, sizeof what, "giving up after %d attempts", attempts);
+            cact_err_prefix(err, what);
+            goto out;
+        }
+        if (o->max_attempts > 0 && attempts >= o->max_attempts) {
+            st = give_up(c, attempts, "the limit of %ld attempts was reached",
+                         (long)o->max_attempts, err);
             goto out;
         }
         long ms = o->retry_base_ms;
@@ -751,6 +756,11 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
             ms *= 2;
         if (ms > 60000)
             ms = 60000;
+        if (c->deadline && cact_now_s() + (double)ms / 1000.0 > c->deadline) {
+            st = give_up(c, attempts, "the time limit of %ld s would pass before the next "
+                         "attempt", o->max_seconds, err);
+            goto out;
+        }
         if (o->notice) {
             char line[CACT_ERR_MSG_MAX + 64];
             snprintf(line, sizeof line, "%s; retry %d of %d in %.1f s", err->msg, fails,
@@ -764,30 +774,12 @@ static enum cact_status download(struct fetch_ctx *c, const char *why, struct ca
     }
 finish:
     st = stream_finish(c, err);
-    if (st != CACT_OK) {
-        if (st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM)
-            part_discard(c);
-        goto out;
-    }
-    close(c->part_fd);
-    c->part_fd = -1;
-    if (o->keep_archive) {
-        if (rename(c->part, c->kept) != 0)
-            st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", c->part, c->kept,
-                         strerror(errno));
-    } else if (unlink(c->part) != 0 && errno != ENOENT) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot remove %s: %s", c->part, strerror(errno));
-    }
 out:
-    if (c->part_fd >= 0) {
-        struct stat sb;
-        /* An empty .part we created helps no later run. */
-        if (st != CACT_OK && fstat(c->part_fd, &sb) == 0 && sb.st_size == 0)
-            unlink(c->part);
-        close(c->part_fd);
-        c->part_fd = -1;
-    }
-    return st;
+    c->res = NULL;
+    /* Content errors come from layers that do not know the URL: name it. */
+    if ((st == CACT_ERR_FORMAT || st == CACT_ERR_CHECKSUM) && !strstr(err->msg, c->url))
+        cact_err_prefix(err, c->url);
+    return part_settle(c, st, err);
 }
 
 /* ---- Locking and cleanup ---- */
@@ -822,32 +814,97 @@ static void sweep_temps(struct fetch_ctx *c)
     closedir(d);
 }
 
-static enum cact_status lock_take(struct fetch_ctx *c, int *fd, struct cact_err *err)
+/* Take the data directory's lock, creating the lock file if needed (*created says
+ * whether this call did). A failed first run removes the lock file it created (item
+ * "leave nothing behind"), so after the flock the file must still be the one on the
+ * path: if it was unlinked meanwhile, take the lock again on the new file. */
+static enum cact_status lock_take(struct fetch_ctx *c, int *fd, int *created,
+                                  struct cact_err *err)
 {
-    *fd = open(c->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0)
-        return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
-    /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
-     * and would not notice the cancel flag while another process downloads. */
-    for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
-        int e = errno;
-        if (e == EWOULDBLOCK && !told && c->o->notice) {
-            char line[FETCH_PATH + 64];
-            snprintf(line, sizeof line, "waiting for another cifar-act using %s", c->lock);
-            c->o->notice(line, c->o->notice_ctx);
+    for (;;) {
+        struct stat a, b;
+        *created = 0;
+        *fd = open(c->lock, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (*fd >= 0)
+            *created = 1;
+        else if (errno == EEXIST)
+            *fd = open(c->lock, O_RDWR | O_CLOEXEC);
+        if (*fd < 0) {
+            if (errno == ENOENT)
+                continue; /* removed between the two opens */
+            return cact_fail(err, CACT_ERR_IO, "cannot open %s: %s", c->lock, strerror(errno));
         }
-        if (e == EWOULDBLOCK || e == EINTR) {
-            if (!nap_ms(c, 100))
-                continue;
-            e = EINTR;
+        /* Poll rather than block: a blocking flock restarts after signals (SA_RESTART)
+         * and would not notice the cancel flag while another process downloads. */
+        for (int told = 0; flock(*fd, LOCK_EX | LOCK_NB) != 0; told = 1) {
+            int e = errno;
+            if (e == EWOULDBLOCK && !told && c->o->notice) {
+                char line[FETCH_PATH + 64];
+                snprintf(line, sizeof line, "waiting for another cifar-act using %s", c->lock);
+                c->o->notice(line, c->o->notice_ctx);
+            }
+            if (e == EWOULDBLOCK || e == EINTR) {
+                if (!nap_ms(c, 100))
+                    continue;
+                e = EINTR;
+            }
+            close(*fd);
+            *fd = -1;
+            if (e == EINTR)
+                return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
+            return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
         }
-        close(*fd);
+        if (fstat(*fd, &a) == 0 && stat(c->lock, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            return CACT_OK;
+        close(*fd); /* the holder removed it: ours is a lock on nothing */
         *fd = -1;
-        if (e == EINTR)
-            return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s", c->lock);
-        return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", c->lock, strerror(e));
     }
-    return CACT_OK;
+}
+
+/* The shallowest prefix of dir that does not exist yet ("" if dir exists): what
+ * cact_mkdirs(dir) is about to create, so a failed run can remove exactly that. */
+static void first_missing(const char *dir, char *top, size_t size)
+{
+    char buf[FETCH_PATH];
+    struct stat sb;
+    size_t len = strlen(dir);
+
+    top[0] = '\0';
+    if (len == 0 || len >= sizeof buf)
+        return;
+    memcpy(buf, dir, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char ch = buf[i];
+        buf[i] = '\0';
+        if (stat(buf, &sb) != 0 && errno == ENOENT) {
+            snprintf(top, size, "%s", buf);
+            return;
+        }
+        buf[i] = ch;
+    }
+}
+
+/* rmdir dir and its parents up to and including top, while they are empty. */
+static void remove_created(const char *dir, const char *top)
+{
+    char buf[FETCH_PATH];
+    size_t tl = strlen(top);
+
+    if (!tl || strncmp(dir, top, tl) != 0)
+        return;
+    snprintf(buf, sizeof buf, "%s", dir);
+    while (strlen(buf) >= tl) {
+        char *slash;
+        if (rmdir(buf) != 0)
+            return; /* not empty (a .part worth keeping, the user's files): stays */
+        slash = strrchr(buf, '/');
+        if (!slash)
+            return;
+        *slash = '\0';
+    }
 }
 
 /* Data verified but a .part left by a run killed after its last rename: remove it,
@@ -862,12 +919,34 @@ static void drop_stale_part(struct fetch_ctx *c)
     fd = open(c->lock, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return;
-    if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
         unlink(c->part);
+        unlink(c->source);
+    }
     close(fd);
 }
 
 /* ---- The entry point ---- */
+
+/* A local archive given when the data is already verified is not read; if it could
+ * not have been used anyway, say so rather than pass over it in silence. */
+static void archive_unused(struct fetch_ctx *c, const char *path)
+{
+    struct cact_err e;
+    char line[CACT_ERR_MSG_MAX + FETCH_PATH + 64];
+    int fd;
+
+    if (!c->o->notice)
+        return;
+    cact_err_clear(&e);
+    if (cact_open_regular(path, &fd, NULL, &e) == CACT_OK) {
+        close(fd);
+        return;
+    }
+    snprintf(line, sizeof line, "%s; not needed: the data under %s is already verified", e.msg,
+             c->o->data_dir);
+    c->o->notice(line, c->o->notice_ctx);
+}
 
 enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_err *err)
 {
@@ -875,8 +954,10 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     struct cact_err why, local;
     struct stat sb;
     enum cact_status st;
-    int lock_fd = -1;
+    int lock_fd = -1, lock_made = 0, made_dir = 0;
+    char made_top[FETCH_PATH];
 
+    made_top[0] = '\0';
     if (!err)
         err = &local; /* the helpers below read err->msg back */
     if (!c)
@@ -886,23 +967,45 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
         goto out;
     /* Fast path without the lock: a read-only data directory works when complete. */
     cact_err_clear(&why);
-    if (check_all(c, &why) == CACT_OK) {
+    st = check_all(c, &why);
+    if (st == CACT_OK) {
         drop_stale_part(c);
-        st = CACT_OK;
+        if (o->archive)
+            archive_unused(c, o->archive);
         goto out;
     }
+    if (st == CACT_ERR_IO) {
+        /* Permission denied (or another read error) on a dataset file: it is not
+         * corrupt, and not ours to download over. */
+        st = cact_fail(err, CACT_ERR_IO, "%s; the file is left as it is (unreadable is not "
+                       "corrupt: fix its permissions or use another data directory)", why.msg);
+        goto out;
+    }
+    if (o->archive) {
+        /* A FIFO, directory or unreadable file fails now, not after taking the lock. */
+        int fd;
+        st = open_archive(o->archive, &fd, NULL, err);
+        if (st != CACT_OK)
+            goto out;
+        close(fd);
+    }
+    first_missing(o->data_dir, made_top, sizeof made_top);
     st = cact_mkdirs(o->data_dir, err);
     if (st != CACT_OK)
         goto out;
-    st = lock_take(c, &lock_fd, err);
+    st = lock_take(c, &lock_fd, &lock_made, err);
     if (st != CACT_OK)
         goto out;
     /* Another process may have finished while we waited. */
     cact_err_clear(&why);
-    if (check_all(c, &why) == CACT_OK) {
-        st = CACT_OK;
+    st = check_all(c, &why);
+    if (st == CACT_OK)
+        goto out;
+    if (st == CACT_ERR_IO) {
+        *err = why; /* unreadable is not corrupt: the file is not replaced */
         goto out;
     }
+    made_dir = stat(c->dir, &sb) != 0;
     st = cact_mkdirs(c->dir, err);
     if (st != CACT_OK)
         goto out;
@@ -919,10 +1022,19 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
     }
 out:
     if (c) {
-        cact_archive_free(c->ar);
-        EVP_MD_CTX_free(c->sha);
+        cact_extract_free(c->x);
         if (c->part_fd >= 0)
             close(c->part_fd);
+    }
+    /* A failed run leaves no empty directory and no lock file that it created (a
+     * .part worth resuming keeps its directory). Still holding the lock: lock_take
+     * notices a lock file removed under a waiting process. */
+    if (st != CACT_OK && c) {
+        if (made_dir)
+            rmdir(c->dir);
+        if (lock_made)
+            unlink(c->lock);
+        remove_created(o->data_dir, made_top);
     }
     if (lock_fd >= 0)
         close(lock_fd); /* releases the flock */

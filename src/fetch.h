@@ -34,8 +34,12 @@
  * environment variables (http_proxy, https_proxy, no_proxy, all_proxy). Transient
  * failures (connection refused/reset, timeouts, a stall below stall_bytes per second
  * for stall_seconds, HTTP 5xx/408/429) are retried with exponential backoff, resuming
- * each time; `retries` counts consecutive attempts that brought no new bytes. Other
- * HTTP errors (4xx) fail at once naming the URL and status. The library never prints.
+ * each time; `retries` counts consecutive attempts that got no further into the
+ * archive than any attempt before (a server that ignores Range and drops the
+ * connection starts each attempt at byte 0: that is no progress), and max_attempts
+ * and max_seconds bound the whole download. A host name that does not resolve on
+ * first contact is not retried (CACT_HINT_NO_NETWORK). Other HTTP errors (4xx) fail
+ * at once naming the URL and status. The library never prints.
  */
 #ifndef CACT_FETCH_H
 #define CACT_FETCH_H
@@ -44,7 +48,7 @@
 #include <stdint.h>
 
 #include "ca.h"
-#include "cifar.h"
+#include "dataset.h"
 
 struct cact_fetch_progress {
     uint64_t done;   /* compressed bytes received so far, resumed part included */
@@ -55,10 +59,12 @@ struct cact_fetch_progress {
                               0 for a fresh start or a server that ignored the Range */
 };
 
-/* FOR TESTS ONLY: an expected MD5 for a member, by its file name ("test_batch.bin"). */
+/* FOR TESTS ONLY: an expected MD5 (and size) for a member, by its file name
+ * ("test_batch.bin"). */
 struct cact_fetch_md5 {
     const char *member;
     const char *md5;  /* lowercase hex */
+    uint64_t size;    /* exact bytes, 0: not checked */
 };
 
 struct cact_fetch_opts {
@@ -75,14 +81,15 @@ struct cact_fetch_opts {
     void (*progress)(const struct cact_fetch_progress *p, void *ctx);
     void *progress_ctx;
 
-    /* Robustness knobs: cact_fetch_opts_default() sets them, then applies the environment
-     * overrides named here (meant for tests of the CLI; the C tests set the fields). */
+    /* Robustness knobs, with the defaults cact_fetch_opts_default() sets. The library
+     * reads no environment; the CLI may override them (its tests do). */
     int retries;               /* consecutive attempts without new bytes: 5 */
     long retry_base_ms;        /* wait base * 2^(k-1) ms (at most 60 s) before retry k:
-                                  1000; env CIFAR_ACT_RETRY_BASE_MS */
+                                  1000 */
     long stall_bytes;          /* slower than this many bytes/s ...: 1024 */
-    long stall_seconds;        /* ... for this long is a stall: 60; env
-                                  CIFAR_ACT_STALL_SECONDS */
+    long stall_seconds;        /* ... for this long is a stall: 60 */
+    int max_attempts;          /* attempts in all, progress or not: 30; 0: no limit */
+    long max_seconds;          /* the whole download, waits included: 4 h; 0: no limit */
     /* Called with one line (no newline) when the fetch is about to wait: before each
      * retry ("<what failed>; retry 2 of 5 in 2.0 s") and when another process holds
      * the data directory's lock. From the fetching thread; may be NULL. */
@@ -115,8 +122,6 @@ enum cact_status cact_fetch_ensure(const struct cact_fetch_opts *o, struct cact_
  * CACT_ERR_CHECKSUM (naming the file) otherwise. Never downloads or extracts. */
 enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_err *err);
 
-/* The official URL and archive file name for a kind ("cifar-10-binary.tar.gz"). */
-const char *cact_fetch_default_url(enum cact_cifar_kind kind);
-const char *cact_fetch_archive_name(enum cact_cifar_kind kind);
+/* The official URL and archive name of a kind: cact_dataset_get(kind)->url, ->archive. */
 
 #endif

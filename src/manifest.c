@@ -186,6 +186,8 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_inf
         jb_printf(&b, "  \"label\": \"%s\",\n", cact_cifar_label_names[in->label]);
     jb_printf(&b, "  \"data_dir\": ");
     jb_str(&b, in->data_dir);
+    /* pickle helper: which version of the dataset was read ("binary" or "python"). */
+    jb_printf(&b, ",\n  \"data_format\": \"%s\"", cact_cifar_format_names[in->data_format]);
     jb_printf(&b, ",\n  \"images\": %zu,\n", in->n_images);
     jb_printf(&b, "  \"classes\": [");
     for (int i = 0; i < in->n_classes; i++) {

@@ -581,6 +581,7 @@ static void run_info_fill(const struct run_ctx *c, const char *const *class_name
     in->split = o->split;
     in->label = o->label;
     in->data_dir = o->data_dir;
+    in->data_format = cact_cifar_format(c->set); /* pickle helper */
     in->n_images = cact_cifar_count(c->set);
     in->n_classes = cact_cifar_n_classes(c->set);
     in->class_names = class_names;
@@ -642,8 +643,9 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     pthread_mutex_init(&c->lock, NULL);
     cact_err_clear(&c->err);
 
-    st = (o->data_verified ? cact_cifar_open_verified : cact_cifar_open)(&c->set, o->data_dir, o->kind,
-                                                               o->split, o->label, err);
+    /* pickle helper: the binary version if it is there, else torchvision's Python one. */
+    st = cact_cifar_open_any(&c->set, o->data_dir, o->kind, o->split, o->label,
+                             o->data_verified, err);
     if (st != CACT_OK)
         goto out;
     st = cact_cifar_loader_init(&c->ld, cact_cifar_count(c->set), o->batch, o->drop_last, o->shuffle,

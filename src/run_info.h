@@ -55,6 +55,7 @@ struct cact_run_info {
     enum cact_cifar_split split;
     enum cact_cifar_label label;      /* meaningful for CIFAR-100 only */
     const char *data_dir;
+    enum cact_cifar_format data_format; /* which version was read (pickle helper) */
     size_t n_images;                  /* images in the split */
     int n_classes;
     const char *const *class_names;   /* [n_classes] */

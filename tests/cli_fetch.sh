@@ -7,14 +7,14 @@
 # once the CLI lands it runs for real and must pass.
 . "$(dirname "$0")/lib.sh"
 CA_ROOT=${CA_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-SHARED=${CA_SHARED:-$CA_ROOT/../shared}
+SHARED=${CA_DATA:-$(cact_find_data "$CA_ROOT")}
 
 if "$CA_BIN" --help 2>&1 | grep -q "not built yet"; then
     echo "SKIP: $CA_BIN is the placeholder CLI (no --download-only yet)"
     summary cli_fetch; exit
 fi
 if [ ! -f "$SHARED/cifar-10-batches-bin/test_batch.bin" ]; then
-    echo "SKIP: no $SHARED/cifar-10-batches-bin/test_batch.bin"
+    fail "the real test set was not found (\$CIFAR_ACT_DATA, ./data, ../shared)"
     summary cli_fetch; exit
 fi
 

@@ -3,7 +3,7 @@
 # --tensor, the lesson's first demo. The real binary: exit codes, stdout, stderr.
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
-DATA=$CA_SHARED
+DATA=$CA_DATA
 
 # ---- --help: our lines fit in 80 columns ----
 expect_exit 0 help -- "$BIN" --help

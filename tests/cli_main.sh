@@ -2,7 +2,11 @@
 # cli_main.sh - the real binary: exit codes, messages, files written and not written.
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
-DATA=$CA_SHARED
+DATA=${CA_DATA:-$(cact_find_data "${CA_ROOT:-.}")}
+if [ -z "$DATA" ]; then
+    fail "the real test set was not found (\$CIFAR_ACT_DATA, ./data, ../shared)"
+    summary cli_main; exit
+fi
 
 # png_size FILE -> "WxH" from the IHDR chunk.
 png_size() {

@@ -7,7 +7,7 @@
 # runs use the real data set, which is present and verified.
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
-DATA=$CA_SHARED
+DATA=$CA_DATA
 widest() { awk '{ if (length > m) m = length } END { print m + 0 }' "$1"; }
 
 # ---- 80 columns ----

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
 ROOT=$CA_ROOT
-DATA=$CA_SHARED
+DATA=$CA_DATA
 BUILD=$(cd "$ROOT" && cd "$CA_BUILD" && pwd)
 S=$TMP/stage
 P=/usr/local
@@ -28,9 +28,11 @@ cat >"$TMP/want" <<LIST
 .$P/include/cifar-act/act.h
 .$P/include/cifar-act/ca.h
 .$P/include/cifar-act/cifar.h
+.$P/include/cifar-act/dataset.h
 .$P/include/cifar-act/fetch.h
 .$P/include/cifar-act/grid.h
 .$P/include/cifar-act/pngw.h
+.$P/include/cifar-act/pyfetch.h
 .$P/include/cifar-act/run.h
 .$P/include/cifar-act/run_info.h
 .$P/lib/libcifaract.a
@@ -51,7 +53,7 @@ nm -D --defined-only "$S$P/lib/libcifaract.so.0.1.0" | awk '{print $3}' | sort >
 grep -hvE '^ *(\*|/\*)' "$S$P"/include/cifar-act/*.h | grep -oE '\<cact_[a-z0-9_]+ *\(' | sed 's/ *(//' | sort -u >"$TMP/decl"
 expect_true exports-declared -- bash -c "comm -23 '$TMP/exp' '$TMP/decl' | (! grep .)"
 expect_true declared-exported -- bash -c "comm -13 '$TMP/exp' '$TMP/decl' | grep -vx cact_status | (! grep .)"
-expect_true no-private-headers -- bash -c "! grep -lE '^#include \"(act_kernels|archive|download|manifest)\.h\"' '$S$P'/include/cifar-act/*.h"
+expect_true no-private-headers -- bash -c "! grep -lE '^#include \"(act_kernels|archive|download|manifest|pickle)\.h\"' '$S$P'/include/cifar-act/*.h"
 
 # ---- man page ----
 MAN=$S$P/share/man/man1/cifar-act.1

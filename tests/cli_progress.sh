@@ -5,7 +5,7 @@
 # after a dropped connection; nothing of it with --quiet or when stderr is a file.
 . "$(dirname "$0")/lib.sh"
 ROOT=$CA_ROOT
-SHARED=$CA_SHARED
+SHARED=$CA_DATA
 BIN=$CA_BIN
 PTY=(python3 "$ROOT/tests/pty_run.py")
 unset http_proxy HTTP_PROXY https_proxy HTTPS_PROXY all_proxy ALL_PROXY

@@ -13,9 +13,7 @@
 # command that tried the network would fail here, never reach out.
 . "$(dirname "$0")/lib.sh"
 ROOT=$CA_ROOT
-if [ -n "${CIFAR_ACT_DATA:-}" ]; then DATA=$CIFAR_ACT_DATA
-elif [ -e "$ROOT/data/cifar-10-batches-bin/test_batch.bin" ]; then DATA=$ROOT/data
-else DATA=$CA_SHARED; fi
+DATA=${CA_DATA:-$(cact_find_data "$ROOT")} # the one rule: tests/lib.sh, cact_find_data
 DATA=$(cd "$DATA" && pwd)
 mkdir -p "$TMP/bin"
 ln -s "$CA_BIN" "$TMP/bin/cifar-act"

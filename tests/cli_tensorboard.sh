@@ -6,7 +6,7 @@
 # without it, it prints a SKIP line and runs the rest.
 . "$(dirname "$0")/lib.sh"
 BIN=$CA_BIN
-DATA=$CA_SHARED
+DATA=$CA_DATA
 ROOT=${CA_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 READ="python3 $ROOT/tools/tfevents_read.py"
 VENV=$ROOT/build/venv

@@ -27,7 +27,7 @@
 /* ---- Files ---- */
 
 /* rm -rf dir (no symlinks are followed: lstat). */
-static void fx_rmrf(const char *dir)
+static inline void fx_rmrf(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -38,7 +38,8 @@ static void fx_rmrf(const char *dir)
         while ((e = readdir(d)) != NULL) {
             if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
                 continue;
-            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (snprintf(p, sizeof p, "%s/%s", dir, e->d_name) >= (int)sizeof p)
+                continue; /* cannot be ours: fixtures use short names */
             if (lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode))
                 fx_rmrf(p);
             else
@@ -50,7 +51,7 @@ static void fx_rmrf(const char *dir)
 }
 
 /* A new empty directory under TMPDIR; caller frees the string. */
-static char *fx_tmpdir(void)
+static inline char *fx_tmpdir(void)
 {
     char buf[4096];
     snprintf(buf, sizeof buf, "%s/cifar-act-fetch.XXXXXX", check_env("TMPDIR", "/tmp"));
@@ -61,7 +62,7 @@ static char *fx_tmpdir(void)
     return strdup(buf);
 }
 
-static char *fx_path(const char *dir, const char *name)
+static inline char *fx_path(const char *dir, const char *name)
 {
     static char bufs[8][4096];
     static int k;
@@ -76,7 +77,7 @@ static char *fx_path(const char *dir, const char *name)
     return b;
 }
 
-static int fx_write(const char *path, const void *d, size_t n)
+static inline int fx_write(const char *path, const void *d, size_t n)
 {
     FILE *f = fopen(path, "wb");
     if (!f)
@@ -86,7 +87,7 @@ static int fx_write(const char *path, const void *d, size_t n)
 }
 
 /* Whole file, malloc'd; NULL if it cannot be read. */
-static unsigned char *fx_read(const char *path, size_t *n)
+static inline unsigned char *fx_read(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
     unsigned char *b = NULL;
@@ -108,20 +109,20 @@ static unsigned char *fx_read(const char *path, size_t *n)
     return b;
 }
 
-static int fx_exists(const char *path)
+static inline int fx_exists(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0;
 }
 
-static long long fx_size(const char *path)
+static inline long long fx_size(const char *path)
 {
     struct stat sb;
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
 /* Entries of dir whose name contains sub ("" counts all but . and ..). */
-static int fx_count(const char *dir, const char *sub)
+static inline int fx_count(const char *dir, const char *sub)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -135,7 +136,7 @@ static int fx_count(const char *dir, const char *sub)
     return n;
 }
 
-static int fx_same_file(const char *a, const char *b)
+static inline int fx_same_file(const char *a, const char *b)
 {
     size_t na, nb;
     unsigned char *x = fx_read(a, &na), *y = fx_read(b, &nb);
@@ -147,13 +148,13 @@ static int fx_same_file(const char *a, const char *b)
 
 /* ---- Digests ---- */
 
-static void fx_hex(const unsigned char *d, unsigned n, char *out)
+static inline void fx_hex(const unsigned char *d, unsigned n, char *out)
 {
     for (unsigned i = 0; i < n; i++)
         sprintf(out + 2 * i, "%02x", d[i]);
 }
 
-static void fx_digest(const EVP_MD *md, const void *p, size_t n, char *out)
+static inline void fx_digest(const EVP_MD *md, const void *p, size_t n, char *out)
 {
     unsigned char d[EVP_MAX_MD_SIZE];
     unsigned dn = 0;
@@ -161,7 +162,7 @@ static void fx_digest(const EVP_MD *md, const void *p, size_t n, char *out)
     fx_hex(d, dn, out);
 }
 
-static void fx_digest_file(const EVP_MD *md, const char *path, char *out)
+static inline void fx_digest_file(const EVP_MD *md, const char *path, char *out)
 {
     size_t n;
     unsigned char *b = fx_read(path, &n);
@@ -171,7 +172,7 @@ static void fx_digest_file(const EVP_MD *md, const char *path, char *out)
 
 /* ---- Fixture data ---- */
 
-static uint64_t fx_rand(uint64_t *s) /* splitmix64 */
+static inline uint64_t fx_rand(uint64_t *s) /* splitmix64 */
 {
     uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -190,7 +191,7 @@ static const char *const fx_c10_files[7] = {
     "data_batch_4.bin", "data_batch_5.bin", "batches.meta.txt",
 };
 
-static void fx_make_cifar10(const char *src, int records, uint64_t seed, struct fx_set *s)
+static inline void fx_make_cifar10(const char *src, int records, uint64_t seed, struct fx_set *s)
 {
     static const char meta[] = "airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\n"
                                "ship\ntruck\n";
@@ -206,15 +207,15 @@ static void fx_make_cifar10(const char *src, int records, uint64_t seed, struct 
             b[(size_t)r * 3073] = (unsigned char)(r % 10);
         fx_write(fx_path(src, fx_c10_files[f]), b, n);
         fx_digest(EVP_md5(), b, n, s->md5[f]);
-        s->tab[k++] = (struct cact_fetch_md5){ fx_c10_files[f], s->md5[f] };
+        s->tab[k++] = (struct cact_fetch_md5){ fx_c10_files[f], s->md5[f], n };
     }
     fx_write(fx_path(src, "batches.meta.txt"), meta, sizeof meta - 1);
     fx_digest(EVP_md5(), meta, sizeof meta - 1, s->md5[6]);
-    s->tab[k] = (struct cact_fetch_md5){ NULL, NULL };
+    s->tab[k] = (struct cact_fetch_md5){ NULL, NULL, 0 };
     free(b);
 }
 
-static int fx_run(const char *cmd)
+static inline int fx_run(const char *cmd)
 {
     int rc = system(cmd);
     if (rc != 0)
@@ -223,7 +224,7 @@ static int fx_run(const char *cmd)
 }
 
 /* tools/make_fixture_archive.py OUT SRC ARGS */
-static int fx_pack(const char *out, const char *src, const char *args)
+static inline int fx_pack(const char *out, const char *src, const char *args)
 {
     char cmd[12288];
     snprintf(cmd, sizeof cmd, "python3 '%s/tools/make_fixture_archive.py' '%s' '%s' %s",
@@ -242,7 +243,7 @@ struct fx_server {
 
 static pid_t fx_server_pids[16];
 
-static void fx_server_reap_all(void)
+static inline void fx_server_reap_all(void)
 {
     for (int i = 0; i < 16; i++)
         if (fx_server_pids[i] > 0) {
@@ -254,7 +255,7 @@ static void fx_server_reap_all(void)
 
 /* Start tests/http_server.py serving file, with space-separated fault args. Its
  * request log goes to logdir/server.log. Returns 0 and fills s, or -1. */
-static int fx_server_start(struct fx_server *s, const char *file, const char *logdir,
+static inline int fx_server_start(struct fx_server *s, const char *file, const char *logdir,
                            const char *args)
 {
     static int registered;
@@ -311,7 +312,7 @@ static int fx_server_start(struct fx_server *s, const char *file, const char *lo
     return s->port > 0 ? 0 : -1;
 }
 
-static void fx_server_stop(struct fx_server *s)
+static inline void fx_server_stop(struct fx_server *s)
 {
     if (s->pid <= 0)
         return;
@@ -324,7 +325,7 @@ static void fx_server_stop(struct fx_server *s)
 }
 
 /* Lines of the server log containing sub ("" counts requests). */
-static int fx_log_count(const struct fx_server *s, const char *sub)
+static inline int fx_log_count(const struct fx_server *s, const char *sub)
 {
     FILE *f = fopen(s->log, "r");
     char line[1024];
@@ -339,7 +340,7 @@ static int fx_log_count(const struct fx_server *s, const char *sub)
 }
 
 /* Never let a proxy from the environment see loopback test traffic. */
-static void fx_no_proxy(void)
+static inline void fx_no_proxy(void)
 {
     static const char *const vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy",
                                         "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };

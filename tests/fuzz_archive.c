@@ -1,9 +1,7 @@
 /* fuzz_archive.c - libFuzzer target for the .tar.gz extractor (src/archive.c).
  *
- * Build and run (clang needed; not part of `make test`):
- *     tools/fuzz_archive.sh [SECONDS]      # builds build/fuzz_archive, seeds, runs
- * or by hand:
- *     make fuzz && build/fuzz_archive -max_total_time=300 build/fuzz-corpus
+ * Build and run (clang needed): make fuzz; tools/fuzz.sh [SECONDS] runs every target
+ * on its committed seeds (tests/fuzz/archive/); tools/fuzz_archive.sh [SECONDS] this one.
  *
  * Input: byte 0 picks the mode, the rest is the payload.
  *   bit 0 set:   the payload is a raw tar; we gzip it (zlib, level 0) before feeding,
@@ -11,7 +9,8 @@
  *   bit 0 clear: the payload is fed as it is (exercises inflate and the gzip trailer).
  *   bits 1..7:   chunk size for cact_archive_feed (1 + bits * 67), to cross every boundary.
  * Members are digest-only (dest NULL), so nothing is written to disk; the expected
- * MD5 of one of them is set so the mismatch path runs too.
+ * MD5 of one and the size of another are set so the mismatch paths run too. Several
+ * gzip members in a row are one stream (mode bit 0 clear reaches that code).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -26,9 +25,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const struct cact_archive_member m[3] = {
-        { "cifar-10-batches-bin/test_batch.bin", NULL, NULL },
-        { "cifar-10-batches-bin/batches.meta.txt", NULL, "d41d8cd98f00b204e9800998ecf8427e" },
-        { "cifar-10-batches-bin/data_batch_1.bin", NULL, NULL },
+        { "cifar-10-batches-bin/test_batch.bin", NULL, NULL, 0 },
+        { "cifar-10-batches-bin/batches.meta.txt", NULL, "d41d8cd98f00b204e9800998ecf8427e", 0 },
+        { "cifar-10-batches-bin/data_batch_1.bin", NULL, NULL, 3073 },
     };
     struct cact_archive *a = NULL;
     struct cact_err err;
@@ -63,6 +62,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     if (cact_archive_new(&a, m, 3, &err) == CACT_OK) {
         enum cact_status st = CACT_OK;
+        /* The bound fetch sets, scaled to the fuzzer's 1 MiB inputs. */
+        cact_archive_set_max_inflated(a, 4u << 20);
         for (size_t pos = 0; pos < n && st == CACT_OK; pos += chunk)
             st = cact_archive_feed(a, p + pos, n - pos < chunk ? n - pos : chunk, &err);
         if (st == CACT_OK && cact_archive_finish(a, &err) == CACT_OK)

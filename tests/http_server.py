@@ -18,7 +18,11 @@ Faults (combinable):
   --stall-after K   the first response stops sending after K bytes and holds the
                     connection open (up to 30 s) without sending anything
   --rate BPS        send the body at about BPS bytes per second
---log LOG appends one line per request: "GET PATH RANGE STATUS".
+  --etag TAG        send ETag: TAG (quoted) and Last-Modified; honour If-Range: a
+                    Range whose If-Range is not this tag is ignored (200, whole file)
+  --port N          listen on port N instead of one the kernel picks (a restarted
+                    server keeping its URL)
+--log LOG appends one line per request: "GET PATH RANGE STATUS[ if-range=V]".
 """
 import argparse
 import http.server
@@ -51,17 +55,21 @@ def parse_range(h, size):
 def make_handler(args, data):
     size = len(data)
 
+    def etag():
+        return '"%s"' % args.etag if args.etag else None
+
     class H(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"
 
         def log_message(self, fmt, *a):  # keep stderr quiet
             pass
 
-        def note(self, status):
+        def note(self, status, if_range=None):
             if args.log:
                 with lock, open(args.log, "a") as f:
-                    f.write("%s %s %s %d\n" % (self.command, self.path,
-                                               self.headers.get("Range", "-"), status))
+                    f.write("%s %s %s %d%s\n" % (self.command, self.path,
+                                                 self.headers.get("Range", "-"), status,
+                                                 " if-range=" + if_range if if_range else ""))
 
         def simple(self, code, body=b"", extra=()):
             self.note(code)
@@ -87,13 +95,19 @@ def make_handler(args, data):
             if args.redirect and not self.path.startswith("/real/"):
                 return self.simple(302, b"", [("Location", "/real" + self.path)])
             rng = None if args.ignore_range else parse_range(self.headers.get("Range"), size)
+            if_range = self.headers.get("If-Range")
+            if rng is not None and if_range is not None and if_range != etag():
+                rng = None  # RFC 9110 13.1.5: the representation changed, send it all
             if rng == "bad":
                 return self.simple(416, b"", [("Content-Range", "bytes */%d" % size)])
             start, end = (0, size - 1) if rng is None else rng
             code = 200 if rng is None else 206
-            self.note(code)
+            self.note(code, if_range)
             self.send_response(code)
             self.send_header("Content-Type", "application/octet-stream")
+            if args.etag:
+                self.send_header("ETag", etag())
+                self.send_header("Last-Modified", "Tue, 01 Dec 2026 00:00:00 GMT")
             self.send_header("Content-Length", str(end - start + 1))
             if rng is not None:
                 self.send_header("Content-Range", "bytes %d-%d/%d" % (start, end, size))
@@ -144,10 +158,12 @@ def main():
     ap.add_argument("--ignore-range", action="store_true")
     ap.add_argument("--stall-after", type=int)
     ap.add_argument("--rate", type=int)
+    ap.add_argument("--etag")
+    ap.add_argument("--port", type=int, default=0)
     args = ap.parse_args()
     with open(args.file, "rb") as f:
         data = f.read()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args, data))
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(args, data))
     srv.daemon_threads = True
     print(srv.server_address[1], flush=True)
     srv.serve_forever()

@@ -1,6 +1,24 @@
-# lib.sh - sourced by tests/cli_*.sh. Each check counts once; finish with `summary NAME`.
-# Environment from tests/run-tests.sh: CA_BIN (binary), CA_SHARED (../shared), CA_BUILD.
+# lib.sh - sourced by tests/cli_*.sh (and, for cact_find_data, by tests/run-tests.sh).
+# Each check counts once; finish with `summary NAME`.
+# Environment from tests/run-tests.sh: CA_BIN (binary), CA_DATA (the real dataset's
+# directory, found by cact_find_data), CA_BUILD, CA_ROOT.
 set -u
+
+# cact_find_data ROOT: print the directory holding the real CIFAR-10 test set
+# (cifar-10-batches-bin/test_batch.bin) by the one rule every test uses:
+# $CIFAR_ACT_DATA, then ROOT/data (where the README's quick start puts it), then
+# ROOT/../shared. Prints nothing and fails if none has it.
+cact_find_data() {
+    local root=$1 d
+    for d in "${CIFAR_ACT_DATA:-}" "$root/data" "$root/../shared"; do
+        if [ -n "$d" ] && [ -f "$d/cifar-10-batches-bin/test_batch.bin" ]; then
+            (cd "$d" && pwd)
+            return 0
+        fi
+    done
+    return 1
+}
+[ -n "${CA_LIB_RULE_ONLY:-}" ] && return 0
 PASSED=0
 FAILED=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cifar-act-test.XXXXXX")

@@ -5,8 +5,21 @@ set -u
 cd "$(dirname "$0")/.."
 export CA_BUILD=${CA_BUILD:-build}
 export CA_BIN=${CA_BIN:-$PWD/cifar-act}
-export CA_SHARED=${CA_SHARED:-$(cd .. && pwd)/shared}
 export CA_ROOT=$PWD
+# The real dataset, by one rule for every test (tests/lib.sh: cact_find_data).
+CA_LIB_RULE_ONLY=1 . tests/lib.sh
+if ! CA_DATA=$(cact_find_data "$CA_ROOT"); then
+    echo "tests: the real CIFAR-10 test set (cifar-10-batches-bin/test_batch.bin) is in none" \
+         "of: \$CIFAR_ACT_DATA (${CIFAR_ACT_DATA:-unset}), $CA_ROOT/data, $CA_ROOT/../shared;" \
+         "run the README's first command (it downloads it to ./data) or set CIFAR_ACT_DATA"
+    echo "total: 0 passed, 1 failed"
+    exit 1
+fi
+export CA_DATA
+export CA_SHARED=$CA_DATA # the old name, for tests written before the rule; use CA_DATA
+echo "tests: real dataset from $CA_DATA (\$CIFAR_ACT_DATA, then ./data, then ../shared)"
+# The binary's own default (--data from CIFAR_ACT_DATA) must not leak into the tests.
+unset CIFAR_ACT_DATA
 passed=0 failed=0 broken=""
 for t in "$CA_BUILD"/tests/test_* tests/cli_*.sh; do
     [ -e "$t" ] || continue

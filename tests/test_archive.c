@@ -147,7 +147,7 @@ static void members_all(void)
     for (int i = 0; i < 7; i++) {
         snprintf(names[i], sizeof names[i], "cifar-10-batches-bin/%s", fx_c10_files[i]);
         mem[i] = (struct cact_archive_member){ names[i], strdup(fx_path(out, fx_c10_files[i])),
-                                          set.md5[i] };
+                                          set.md5[i], 0 };
     }
 }
 
@@ -208,7 +208,7 @@ static void test_subset_and_digests(void)
 
     /* Digest-only members (dest NULL) write nothing; MD5 and size are reported. */
     clear_out();
-    struct cact_archive_member m = { "./cifar-10-batches-bin/test_batch.bin", NULL, NULL };
+    struct cact_archive_member m = { "./cifar-10-batches-bin/test_batch.bin", NULL, NULL, 0 };
     m.name = "cifar-10-batches-bin/test_batch.bin";
     CHECK_EQ_INT(cact_archive_new(&a, &m, 1, &err), CACT_OK);
     CHECK_EQ_INT(cact_archive_feed(a, gz, n, &err), CACT_OK);
@@ -233,7 +233,7 @@ static void test_subset_and_digests(void)
     /* A member the archive lacks. */
     clear_out();
     struct cact_archive_member ghost[2] = { mem[0], { "cifar-10-batches-bin/ghost.bin",
-                                                  fx_path(out, "ghost.bin"), NULL } };
+                                                  fx_path(out, "ghost.bin"), NULL, 0 } };
     CHECK_EQ_INT(run(gz, n, 0, 3, ghost, 2, &err), CACT_ERR_FORMAT);
     CHECK_MSG(strstr(err.msg, "ghost.bin") != NULL, "%s", err.msg);
     CHECK_EQ_INT(fx_count(out, ""), 0);
@@ -266,7 +266,7 @@ static void test_crafted(void)
     unsigned char h[512];
 
     fx_digest(EVP_md5(), data, sizeof data - 1, md5);
-    m = (struct cact_archive_member){ nm, fx_path(out, "t.bin"), md5 };
+    m = (struct cact_archive_member){ nm, fx_path(out, "t.bin"), md5, 0 };
 
 /* TRY_MSG also requires err.msg to contain frag, so a case fails for the reason its
  * name says and not for another one (a corrupt name would also fail, as "no member"). */

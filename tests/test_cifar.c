@@ -1,5 +1,5 @@
 /* test_cifar.c - the dataset loader on fixtures this test writes, bad files included,
- * and on the real test set when ../shared has it. */
+ * and on the real test set (found by check_data_dir: $CA_DATA). */
 #include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -240,10 +240,18 @@ static void test_real(void)
     char dir[512];
     struct cact_cifar_set *s = NULL;
     struct cact_err e;
-    snprintf(dir, sizeof dir, "%s", check_env("CA_SHARED", "../shared"));
+    const char *real = check_data_dir();
+    if (!real) {
+        CHECK_MSG(0, "the real test set was not found (see the line above)");
+        return;
+    }
+    if (snprintf(dir, sizeof dir, "%s", real) >= (int)sizeof dir) {
+        CHECK_MSG(0, "data path too long: %s", real);
+        return;
+    }
     if (cact_cifar_open(&s, dir, CACT_CIFAR_10, CACT_CIFAR_TEST, CACT_CIFAR_LABEL_FINE, &e) != CACT_OK) {
         fprintf(stderr, "real test set not available: %s\n", e.msg);
-        CHECK_MSG(0, "the real test set must be at $CA_SHARED/cifar-10-batches-bin");
+        CHECK_MSG(0, "the real test set must be at $CA_DATA/cifar-10-batches-bin");
         return;
     }
     CHECK_EQ_INT(cact_cifar_count(s), 10000);

@@ -271,7 +271,11 @@ int main(void)
 {
     char path[600], line[8192];
     int records = 0;
-    data_dir = check_env("CA_SHARED", "../shared");
+    data_dir = check_data_dir();
+    if (!data_dir) {
+        CHECK_MSG(0, "the real test set was not found (see the line above)");
+        return check_summary("test_fidelity");
+    }
     snprintf(golden_dir, sizeof golden_dir, "%s/tests/golden", check_env("CA_ROOT", "."));
     snprintf(out_dir, sizeof out_dir, "%s/test_fidelity.XXXXXX", check_env("TMPDIR", "/tmp"));
     if (!mkdtemp(out_dir))

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the libFuzzer target for the tar.gz extractor and run it for SECONDS (default
-# 300) on a corpus seeded with small fixture archives. Needs clang. Not run by CI.
+# 300) on a corpus seeded with small fixture archives. Needs clang. tools/fuzz.sh runs
+# every target on the committed seeds (tests/fuzz/).
 #   tools/fuzz_archive.sh [SECONDS] [extra libFuzzer flags...]
 set -eu
 cd "$(dirname "$0")/.."
@@ -21,4 +22,4 @@ if [ -z "$(ls -A "$corpus")" ]; then
         { printf '\000'; cat "$seeds/$fmt.tar.gz"; } >"$corpus/seed-$fmt-gz"
     done
 fi
-exec build/fuzz_archive -max_total_time="$secs" -rss_limit_mb=2048 "$@" "$corpus"
+exec build/fuzz/fuzz_archive -max_total_time="$secs" -rss_limit_mb=2048 "$@" "$corpus"

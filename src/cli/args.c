@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "act.h"
+#include "act_kernels.h"
 #include "ca.h"
 #include "cifar.h"
 #include "grid.h"
@@ -69,7 +71,8 @@ static const char *const cli_help_text[] = {
 "Data:\n"
 "  -d, --data DIR         directory holding cifar-10-batches-bin/ (default:\n"
 "                         $CIFAR_ACT_DATA, else ./data); downloaded there\n"
-"                         when missing\n"
+"                         when missing; or holding torchvision's\n"
+"                         cifar-10-batches-py/ (if no binary one)\n"
 "      --dataset NAME     cifar10 (default) or cifar100\n"
 "      --split NAME       test (default) or train\n"
 "      --label KIND       CIFAR-100 labels: fine (default) or coarse\n"
@@ -87,6 +90,7 @@ static const char *const cli_help_text[] = {
 "      --sha256 HEX       expected archive SHA-256 for --url (the members' MD5s\n"
 "                         are always checked)\n"
 "      --archive FILE     extract this local .tar.gz instead of downloading\n"
+"                         (torchvision's cifar-10-python.tar.gz too: its MD5s)\n"
 "      --offline          never use the network; say what file to put where\n"
 "      --keep-archive     keep the verified .tar.gz beside the data\n"
 "      --no-verify        use the files under --data as they are: no MD5 check,\n"
@@ -516,20 +520,54 @@ static int cli_bad_option(char **argv, int opt)
     return cli_usage("unknown option '%s'", arg);
 }
 
+/* The environment's overrides of the fetch's robustness knobs (the CLI tests keep
+ * retries and stalls short with them). Unset, empty or malformed: the default stays. */
+static void cli_env_long(const char *name, long *v)
+{
+    const char *s = getenv(name);
+    char *end = NULL;
+    long x;
+
+    if (!s || !*s)
+        return;
+    errno = 0;
+    x = strtol(s, &end, 10);
+    if (!errno && !*end && x >= 0)
+        *v = x;
+}
+
+static void cli_fetch_env(struct cact_fetch_opts *fo)
+{
+    long attempts = fo->max_attempts;
+    cli_env_long("CIFAR_ACT_RETRY_BASE_MS", &fo->retry_base_ms);
+    cli_env_long("CIFAR_ACT_STALL_SECONDS", &fo->stall_seconds);
+    cli_env_long("CIFAR_ACT_FETCH_MAX_SECONDS", &fo->max_seconds);
+    cli_env_long("CIFAR_ACT_FETCH_MAX_ATTEMPTS", &attempts);
+    fo->max_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     struct option longs[CLI_N_OPTS + 1];
     char shorts[2 * CLI_N_OPTS + 2], name[64];
     size_t ns = 0;
     const char *env_data = getenv("CIFAR_ACT_DATA");
+    const char *env_generic = getenv("CIFAR_ACT_GENERIC"), *env_isa = getenv("CIFAR_ACT_ISA");
     int opt, idx, rc;
 
     memset(a, 0, sizeof *a);
     a->action = CLI_RUN;
     cact_run_opts_default(&a->run);
     cact_fetch_opts_default(&a->fetch);
+    cli_fetch_env(&a->fetch);
     if (env_data && *env_data)
         a->run.data_dir = env_data;
+    /* Kernel choice for testing the portable code paths (make test-generic). */
+    if (env_generic && *env_generic && strcmp(env_generic, "0") != 0)
+        cact_act_kernels_set_generic(1);
+    else if (env_isa && *env_isa && cact_act_kernels_use(env_isa) != 0)
+        return cli_usage("CIFAR_ACT_ISA=%s: no such kernel set on this CPU "
+                         "(generic, default, avx2, avx512f)", env_isa);
 
     shorts[ns++] = ':'; /* report a missing value as ':' rather than '?' */
     for (size_t i = 0; i < CLI_N_OPTS; i++) {

@@ -53,6 +53,10 @@ int cli_list(int wide);
 /* "cifar-act: <message>" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* A library failure: its message, plus the remedy in our options' terms when the
+ * library gave a hint (err->hint, enum cact_hint in ca.h). */
+void cli_fail(const struct cact_err *err);
+
 /* A usage error: "cifar-act: <message> (see cifar-act --help)"; returns 2, the exit
  * status for usage errors, so parsers can `return cli_usage(...)`. */
 int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,7 +86,8 @@ extern volatile sig_atomic_t cli_signal;
  * read or wait returns EINTR and the library sees the cancel flag. */
 void cli_signals_install(void);
 
-/* Make sure the dataset is there and verified (cact_fetch_ensure), unless --no-verify.
+/* Make sure the dataset is there and verified (cact_pyfetch_ensure: the binary version,
+ * or torchvision's Python one when that is what is there), unless --no-verify.
  * Returns 0 or the exit status after printing the error. */
 int cli_fetch(struct cli_args *a);
 

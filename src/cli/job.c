@@ -6,10 +6,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ca.h"
 #include "grid.h"
+#include "pyfetch.h"
 
 volatile sig_atomic_t cli_signal;
 /* The library polls this flag (fetch and run options point at it). */
@@ -57,20 +59,22 @@ int cli_fetch(struct cli_args *a)
 {
     struct cact_fetch_opts *fo = &a->fetch;
     struct cact_err err;
+    struct stat sb;
+    int made_out;
 
     cact_err_clear(&err);
     /* Sizes first (no I/O): a grid PNG or memory cannot hold fails now, not after the
      * download and seconds of work. The split's official image count bounds the batch;
      * cact_run_job checks again with the real count. */
     if (a->action == CLI_RUN) {
-        struct cact_cifar_layout lay;
         struct cact_run_plan plan;
-        cact_cifar_layout_get(a->run.kind, a->run.split, a->run.label, &lay);
-        if (cact_run_check(&a->run, lay.images_per_file * (size_t)lay.n_files, &plan, &err) !=
-            CACT_OK)
+        if (cact_run_check(&a->run, cact_dataset_images(a->run.kind, a->run.split), &plan,
+                           &err) != CACT_OK)
             return cli_size_error(plan.limit, &err);
     }
-    /* Check where the job will write before a possibly long download. */
+    /* Check where the job will write before a possibly long download; if the fetch
+     * then fails, an --out this run created is removed again (it is empty). */
+    made_out = a->action == CLI_RUN && a->run.out_dir && stat(a->run.out_dir, &sb) != 0;
     if (a->action == CLI_RUN && a->run.out_dir && cact_mkdirs(a->run.out_dir, &err) != CACT_OK) {
         cli_error("--out: %s", err.msg);
         return 1;
@@ -93,10 +97,15 @@ int cli_fetch(struct cli_args *a)
     }
     if (!a->quiet)
         fo->notice = cli_fetch_notice;
-    enum cact_status st = cact_fetch_ensure(fo, &err);
+    /* pickle helper: the binary version, or torchvision's Python one if that is what
+     * is there (or --archive is torchvision's archive); the manifest says which. */
+    enum cact_cifar_format used;
+    enum cact_status st = cact_pyfetch_ensure(fo, &used, &err);
     cli_progress_end();
     if (st != CACT_OK) {
-        cli_error("%s", err.msg);
+        cli_fail(&err);
+        if (made_out)
+            rmdir(a->run.out_dir);
         return cli_exit_status(err.code);
     }
     if (a->action == CLI_DOWNLOAD_ONLY) {
@@ -123,7 +132,7 @@ int cli_job(struct cli_args *a)
         cli_progress_end();
         if (err.code == CACT_ERR_USAGE && stats.limit != CACT_RUN_LIMIT_NONE)
             return cli_size_error(stats.limit, &err);
-        cli_error("%s", err.msg);
+        cli_fail(&err);
         return cli_exit_status(err.code);
     }
     if (!a->quiet && !ro->out_dir)
