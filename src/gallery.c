@@ -6,6 +6,10 @@
 #include <string.h>
 
 #include "html.h"
+#include "manifest.h"
+#include "out_names.h"
+#include "outdir.h"
+#include "run_info.h"
 #include "pngw.h"
 
 void cact_gallery_opts_default(struct cact_gallery_opts *o)
@@ -64,7 +68,7 @@ static void gallery_json_str(FILE *f, const char *s)
 static enum cact_status gallery_json(const struct cact_gallery_opts *o, const struct cact_cifar_set *set,
                                      const size_t *idx, const int *labels, size_t n,
                                      const struct cact_act_fn *fns, size_t nf, int gw, int gh,
-                                     int pw, int ph, struct cact_err *err)
+                                     int pw, int ph, const char *dir, struct cact_err *err)
 {
     char *buf = NULL, path[4096], spec[256];
     size_t len = 0;
@@ -112,13 +116,19 @@ static enum cact_status gallery_json(const struct cact_gallery_opts *o, const st
         fprintf(f, ", \"x\": %d, \"y\": %d}", (int)(cell % CACT_GALLERY_COLS) * (gw + gap),
                 (int)(cell / CACT_GALLERY_COLS) * (gh + gap));
     }
-    fprintf(f, "\n  ]\n}\n");
+    fprintf(f, "\n  ],\n  \"files\": [\"gallery.png\", \"gallery.json\"%s]\n}\n",
+            o->html ? ", \"gallery.html\"" : "");
     if (fclose(f) != 0) {
         free(buf);
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory for gallery.json");
     }
-    snprintf(path, sizeof path, "%s/gallery.json", o->out_dir);
+    /* The same text as gallery.json and as the manifest, which comes last. */
+    snprintf(path, sizeof path, "%s/gallery.json", dir);
     st = cact_write_atomic(path, buf, len, err);
+    if (st == CACT_OK) {
+        snprintf(path, sizeof path, "%s/%s", dir, CACT_MANIFEST_NAME);
+        st = cact_write_atomic(path, buf, len, err);
+    }
     free(buf);
     return st;
 }
@@ -142,6 +152,8 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     int gw, gh, cols, rows, gap = CACT_GALLERY_GAP * (o->grid.scale > 0 ? o->grid.scale : 1), pw, ph;
     enum cact_status st;
     char path[4096];
+    struct cact_outdir *od = NULL;
+    const char *dir = NULL;
 
     if (stats)
         memset(stats, 0, sizeof *stats);
@@ -166,8 +178,6 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
                            "run it on its own", fns[i].desc->name);
             goto out;
         }
-    if ((st = cact_mkdirs(o->out_dir, err)) != CACT_OK)
-        goto out;
     st = (o->data_verified ? cact_cifar_open_verified : cact_cifar_open)(&set, o->data_dir, o->kind,
                                                                         o->split, o->label, err);
     if (st != CACT_OK)
@@ -194,6 +204,13 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
     if ((st = cact_cifar_read(set, idx, n, px, labels, err)) != CACT_OK)
         goto out;
 
+    {   /* OUT as a normal run takes it: locked, staged, swapped or merged at the end. */
+        struct cact_outdir_opts oo = {o->out_dir, cact_run_out_names, o->notice, o->notice_ctx,
+                                      o->cancel};
+        if ((st = cact_outdir_begin(&od, &oo, err)) != CACT_OK)
+            goto out;
+        dir = cact_outdir_stage(od);
+    }
     cact_grid_size(&o->grid, n, &gw, &gh);
     cells = nf + 1;
     cols = cells < CACT_GALLERY_COLS ? (int)cells : CACT_GALLERY_COLS;
@@ -234,10 +251,10 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
         if (cell)
             cards[cell - 1] = (struct cact_html_card){c, {"gallery.png", pw, ph, x0, y0, gw, gh}};
     }
-    snprintf(path, sizeof path, "%s/gallery.png", o->out_dir);
+    snprintf(path, sizeof path, "%s/gallery.png", dir);
     if ((st = cact_pngw_write_atomic(path, png, pw, ph, o->png_level, NULL, err)) != CACT_OK)
         goto out;
-    if ((st = gallery_json(o, set, idx, labels, n, fns, nf, gw, gh, pw, ph, err)) != CACT_OK)
+    if ((st = gallery_json(o, set, idx, labels, n, fns, nf, gw, gh, pw, ph, dir, err)) != CACT_OK)
         goto out;
     if (o->html) {
         char sv[8][96], title[160];
@@ -270,15 +287,18 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
         struct cact_html_gallery g = {
             title, &o->grid, classes, cact_cifar_n_classes(set), kv, nkv, "gallery.json", n, idx, labels, px,
             &chains[0], {"gallery.png", pw, ph, 0, 0, gw, gh}, cards, nf};
-        if ((st = cact_html_write_gallery(o->out_dir, &g, err)) != CACT_OK)
+        if ((st = cact_html_write_gallery(dir, &g, err)) != CACT_OK)
             goto out;
     }
+    if ((st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err)) != CACT_OK)
+        goto out;
     if (stats) {
         stats->functions = nf;
         stats->png_w = pw;
         stats->png_h = ph;
     }
 out:
+    cact_outdir_free(od); /* an uncommitted staging directory goes with it */
     free(classes);
     free(cards);
     free(chains);

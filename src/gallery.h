@@ -8,11 +8,14 @@
  * gallery.png holds the input grid first, then every function's output grid in the
  * page's order, left to right and top to bottom, CACT_GALLERY_COLS cells a row with a
  * white gap of CACT_GALLERY_GAP pixels; gallery.json lists each cell's function and
- * position.
+ * position, and manifest.json (written last) holds the same plus "files": every file
+ * of the gallery in OUT. OUT is written as a normal run writes it (outdir.h, with
+ * cact_run_out_names): staged, then swapped or merged in, earlier runs' files gone.
  */
 #ifndef CACT_GALLERY_H
 #define CACT_GALLERY_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,7 +42,10 @@ struct cact_gallery_opts {
     size_t n_fns;               /* element-wise row of the table with its defaults */
     struct cact_grid_opts grid;
     int png_level;
-    const char *out_dir;        /* created if missing */
+    const char *out_dir;        /* created if missing; replaced as one unit (outdir.h) */
+    void (*notice)(const char *msg, void *ctx); /* as cact_run_opts: OUT held by another run */
+    void *notice_ctx;
+    const volatile sig_atomic_t *cancel;
     int html;                   /* also write gallery.html */
 };
 

@@ -235,7 +235,23 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_inf
         jb_stats(&b, &mb->out);
         jb_printf(&b, "}");
     }
-    jb_printf(&b, "%s]\n}\n", in->n_batches ? "\n  " : "");
+    jb_printf(&b, "%s],\n", in->n_batches ? "\n  " : "");
+    /* Every file of this run in OUT but the manifest itself: the batches' PNGs, then
+     * the rest (index.html, html/...), so a reader can check OUT against it. */
+    jb_printf(&b, "  \"files\": [");
+    int first = 1;
+    for (size_t k = 0; k < in->n_batches; k++)
+        for (int f = 0; f < in->batches[k].n_files; f++) {
+            jb_printf(&b, "%s", first ? "" : ", ");
+            jb_str(&b, in->batches[k].files[f].name);
+            first = 0;
+        }
+    for (size_t i = 0; i < in->n_extra; i++) {
+        jb_printf(&b, "%s", first ? "" : ", ");
+        jb_str(&b, in->extra[i]);
+        first = 0;
+    }
+    jb_printf(&b, "]\n}\n");
     if (b.oom)
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s", path);
     else

@@ -13,6 +13,7 @@
 
 #include "html.h"
 #include "manifest.h"
+#include "out_names.h"
 #include "outdir.h"
 #include "pngw.h"
 #include "tblog.h" /* --logdir: the event file */
@@ -23,17 +24,9 @@
 
 /* ---- File names in OUT ---- */
 
-/* Every file a run puts in OUT, so that OUT can be replaced as a unit and earlier
- * runs' files recognised (outdir.h). A writer that adds a file to OUT adds its row. */
-static const struct cact_outdir_name run_out_names[] = {
-    {"input_", ".png", 0},
-    {"output_", ".png", 0},
-    {"compare_", ".png", 0},
-    {CACT_MANIFEST_NAME, NULL, 0},
-    {"index.html", NULL, 0},   /* html.h: the viewer */
-    {"html", NULL, 1},         /* html.h: OUT/html/px_KKKK.js */
-    {NULL, NULL, 0}
-};
+/* Every file a run puts in OUT is in cact_run_out_names (out_names.h), so that OUT can
+ * be replaced as a unit and earlier runs' files recognised (outdir.h). A writer that
+ * adds a file to OUT adds its row there, and its names to run_info's extra list. */
 
 /* "input_0007.png": role, "_", the batch number with at least 4 digits, ".png". */
 static void run_file_name(char *buf, size_t size, const char *role, size_t k)
@@ -607,7 +600,7 @@ static void run_info_fill(const struct run_ctx *c, const char *const *class_name
 /* ---- Writers of whole-run files ----
  * Each takes the run's description and the directory to write into (OUT's staging
  * directory: the files appear in OUT when the run commits). A new writer goes here,
- * and its file names into run_out_names. */
+ * and its file names into cact_run_out_names. */
 static enum cact_status run_write_files(const struct cact_run_info *in, const char *dir,
                                         struct cact_err *err)
 {
@@ -629,6 +622,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     struct cact_run_plan plan;
     struct cact_run_info info;
     const char **class_names = NULL;
+    char (*out_files)[CACT_RUN_FILE_NAME_MAX] = NULL; /* html: its names in OUT */
     pthread_t *threads = NULL;
     int started = 0, jobs;
     enum cact_status st;
@@ -701,7 +695,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     /* Take OUT last, just before the work: waiting for another run comes after every
      * check that can fail fast. */
     if (o->out_dir) {
-        struct cact_outdir_opts oo = {o->out_dir, run_out_names, o->notice, o->notice_ctx,
+        struct cact_outdir_opts oo = {o->out_dir, cact_run_out_names, o->notice, o->notice_ctx,
                                       o->cancel};
         st = cact_outdir_begin(&od, &oo, err);
         if (st != CACT_OK)
@@ -763,6 +757,20 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     if (o->out_dir) {
         run_info_fill(c, class_names, &info);
+        /* html: its files are listed in the manifest too (written just below). */
+        if (o->html) {
+            size_t n_extra = 1 + (o->html_pixels ? c->n_batches : 0);
+            out_files = calloc(n_extra, sizeof *out_files);
+            if (!out_files) {
+                st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            snprintf(out_files[0], sizeof out_files[0], "index.html");
+            for (size_t k = 0; o->html_pixels && k < c->n_batches; k++)
+                snprintf(out_files[1 + k], sizeof out_files[0], "html/px_%04zu.js", k);
+            info.n_extra = n_extra;
+            info.extra = (const char(*)[CACT_RUN_FILE_NAME_MAX])out_files;
+        }
         st = run_write_files(&info, c->dir, err);
         if (st != CACT_OK)
             goto out;
@@ -797,6 +805,7 @@ out:
     free(c->mb);
     free(c->html_hist);
     free(class_names);
+    free(out_files);
     free(threads);
     cact_cifar_loader_free(&c->ld);
     cact_cifar_free(c->set);

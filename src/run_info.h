@@ -70,6 +70,10 @@ struct cact_run_info {
     /* The batches written, in order. */
     size_t n_batches;
     const struct cact_run_batch *batches;
+    /* The run's other files in OUT besides the batches' PNGs and the manifest
+     * (index.html, html/px_KKKK.js), as OUT-relative names. */
+    size_t n_extra;
+    const char (*extra)[CACT_RUN_FILE_NAME_MAX];
 };
 
 #endif

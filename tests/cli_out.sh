@@ -22,6 +22,20 @@ if ours != listed:
     sys.exit(f"in {d}: files {sorted(ours - listed)[:5]} not listed, listed {sorted(listed - ours)[:5]} absent")
 EOF
 }
+# all_listed DIR FOREIGN...: every file under DIR (recursively), but the FOREIGN ones the
+# test planted, is manifest.json or in its "files" list, and every listed file is there.
+all_listed() {
+    python3 - "$@" <<'EOF'
+import json, os, sys
+d, foreign = sys.argv[1], set(sys.argv[2:])
+have = {os.path.relpath(os.path.join(r, f), d) for r, _, fs in os.walk(d) for f in fs} - foreign
+listed = set()
+if os.path.exists(os.path.join(d, 'manifest.json')):
+    listed = {'manifest.json'} | set(json.load(open(os.path.join(d, 'manifest.json')))['files'])
+if have != listed:
+    sys.exit(f"in {d}: files {sorted(have - listed)[:5]} not listed, listed {sorted(listed - have)[:5]} absent")
+EOF
+}
 no_staging() { ! ls -A "$(dirname "$1")" | grep -q cifar-act-stage; }
 
 # ---- a second run with fewer batches, another layout ----
@@ -116,5 +130,25 @@ expect_grep huge-grid "133120x3379265536 PNG" "$TMP/err"
 expect_true refused-fast -- test $(($(date +%s) - start)) -le 3
 expect_true refused-nothing-written -- test ! -e "$TMP/big/manifest.json"
 expect_true refused-one-line -- test "$(wc -l <"$TMP/err")" -eq 1
+
+# ---- every file listed: html, html pixels, pairs and the gallery, in turn (both the
+# swap and, with a planted foreign file, the merge) ----
+for mode in swap merge; do
+    G=$TMP/all-$mode
+    mkdir -p "$G"
+    foreign=()
+    if [ $mode = merge ]; then echo mine >"$G/notes.txt"; foreign=(notes.txt); fi
+    i=0
+    for args in "-n 3" "-n 2 --html-pixels" "--gallery relu,tanh" "-n 2 --layout pairs --no-html" \
+                "-n 1 --html-pixels" "--gallery sigmoid --no-html" "-n 2"; do
+        i=$((i + 1))
+        expect_exit 0 "all-$mode-$i" -- "$BIN" --data "$DATA" --out "$G" -q $args
+        expect_true "all-$mode-$i-listed" -- all_listed "$G" "${foreign[@]}"
+    done
+    expect_true "all-$mode-foreign-kept" -- test "$mode" = swap -o -f "$G/notes.txt"
+done
+expect_exit 0 gallery-kind -- "$BIN" --data "$DATA" --out "$TMP/gk" -q --gallery 'relu,gelu(approximate=tanh)'
+expect_grep gallery-kind '"kind": "gallery"' "$TMP/gk/manifest.json"
+expect_grep gallery-order '"spec": "gelu.approximate=.tanh' "$TMP/gk/manifest.json"
 
 summary cli_out

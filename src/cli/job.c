@@ -182,6 +182,9 @@ int cli_gallery(struct cli_args *a)
     go.png_level = ro->png_level;
     go.out_dir = ro->out_dir;
     go.html = ro->html;
+    go.notice = ro->notice; /* as the run: OUT held by another run, Ctrl-C */
+    go.notice_ctx = ro->notice_ctx;
+    go.cancel = ro->cancel;
     if (cact_gallery_run(&go, &stats, &err) != CACT_OK) {
         cli_error("%s", err.msg);
         return cli_exit_status(err.code);
