@@ -130,7 +130,7 @@ static const char *const cli_help_text[] = {
 "                         test set) behind the page's pixel values under the\n"
 "                         cursor; about a quarter more CPU, so not by default\n"
 "      --gallery [NAMES]  instead of the job: one batch through many functions,\n"
-"                         as OUT/gallery.png, gallery.html and gallery.json.\n"
+"                         as OUT/gallery.{png,html,json} and manifest.json.\n"
 "                         NAMES: specs separated by commas, e.g.\n"
 "                         'relu,sigmoid,gelu(approximate=tanh)'; none: every\n"
 "                         element-wise function with its defaults\n"
