@@ -91,6 +91,11 @@ $(BUILD)/tools/bench_kernels: tools/bench_kernels.c tools/bench_common.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# One kernel, for callgrind's instruction count (usage in tools/kernel_ir.c).
+$(BUILD)/tools/kernel_ir: tools/kernel_ir.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
 bench-kernels: $(BUILD)/tools/bench_kernels
 	$(BUILD)/tools/bench_kernels
 
