@@ -256,6 +256,33 @@ static inline void fx_make_grey10(const char *dir, const char *meta)
         exit(2);
 }
 
+/* A fresh data directory name under dir, removed if it exists (not created: fetch must
+ * create it). The result lives until four more calls. */
+static inline const char *fx_newdata(const char *dir, const char *name)
+{
+    static char bufs[4][4096];
+    static int k;
+    char *b = bufs[k++ % 4];
+    snprintf(b, 4096, "%s/%s", dir, name);
+    fx_rmrf(b);
+    return b;
+}
+
+/* The fetch tests' options: data from url into data, the train split, the fixture's
+ * digests (tab), and short retry and stall timers. */
+static inline void fx_fetch_opts(struct cact_fetch_opts *o, const char *data, const char *url,
+                                 const struct cact_fetch_md5 *tab)
+{
+    cact_fetch_opts_default(o);
+    o->data_dir = data;
+    o->url = url;
+    o->split = CACT_CIFAR_TRAIN;
+    o->test_md5 = tab;
+    o->retry_base_ms = 10;
+    o->stall_seconds = 1;
+    o->stall_bytes = 1000;
+}
+
 static inline int fx_run(const char *cmd)
 {
     int rc = system(cmd);
