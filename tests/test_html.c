@@ -103,7 +103,7 @@ static void test_px_files(void)
     for (int f = 0; f < 2; f++) {
         char head[32], *js;
         snprintf(path, sizeof path, "%s/html/px_%04d.js", dir, f);
-        js = slurp(path, &len);
+        js = fx_read_text(path, &len);
         snprintf(head, sizeof head, "cactPx(%d,\"", f);
         CHECK(js && strncmp(js, head, strlen(head)) == 0);
         if (js) {
