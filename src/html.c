@@ -62,6 +62,18 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     va_list ap;
     int n;
 
+    /* Straight into the free space when it fits (nearly always): one formatting pass,
+     * not a sizing pass and a second one (the page's numbers were ~5% of a run). */
+    if (!b->oom && b->cap - b->len > 1) {
+        va_start(ap, fmt);
+        n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        b->p[b->len] = 0; /* undo the truncated attempt */
+    }
     va_start(ap, fmt);
     n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
@@ -76,6 +88,41 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...)
     vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+}
+
+/* Decimal digits of v, without printf: the page has tens of thousands of numbers. */
+static void sb_uint(struct sbuf *b, uint64_t v)
+{
+    char d[20];
+    int i = (int)sizeof d;
+
+    do
+        d[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    sb_put(b, d + i, sizeof d - (size_t)i);
+}
+
+/* v with dec (0..3) decimals, rounded to nearest (halves away from zero, where %.*f
+ * rounds the exact binary value: a last-digit difference an SVG path does not show).
+ * Finite |v| < 1e15 only: the histogram paths' coordinates. */
+static void sb_fixed(struct sbuf *b, double v, int dec)
+{
+    static const uint64_t pow10[4] = {1, 10, 100, 1000};
+    long long q = llround(v * (double)pow10[dec]);
+    uint64_t u;
+
+    if (q < 0)
+        sb_put(b, "-", 1);
+    u = q < 0 ? (uint64_t)(-q) : (uint64_t)q;
+    sb_uint(b, u / pow10[dec]);
+    if (dec) {
+        char f[4];
+        uint64_t r = u % pow10[dec];
+        for (int i = dec - 1; i >= 0; i--, r /= 10)
+            f[i] = (char)('0' + r % 10);
+        sb_put(b, ".", 1);
+        sb_put(b, f, (size_t)dec);
+    }
 }
 
 /* Text for HTML element content and attribute values. */
@@ -299,24 +346,35 @@ static void svg_hist_path(struct sbuf *b, const uint64_t bins[CACT_HTML_BINS], i
             peak = bins[i];
     if (!peak)
         return;
+    /* Two paths per step of the run: numbers by hand, the constant step once. */
+    char st[32];
+    int stn = snprintf(st, sizeof st, vertical ? "v-%.2f" : "h%.2f", step);
     if (vertical) {
         sb_printf(b, "M%d %d", HOUT_X0, CY0 + CH);
         double prev = 0;
         for (int i = 0; i < CACT_HTML_BINS; i++) {
             double w = (double)bins[i] / (double)peak * HOUT_W;
-            sb_printf(b, "h%.1fv-%.2f", w - prev, step);
+            sb_put(b, "h", 1);
+            sb_fixed(b, w - prev, 1);
+            sb_put(b, st, (size_t)stn);
             prev = w;
         }
-        sb_printf(b, "h%.1fZ", -prev);
+        sb_put(b, "h", 1);
+        sb_fixed(b, -prev, 1);
+        sb_put(b, "Z", 1);
     } else {
         sb_printf(b, "M%d %d", CX0, HIN_Y0 + HIN_H);
         double prev = 0;
         for (int i = 0; i < CACT_HTML_BINS; i++) {
             double h = (double)bins[i] / (double)peak * HIN_H;
-            sb_printf(b, "v%.1fh%.2f", prev - h, step);
+            sb_put(b, "v", 1);
+            sb_fixed(b, prev - h, 1);
+            sb_put(b, st, (size_t)stn);
             prev = h;
         }
-        sb_printf(b, "v%.1fZ", prev);
+        sb_put(b, "v", 1);
+        sb_fixed(b, prev, 1);
+        sb_put(b, "Z", 1);
     }
 }
 
@@ -590,53 +648,168 @@ static void b64_init(void)
     }
 }
 
-static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
+/* base64 of n bytes (a multiple of 3: no padding) into o, 4 * n / 3 characters. Six
+ * bytes per turn as one big-endian load: four 12-bit table lookups, one 8-byte store. */
+static void b64_encode(char *o, const uint8_t *p, size_t n)
 {
-    const char *tab = b64_tab;
-    size_t out = (n + 2) / 3 * 4, i;
-    char *o;
+    size_t i = 0;
 
     pthread_once(&b64_once, b64_init);
-    sb_grow(b, out + 1);
-    if (b->oom)
-        return;
-    o = b->p + b->len;
-    for (i = 0; i + 3 <= n; i += 3) {
+    for (; i + 8 <= n; i += 6, o += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8); /* two bytes past the six: i + 8 <= n */
+        v = __builtin_bswap64(v) >> 16;
+        memcpy(o, b64_pair[v >> 36], 2);
+        memcpy(o + 2, b64_pair[v >> 24 & 4095], 2);
+        memcpy(o + 4, b64_pair[v >> 12 & 4095], 2);
+        memcpy(o + 6, b64_pair[v & 4095], 2);
+    }
+    for (; i + 3 <= n; i += 3, o += 4) {
         uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
         memcpy(o, b64_pair[v >> 12], 2);
         memcpy(o + 2, b64_pair[v & 4095], 2);
-        o += 4;
     }
-    if (i < n) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-        *o++ = tab[v >> 18];
-        *o++ = tab[v >> 12 & 63];
-        *o++ = i + 1 < n ? tab[v >> 6 & 63] : '=';
-        *o++ = '=';
-    }
-    b->len += out;
-    b->p[b->len] = 0;
 }
 
-enum cact_status cact_html_write_pixels(const char *dir, size_t k, const uint8_t *px, size_t n,
-                                        cact_html_hist hist, struct cact_err *err)
-{
-    struct sbuf b = {0};
-    char sub[4096], name[64];
-    enum cact_status st;
+/* ---- Pixel data files: several batches to a file ---- */
 
-    snprintf(sub, sizeof sub, "%s/html", dir);
+/* One file being filled: its text, allocated for a group of full batches, and how many
+ * of its batches are still to come. */
+struct px_file {
+    char *text;
+    size_t head, len, missing;
+};
+
+struct cact_html_px {
+    char dir[4096];
+    size_t n_batches, batch, per_file, n_files, cap;
+    pthread_mutex_t lock;
+    struct px_file *files; /* [n_files] */
+    /* Texts of written files, for the next ones: a run touches a few files' worth of
+     * fresh memory, not 40 MB (page faults were most of the pixel files' system time). */
+    char **spare;          /* [n_files] */
+    size_t n_spare;
+};
+
+size_t cact_html_px_per_file(size_t batch)
+{
+    size_t bytes = (batch ? batch : 1) * CACT_HTML_PX_IMAGE;
+    return bytes >= CACT_HTML_PX_FILE_BYTES ? 1 : CACT_HTML_PX_FILE_BYTES / bytes;
+}
+
+size_t cact_html_px_files(size_t n_batches, size_t batch)
+{
+    size_t g = cact_html_px_per_file(batch);
+    return n_batches / g + (n_batches % g != 0);
+}
+
+void cact_html_px_name(char *buf, size_t size, size_t f)
+{
+    snprintf(buf, size, "html/px_%04zu.js", f);
+}
+
+enum cact_status cact_html_px_open(struct cact_html_px **wp, const char *dir, size_t n_batches,
+                                   size_t batch, struct cact_err *err)
+{
+    struct cact_html_px *w;
+    enum cact_status st;
+    char sub[4200];
+
+    *wp = NULL;
+    if (!n_batches || !batch)
+        return cact_fail(err, CACT_ERR_USAGE, "html: no batch for the pixel files");
+    if (snprintf(sub, sizeof sub, "%s/html", dir) >= (int)sizeof sub - 32)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/html", dir);
     if ((st = cact_mkdirs(sub, err)) != CACT_OK)
         return st;
-    memset(hist, 0, sizeof(cact_html_hist));
-    cact_html_hist_add(hist, px, n);
-    sb_printf(&b, "cactPx(%zu,\"", k);
-    sb_base64(&b, px, n * 3 * 1024);
-    sb_puts(&b, "\");\n");
-    snprintf(name, sizeof name, "html/px_%04zu.js", k);
-    st = sb_write(&b, dir, name, NULL, err);
-    free(b.p);
+    w = calloc(1, sizeof *w);
+    if (!w)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
+    w->n_batches = n_batches;
+    w->batch = batch;
+    w->per_file = cact_html_px_per_file(batch);
+    w->n_files = cact_html_px_files(n_batches, batch);
+    w->cap = 32 + w->per_file * batch * CACT_HTML_PX_IMAGE + 8;
+    w->files = calloc(w->n_files, sizeof *w->files);
+    w->spare = calloc(w->n_files, sizeof *w->spare);
+    if (!w->files || !w->spare) {
+        free(w->files);
+        free(w->spare);
+        free(w);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory for %zu pixel files", n_batches);
+    }
+    for (size_t f = 0; f < w->n_files; f++) {
+        size_t first = f * w->per_file;
+        w->files[f].missing = n_batches - first < w->per_file ? n_batches - first : w->per_file;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    *wp = w;
+    return CACT_OK;
+}
+
+enum cact_status cact_html_px_add(struct cact_html_px *w, size_t k, const uint8_t *px, size_t n,
+                                  struct cact_err *err)
+{
+    struct px_file *pf;
+    size_t f, first, off, end;
+    char *text;
+    enum cact_status st = CACT_OK;
+
+    if (k >= w->n_batches || !n || n > w->batch || (n < w->batch && k + 1 < w->n_batches))
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "html: batch %zu of %zu images for the pixel files (batches of %zu, "
+                         "only the last of %zu may be short)", k, n, w->batch, w->n_batches);
+    f = k / w->per_file;
+    first = f * w->per_file;
+    pf = &w->files[f];
+    pthread_mutex_lock(&w->lock);
+    if (!pf->text) { /* the first of its batches to arrive takes the file's text */
+        pf->text = w->n_spare ? w->spare[--w->n_spare] : malloc(w->cap);
+        if (pf->text)
+            pf->head = pf->len = (size_t)snprintf(pf->text, 32, "cactPx(%zu,\"", f);
+    }
+    text = pf->text;
+    pthread_mutex_unlock(&w->lock);
+    if (!text)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory for pixel file %zu", f);
+
+    /* Every batch before k in this file is full: k's place is known without them. */
+    off = pf->head + (k - first) * w->batch * CACT_HTML_PX_IMAGE;
+    b64_encode(text + off, px, n * 3 * 1024);
+    end = off + n * CACT_HTML_PX_IMAGE;
+
+    pthread_mutex_lock(&w->lock);
+    if (end > pf->len)
+        pf->len = end;
+    int last = --pf->missing == 0;
+    pthread_mutex_unlock(&w->lock);
+    if (last) { /* the others are done with the text: it is this thread's alone */
+        char path[4200], name[64];
+        memcpy(text + pf->len, "\");\n", 4);
+        cact_html_px_name(name, sizeof name, f);
+        snprintf(path, sizeof path, "%s/%s", w->dir, name);
+        st = cact_write_new(path, text, pf->len + 4, err);
+        pthread_mutex_lock(&w->lock);
+        w->spare[w->n_spare++] = pf->text;
+        pf->text = NULL;
+        pthread_mutex_unlock(&w->lock);
+    }
     return st;
+}
+
+void cact_html_px_free(struct cact_html_px *w)
+{
+    if (!w)
+        return;
+    for (size_t f = 0; f < w->n_files; f++)
+        free(w->files[f].text);
+    for (size_t i = 0; i < w->n_spare; i++)
+        free(w->spare[i]);
+    free(w->spare);
+    free(w->files);
+    pthread_mutex_destroy(&w->lock);
+    free(w);
 }
 
 /* ---- index.html ---- */
@@ -648,6 +821,7 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     cact_html_hist *hist = NULL, all;
     const cact_html_hist *hists = r->hists;
     uint8_t *px = NULL;
+    struct cact_html_px *pxw = NULL;
     size_t max_n = 0;
     struct plot *p = NULL;
     uint64_t bins_in[CACT_HTML_BINS], bins_out[CACT_HTML_BINS];
@@ -676,20 +850,23 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
         goto out;
     }
     if (!hists) {
-        /* Per batch: its bytes once, for the histogram and its pixel-data file. */
+        /* Per batch: its bytes once, for the histogram and the pixel files. */
         hist = calloc(r->n_batches, sizeof *hist);
         px = malloc(max_n * 3 * 1024);
         if (!hist || !px) {
             st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for %zu batches", r->n_batches);
             goto out;
         }
+        if ((st = cact_html_px_open(&pxw, dir, r->n_batches, r->batches[0].n, err)) != CACT_OK)
+            goto out;
         for (size_t k = 0; k < r->n_batches; k++) {
             if ((st = r->read(r->read_ctx, k, px, err)) != CACT_OK ||
-                (st = cact_html_write_pixels(dir, k, px, r->batches[k].n, hist[k], err)) != CACT_OK)
+                (st = cact_html_px_add(pxw, k, px, r->batches[k].n, err)) != CACT_OK)
                 goto out;
-            if (stats)
-                stats->files++;
+            cact_html_hist_add(hist[k], px, r->batches[k].n);
         }
+        if (stats)
+            stats->files += cact_html_px_files(r->n_batches, r->batches[0].n);
         hists = (const cact_html_hist *)hist;
     }
     memset(all, 0, sizeof all);
@@ -778,17 +955,24 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
     /* The data, as JSON the script parses. */
     sb_puts(&b, "<script type=\"application/json\" id=\"cact-data\">{");
     json_common(&b, "run", r->grid, r->class_names, r->n_classes, p);
-    sb_printf(&b, ",\"px\":%s", r->hists && r->no_pixels ? "false" : "true");
+    sb_printf(&b, ",\"px\":%s,\"pxg\":%zu", r->hists && r->no_pixels ? "false" : "true",
+              cact_html_px_per_file(r->batches[0].n));
     sb_puts(&b, ",\"b\":[");
     for (size_t k = 0; k < r->n_batches; k++) {
         const struct cact_html_batch *bt = &r->batches[k];
         uint64_t bi[CACT_HTML_BINS], bo[CACT_HTML_BINS];
         sb_printf(&b, "%s\n{\"n\":%zu,\"idx\":[", k ? "," : "", bt->n);
-        for (size_t i = 0; i < bt->n; i++)
-            sb_printf(&b, "%s%zu", i ? "," : "", bt->idx[i]);
+        for (size_t i = 0; i < bt->n; i++) {
+            if (i)
+                sb_put(&b, ",", 1);
+            sb_uint(&b, bt->idx[i]);
+        }
         sb_puts(&b, "],\"lab\":[");
-        for (size_t i = 0; i < bt->n; i++)
-            sb_printf(&b, "%s%d", i ? "," : "", bt->labels[i]);
+        for (size_t i = 0; i < bt->n; i++) { /* check_labels: 0 <= label < n_classes */
+            if (i)
+                sb_put(&b, ",", 1);
+            sb_uint(&b, (uint64_t)bt->labels[i]);
+        }
         sb_puts(&b, "],\"i\":");
         json_image(&b, &bt->input);
         sb_puts(&b, ",\"o\":");
@@ -809,6 +993,7 @@ enum cact_status cact_html_write_run(const char *dir, const struct cact_html_run
 out:
     free(b.p);
     free(px);
+    cact_html_px_free(pxw);
     free(hist);
     free(p);
     return st;

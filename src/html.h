@@ -10,10 +10,9 @@
  *
  * Pixel values under the cursor: a browser will not let a page read back pixels of
  * a PNG it loaded from file:// (the canvas is tainted), so the viewer gets the input
- * bytes from small per-batch script files, DIR/html/px_KKKK.js (the batch's
- * [n][3][32][32] bytes in base64), loaded only for the step being inspected; the
- * output value follows from the byte through the embedded 256-entry table per
- * channel (element-wise chains only).
+ * bytes from script files, DIR/html/px_FFFF.js (several batches' bytes in base64,
+ * below), loaded only for the step being inspected; the output value follows from the
+ * byte through the embedded 256-entry table per channel (element-wise chains only).
  *
  * Every file is written with cact_write_atomic (temporary name, then rename), and
  * index.html last, so it never names a file that is not there yet.
@@ -68,12 +67,45 @@ struct cact_html_batch {
     struct cact_html_image input, output;
 };
 
-/* Write DIR/html/px_KKKK.js (creating DIR/html if needed) for batch k's bytes px
- * ([n][3][32][32]) and count them into hist (zeroed first). Thread-safe: a job's
- * workers call it per batch, in parallel with their PNGs, and pass the histograms to
- * cact_html_write_run (r->hists). CACT_ERR_IO naming the file; CACT_ERR_NOMEM. */
-enum cact_status cact_html_write_pixels(const char *dir, size_t k, const uint8_t *px, size_t n,
-                                        cact_html_hist hist, struct cact_err *err);
+/* ---- Pixel files: DIR/html/px_FFFF.js ----
+ * File F holds batches F*G .. F*G+G-1 (G = cact_html_px_per_file(batch), the last file
+ * fewer), their [n][3][32][32] bytes one after the other as one base64 string:
+ * `cactPx(F,"...");`. About 2 MB each, so that a run makes a few dozen files, not one
+ * per batch (a file costs more than its bytes: ext4 inode allocation, outdir.h's pool,
+ * the manifest's list), and the page loads one such file for the step inspected.
+ * Every batch but the run's last is full, so a batch's place in its file is known
+ * before the others arrive: workers encode into it in parallel, and whichever
+ * finishes a file's last batch writes it (cact_write_new: a staging directory). */
+
+/* Base64 characters per image (3072 bytes, a multiple of 3: no padding). */
+#define CACT_HTML_PX_IMAGE 4096
+/* What a pixel file aims at, in base64 characters. */
+#define CACT_HTML_PX_FILE_BYTES ((size_t)2 << 20)
+
+/* G for batches of batch images: at least 1. */
+size_t cact_html_px_per_file(size_t batch);
+/* How many pixel files n_batches batches of batch images make. */
+size_t cact_html_px_files(size_t n_batches, size_t batch);
+/* "html/px_FFFF.js" (at least 4 digits) into buf: the OUT-relative name of file f. */
+void cact_html_px_name(char *buf, size_t size, size_t f);
+
+struct cact_html_px;
+
+/* Start the pixel files of n_batches batches of batch images (batch: a full batch)
+ * in DIR/html (created if needed). CACT_ERR_USAGE (no batch), CACT_ERR_IO naming the
+ * directory, CACT_ERR_NOMEM. *w is NULL on failure; free with cact_html_px_free. */
+enum cact_status cact_html_px_open(struct cact_html_px **w, const char *dir, size_t n_batches,
+                                   size_t batch, struct cact_err *err);
+
+/* Batch k's bytes px ([n][3][32][32]; n == batch except for the last batch): encode
+ * them into their file, and write the file when it is complete. Thread-safe, once per
+ * batch. CACT_ERR_USAGE (k out of range, a short batch that is not the last),
+ * CACT_ERR_NOMEM, CACT_ERR_IO naming the file. */
+enum cact_status cact_html_px_add(struct cact_html_px *w, size_t k, const uint8_t *px, size_t n,
+                                  struct cact_err *err);
+
+/* Free w and the text of files not written (a failed run). NULL is fine. */
+void cact_html_px_free(struct cact_html_px *w);
 
 /* Read batch k's bytes into px ([batches[k].n][3072]): how the writer gets the input
  * bytes (histograms, pixel values) without keeping a copy of the run's data. */
@@ -91,9 +123,10 @@ struct cact_html_run {
     const char *manifest;                     /* link, e.g. "manifest.json"; may be NULL */
     const struct cact_html_batch *batches;    /* [n_batches], step k = batches[k] */
     size_t n_batches;
-    /* Either the histograms of batches whose pixel files cact_html_write_pixels already
-     * wrote ([n_batches]), or NULL and a reader: then this function reads every batch
-     * and writes the pixel files itself. */
+    /* Either the histograms of the batches ([n_batches]; their pixel files, if any,
+     * written by the caller through cact_html_px_*, opened with batch = batches[0].n),
+     * or NULL and a reader: then this function reads every batch, counts it and writes
+     * the pixel files itself. */
     const cact_html_hist *hists;
     cact_html_read_fn read;
     void *read_ctx;
@@ -105,7 +138,7 @@ struct cact_html_stats {
     uint64_t bytes;      /* their total size */
 };
 
-/* Write DIR/html/px_KKKK.js for every batch (unless r->hists), then DIR/index.html.
+/* Write DIR/html/px_FFFF.js for every batch (unless r->hists), then DIR/index.html.
  * dir must exist.
  * stats may be NULL.
  * Returns CACT_OK; CACT_ERR_USAGE if the description is inconsistent (no batch, a

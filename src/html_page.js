@@ -1,7 +1,7 @@
 /* cifar-act pages: plain JavaScript, inlined by src/html.c after the page's data
  * (<script type="application/json" id="cact-data">). No framework, no network:
  * everything works from file://. Pixel values never come from a canvas (a PNG
- * loaded from file:// taints it); input bytes come from html/px_KKKK.js and output
+ * loaded from file:// taints it); input bytes come from html/px_FFFF.js and output
  * values from the embedded per-channel tables. */
 'use strict';
 (function () {
@@ -52,19 +52,30 @@
   var where = {};
   D.b.forEach(function (bt, k) { bt.idx.forEach(function (idx, i) { where[idx] = [k, i]; }); });
 
-  function pxName(k) { var s = String(k); while (s.length < 4) s = '0' + s; return 'html/px_' + s + '.js'; }
-  window.cactPx = function (k, b64) {
+  /* html/px_FFFF.js holds steps F*G .. F*G+G-1 (G = D.pxg), their bytes one after
+   * the other (src/html.h); only the file of the inspected step is kept. */
+  var G = D.pxg || 1;
+  function pxName(f) { var s = String(f); while (s.length < 4) s = '0' + s; return 'html/px_' + s + '.js'; }
+  window.cactPx = function (f, b64) {
     var s = atob(b64), a = new Uint8Array(s.length);
     for (var j = 0; j < s.length; j++) a[j] = s.charCodeAt(j);
-    px[k] = a;
-    if (k === step) detail();
+    px[f] = a;
+    if (Math.floor(step / G) === f) detail();
   };
+  /* Step k's bytes: [file's bytes, offset of the step in them], or null. */
+  function pxOf(k) {
+    var f = Math.floor(k / G), a = px[f], off = 0;
+    if (!a) return null;
+    for (var j = f * G; j < k; j++) off += D.b[j].n * PIX;
+    return [a, off];
+  }
   function loadPx(k) {
-    if (!D.px || px[k] || pxWant === k) return;
-    pxWant = k;
-    for (var key in px) if (+key !== k) delete px[key];
+    var f = Math.floor(k / G);
+    if (!D.px || px[f] || pxWant === f) return;
+    pxWant = f;
+    for (var key in px) if (+key !== f) delete px[key];
     var sc = document.createElement('script');
-    sc.src = pxName(k);
+    sc.src = pxName(f);
     sc.onload = function () { sc.remove(); };
     document.body.appendChild(sc);
   }
@@ -148,13 +159,13 @@
       x.style.left = t.x * D.grid.scale * e + 'px'; x.style.top = t.y * D.grid.scale * e + 'px';
       x.style.width = x.style.height = D.grid.scale * e + 'px';
     });
-    var a = px[step];
-    if (!a) {
+    var pa = pxOf(step);
+    if (!pa) {
       pi.textContent = 'pixel (' + t.x + ', ' + t.y + '): ' +
         (D.px ? 'loading values\u2026' : 'no pixel values: this run wrote the page without its pixel files');
       return;
     }
-    var off = t.i * PIX + t.y * SIDE + t.x, bytes = [], inv = [], out = [], q = [];
+    var a = pa[0], off = pa[1] + t.i * PIX + t.y * SIDE + t.x, bytes = [], inv = [], out = [], q = [];
     for (var c = 0; c < 3; c++) {
       var v = a[off + c * PLANE];
       bytes.push(v); inv.push(fmt(D.inv[c][v]));

@@ -9,7 +9,7 @@ const struct cact_outdir_name cact_run_out_names[] = {
     {"compare_", ".png", 0},
     {"manifest.json", NULL, 0},
     {"index.html", NULL, 0},   /* html.h: the viewer */
-    {"html", NULL, 1},         /* html.h: OUT/html/px_KKKK.js */
+    {"html", NULL, 1},         /* html.h: OUT/html/px_FFFF.js */
     {"gallery.png", NULL, 0},  /* gallery.h */
     {"gallery.json", NULL, 0},
     {"gallery.html", NULL, 0},

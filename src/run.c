@@ -56,7 +56,7 @@ void cact_run_opts_default(struct cact_run_opts *o)
     o->png_level = CACT_PNGW_DEFAULT_LEVEL;
     o->out_dir = "out";
     o->html = 1;
-    o->html_pixels = 0; /* ~25% more CPU for 30 MB of base64 (BENCHMARKS.md): asked for */
+    o->html_pixels = 1;
     o->jobs = cpus > 0 ? (int)cpus : 1;
 }
 
@@ -73,6 +73,7 @@ struct run_ctx {
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
     struct cact_run_batch *mb; /* [n_batches] */
     cact_html_hist *html_hist; /* [n_batches] with o->html: filled by the workers */
+    struct cact_html_px *html_px; /* with o->html_pixels too: the pixel files (html.h) */
     struct cact_tblog *tb;     /* tblog hook: NULL without logdir */
     int grid_w, grid_h;        /* of a full batch: the buffers' size */
     double t0;
@@ -256,12 +257,10 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     st = cact_cifar_read(c->set, w->idx, n, w->px, w->labels, err);
     if (st != CACT_OK)
         return st;
-    /* html: this batch's byte histogram and pixel data for the viewer (html.h). */
-    if (o->html && o->out_dir && o->html_pixels &&
-        (st = cact_html_write_pixels(c->dir, k, w->px, n, c->html_hist[k], err)) != CACT_OK)
+    /* html: this batch's bytes into the viewer's pixel files while they are in cache;
+     * its histogram comes below, from the one the statistics count anyway. */
+    if (c->html_px && (st = cact_html_px_add(c->html_px, k, w->px, n, err)) != CACT_OK)
         return st;
-    if (o->html && o->out_dir && !o->html_pixels)
-        cact_html_hist_add(c->html_hist[k], w->px, n);
     mb->idx = malloc(n * sizeof *mb->idx);
     mb->labels = malloc(n * sizeof *mb->labels);
     if (!mb->idx || !mb->labels)
@@ -278,6 +277,10 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
     if (c->use_lut) {
         size_t hist[CACT_ACT_CHANNELS][256];
         run_hist(w->px, n, hist);
+        if (c->html_hist) /* html: the same counts, for index.html's histograms */
+            for (int ch = 0; ch < CACT_ACT_CHANNELS; ch++)
+                for (int b = 0; b < 256; b++)
+                    c->html_hist[k][ch][b] = hist[ch][b];
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->in_f,
                       &mb->in);
         run_stats_lut((const size_t(*)[256])hist, values, (const float(*)[256])c->out_f,
@@ -317,6 +320,8 @@ static enum cact_status run_batch(struct run_ctx *c, struct run_work *w, size_t 
         }
     } else {
         float *out = o->inplace ? w->x : w->y;
+        if (c->html_hist) /* html: no byte histogram on this path otherwise */
+            cact_html_hist_add(c->html_hist[k], w->px, n);
         cact_act_to_tensor(&o->chain, w->x, w->px, n, CACT_CIFAR_PLANE);
         run_stats_floats(w->x, values, &mb->in);
         cact_grid_clip_floats(&o->grid, w->x, values, &mb->clip_in); /* gridnorm */
@@ -701,6 +706,11 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         if (st != CACT_OK)
             goto out;
         c->dir = cact_outdir_stage(od);
+        if (o->html && o->html_pixels) {
+            st = cact_html_px_open(&c->html_px, c->dir, c->n_batches, o->batch, err);
+            if (st != CACT_OK)
+                goto out;
+        }
     }
 
     /* tblog hook: open the event file, with the settings as its first text. */
@@ -759,15 +769,16 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         run_info_fill(c, class_names, &info);
         /* html: its files are listed in the manifest too (written just below). */
         if (o->html) {
-            size_t n_extra = 1 + (o->html_pixels ? c->n_batches : 0);
+            size_t n_px = o->html_pixels ? cact_html_px_files(c->n_batches, o->batch) : 0;
+            size_t n_extra = 1 + n_px;
             out_files = calloc(n_extra, sizeof *out_files);
             if (!out_files) {
                 st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
                 goto out;
             }
             snprintf(out_files[0], sizeof out_files[0], "index.html");
-            for (size_t k = 0; o->html_pixels && k < c->n_batches; k++)
-                snprintf(out_files[1 + k], sizeof out_files[0], "html/px_%04zu.js", k);
+            for (size_t f = 0; f < n_px; f++)
+                cact_html_px_name(out_files[1 + f], sizeof out_files[0], f);
             info.n_extra = n_extra;
             info.extra = (const char(*)[CACT_RUN_FILE_NAME_MAX])out_files;
         }
@@ -804,6 +815,7 @@ out:
         }
     free(c->mb);
     free(c->html_hist);
+    cact_html_px_free(c->html_px);
     free(class_names);
     free(out_files);
     free(threads);

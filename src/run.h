@@ -53,8 +53,8 @@ struct cact_run_opts {
                                 (only the event file, logdir must be set) */
     const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
     int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
-    int html_pixels;         /* with html: OUT/html/px_KKKK.js, the input bytes that give
-                                the page its pixel values under the cursor */
+    int html_pixels;         /* with html (default 1): OUT/html/px_FFFF.js, the input
+                                bytes behind the page's pixel values under the cursor */
     int jobs;                /* worker threads, >= 1; fewer when memory_limit says so */
     uint64_t memory_limit;   /* bytes for the workers' buffers; 0: half of the RAM */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */

@@ -71,7 +71,7 @@ struct cact_run_info {
     size_t n_batches;
     const struct cact_run_batch *batches;
     /* The run's other files in OUT besides the batches' PNGs and the manifest
-     * (index.html, html/px_KKKK.js), as OUT-relative names. */
+     * (index.html, html/px_FFFF.js), as OUT-relative names. */
     size_t n_extra;
     const char (*extra)[CACT_RUN_FILE_NAME_MAX];
 };

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """browser_test.py - the pages cifar-act wrote, in Debian's headless Chromium, from file://.
 
-Usage: browser_test.py DATA_DIR VIEWER_DIR SHUFFLED_DIR GALLERY_DIR [SHOTS_DIR]
-  VIEWER_DIR: --fn sigmoid on the whole test set; SHUFFLED_DIR: a --shuffle run;
-  GALLERY_DIR: --gallery with the functions its gallery.json lists.
+Usage: browser_test.py DATA_DIR VIEWER_DIR SHUFFLED_DIR NOPIX_DIR GALLERY_DIR [SHOTS_DIR]
+  VIEWER_DIR: --fn sigmoid on the whole test set; SHUFFLED_DIR: a --fn sigmoid
+  --shuffle run; NOPIX_DIR: a run with --no-html-pixels; GALLERY_DIR: --gallery with
+  the functions its gallery.json lists.
 Prints "browser: N passed, N failed" last (tests/run-tests.sh adds it up).
 """
 import functools
@@ -78,6 +79,35 @@ def read_image(data_dir, idx):
     return rec[0], rec[1:]
 
 
+def hover_pixel(b, d, data_dir, k, i, tx, ty, what):
+    """Hover pixel (tx, ty) of tile i at step k of a --fn sigmoid page (torchvision grid,
+    nrow 8, padding 2, zoom 2): the page must show that image's bytes from the data
+    file and their sigmoid (ToTensor then sigmoid) within print precision."""
+    man = json.load(open(os.path.join(d, "manifest.json")))
+    idx = man["batches"][k]["images"][i]
+    b.open(url(d, "index.html", "#%d" % k))
+    b.wait_for("document.getElementById('in-img').getAttribute('src') === 'input_%04d.png' &&"
+               " document.getElementById('in-img').complete" % k, 5)
+    b.eval("window.scrollTo(0, 0)")
+    r = b.rect("#in-clip")
+    zoom = 2  # the page's default
+    x, y = 2 + (i % 8) * 34 + tx, 2 + (i // 8) * 34 + ty
+    b.mouse(r[0] + x * zoom + 1, r[1] + y * zoom + 1)
+    ok = b.wait_for("/output pixel/.test(document.getElementById('pixel-info').textContent)", 10)
+    info = b.eval("document.getElementById('tile-info').textContent")
+    check(ok and "dataset index %d" % idx in info, what + ": hover shows the tile's pixel values",
+          "%r %r" % (info, b.eval("document.getElementById('pixel-info').textContent")))
+    _, px = read_image(data_dir, idx)
+    want_bytes = [px[c * 1024 + ty * 32 + tx] for c in range(3)]
+    got = b.eval("(document.querySelector('#pixel-info .p1')||{}).textContent")
+    check(got == "input bytes R G B: %d %d %d" % tuple(want_bytes), what + ": input bytes under the cursor",
+          "%r, wanted %s (image %d)" % (got, want_bytes, idx))
+    got = (b.eval("(document.querySelector('#pixel-info .p3')||{}).textContent") or ": ").split(": ")[1].split()
+    want = [1 / (1 + math.exp(-v / 255)) for v in want_bytes]
+    check(len(got) == 3 and all(abs(float(g) - w) < 1e-4 for g, w in zip(got, want)),
+          what + ": sigmoid output values under the cursor", "%s vs %s" % (got, want))
+
+
 def viewer(b, d, data_dir, shots):
     b.open(url(d, "index.html"))
     images_loaded(b, "viewer")
@@ -148,6 +178,8 @@ def viewer(b, d, data_dir, shots):
     check("dataset index 0" in info and "label 3: cat" in info, "hover shows the class name", repr(info))
     label, px = read_image(data_dir, 0)
     check(label == 3, "test image 0 is a cat in the data file")
+    pxjs = [u.split("/")[-1] for u in b.requested() if "/html/" in u]
+    check(pxjs == ["px_0000.js"], "hover loads only the step's pixel file", str(pxjs))
     want_bytes = [px[c * 1024 + ty * 32 + tx] for c in range(3)]
     got = b.eval("document.querySelector('#pixel-info .p1').textContent")
     check(got == "input bytes R G B: %d %d %d" % tuple(want_bytes), "hover: input bytes under the cursor",
@@ -168,6 +200,10 @@ def viewer(b, d, data_dir, shots):
     if shots:
         with open(os.path.join(shots, "viewer-hover.png"), "wb") as f:
             f.write(b.screenshot())
+    # Pixel files hold several steps each (src/html.h): a step inside a file (42: the
+    # third of px_0005.js) and the short last step (156: 16 images, px_0019.js).
+    hover_pixel(b, d, data_dir, 42, 12, 20, 3, "step 42, tile 12")
+    hover_pixel(b, d, data_dir, 156, 15, 31, 31, "step 156 (short), tile 15")
 
     # The blend control changes the shown pixels: at 0 the compare panel is the input.
     b.open(url(d, "index.html"))
@@ -197,7 +233,7 @@ def viewer(b, d, data_dir, shots):
     check(probs == [], "viewer: no console errors or warnings", str(probs))
 
 
-def shuffled(b, d):
+def shuffled(b, d, data_dir):
     man = json.load(open(os.path.join(d, "manifest.json")))
     k, i = 3, 17
     idx = man["batches"][k]["images"][i]
@@ -209,10 +245,24 @@ def shuffled(b, d):
           "find with --shuffle shows the image", repr(info))
     check(b.eval("document.querySelector('#in-clip .mark').style.display") == "block",
           "find marks the tile")
-    pi = b.eval("document.getElementById('pixel-info').textContent")
-    check("no pixel values" in pi, "without --html-pixels the page says it has no pixel values", repr(pi))
+    hover_pixel(b, d, data_dir, k, i, 9, 30, "--shuffle, step %d, tile %d" % (k, i))
     probs = b.console_problems()
     check(probs == [], "shuffled viewer: no console errors or warnings", str(probs))
+
+
+def nopix(b, d):
+    """A --no-html-pixels page: it says so under the cursor, and loads no pixel file."""
+    b.open(url(d, "index.html"))
+    b.wait_for("document.getElementById('in-img').complete", 5)
+    r = b.rect("#in-clip")
+    b.mouse(r[0] + 7 * 2 + 1, r[1] + 9 * 2 + 1)
+    b.pump(0.3)
+    pi = b.eval("document.getElementById('pixel-info').textContent")
+    check("no pixel values" in pi, "with --no-html-pixels the page says it has no pixel values", repr(pi))
+    pxjs = [u for u in b.requested() if "/html/" in u]
+    check(pxjs == [], "with --no-html-pixels no pixel file is requested", str(pxjs))
+    probs = b.console_problems()
+    check(probs == [], "--no-html-pixels viewer: no console errors or warnings", str(probs))
 
 
 def served(b, d):
@@ -259,15 +309,16 @@ def gallery(b, d, shots):
 
 
 def main():
-    data_dir, viewer_dir, shuffled_dir, gallery_dir = sys.argv[1:5]
-    shots = sys.argv[5] if len(sys.argv) > 5 else None
+    data_dir, viewer_dir, shuffled_dir, nopix_dir, gallery_dir = sys.argv[1:6]
+    shots = sys.argv[6] if len(sys.argv) > 6 else None
     if not cdp.find_chromium():
         check(False, "chromium is installed (tools/debian-packages.txt lists it)")
     else:
         t0 = time.monotonic()
         with cdp.Browser() as b:
             for name, fn in (("viewer", lambda: viewer(b, viewer_dir, data_dir, shots)),
-                             ("shuffled", lambda: shuffled(b, shuffled_dir)),
+                             ("shuffled", lambda: shuffled(b, shuffled_dir, data_dir)),
+                             ("no pixels", lambda: nopix(b, nopix_dir)),
                              ("served", lambda: served(b, viewer_dir)),
                              ("gallery", lambda: gallery(b, gallery_dir, shots))):
                 try:

@@ -12,9 +12,11 @@ for d in "${CIFAR_ACT_DATA:-}" "$CA_ROOT/data"; do
 done
 
 # ---- files ----
-expect_exit 0 viewer-run -- "$BIN" --data "$DATA" --fn sigmoid --html-pixels -o "$TMP/viewer" -q
+# Pixel values are on by default: 157 batches of 64, 8 to a file (html.h), 20 files.
+expect_exit 0 viewer-run -- "$BIN" --data "$DATA" --fn sigmoid -o "$TMP/viewer" -q
 expect_true viewer-index -- test -s "$TMP/viewer/index.html"
-expect_true viewer-pixels -- test "$(ls "$TMP/viewer/html" | grep -c '^px_[0-9]*\.js$')" -eq 157
+expect_true viewer-pixels -- test "$(ls "$TMP/viewer/html" | grep -c '^px_[0-9]*\.js$')" -eq 20
+expect_true viewer-pixels-listed -- test "$(grep -o '"html/px_[0-9]*\.js"' "$TMP/viewer/manifest.json" | wc -l)" -eq 20
 expect_true viewer-no-temp -- test -z "$(find "$TMP/viewer" -name '*.tmp.*')"
 expect_grep viewer-manifest-link 'href="manifest.json"' "$TMP/viewer/index.html"
 expect_true viewer-no-network -- test -z "$(grep -oE '(src|href)="(https?:)?//[^"]*' "$TMP/viewer/index.html")"
@@ -22,7 +24,12 @@ expect_exit 0 no-html -- "$BIN" --data "$DATA" --fn relu -n 2 --no-html -o "$TMP
 expect_true no-html-none -- test ! -e "$TMP/nohtml/index.html" -a ! -e "$TMP/nohtml/html"
 expect_exit 0 shuffled-run -- "$BIN" --data "$DATA" --fn sigmoid --shuffle --seed 3 -n 10 -o "$TMP/shuffled" -q
 expect_true default-index -- test -s "$TMP/shuffled/index.html"
-expect_true default-no-pixels -- test -z "$(ls "$TMP/shuffled/html" 2>/dev/null)"
+expect_true default-pixels -- test -s "$TMP/shuffled/html/px_0000.js"
+expect_exit 0 explicit-pixels -- "$BIN" --data "$DATA" --fn sigmoid -n 2 --html-pixels -o "$TMP/explicit" -q
+expect_true explicit-pixels-file -- test -s "$TMP/explicit/html/px_0000.js"
+expect_exit 0 nopix-run -- "$BIN" --data "$DATA" --fn sigmoid -n 3 --no-html-pixels -o "$TMP/nopix" -q
+expect_true nopix-index -- test -s "$TMP/nopix/index.html"
+expect_true nopix-none -- test ! -e "$TMP/nopix/html"
 expect_exit 0 gallery-run -- "$BIN" --data "$DATA" --normalize 0.5,0.5 \
     --gallery 'relu,sigmoid,tanh,gelu(approximate=tanh)' -o "$TMP/gallery" -q
 for f in gallery.png gallery.html gallery.json; do
@@ -47,7 +54,7 @@ expect_grep gallery-commas-in-parens '"spec": "hardtanh\(min_val=-0.5, max_val=0
 expect_true gallery-no-output-dirs -- test ! -e "$TMP/g5" -a ! -e "$TMP/g6"
 
 # ---- in the browser ----
-python3 "$CA_ROOT/tests/browser_test.py" "$DATA" "$TMP/viewer" "$TMP/shuffled" "$TMP/gallery" \
+python3 "$CA_ROOT/tests/browser_test.py" "$DATA" "$TMP/viewer" "$TMP/shuffled" "$TMP/nopix" "$TMP/gallery" \
     ${CA_SHOTS:+"$CA_SHOTS"} >"$TMP/browser.log" 2>&1
 cat "$TMP/browser.log"
 line=$(grep -E '^browser: [0-9]+ passed, [0-9]+ failed$' "$TMP/browser.log" | tail -n 1)

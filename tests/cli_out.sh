@@ -139,7 +139,7 @@ for mode in swap merge; do
     foreign=()
     if [ $mode = merge ]; then echo mine >"$G/notes.txt"; foreign=(notes.txt); fi
     i=0
-    for args in "-n 3" "-n 2 --html-pixels" "--gallery relu,tanh" "-n 2 --layout pairs --no-html" \
+    for args in "-n 3 --no-html-pixels" "-n 2 --html-pixels" "--gallery relu,tanh" "-n 2 --layout pairs --no-html" \
                 "-n 1 --html-pixels" "--gallery sigmoid --no-html" "-n 2"; do
         i=$((i + 1))
         expect_exit 0 "all-$mode-$i" -- "$BIN" --data "$DATA" --out "$G" -q $args

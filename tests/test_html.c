@@ -63,6 +63,69 @@ static size_t b64_decode(const char *s, uint8_t *out)
     return n;
 }
 
+/* The pixel files on their own: several batches to a file, batches arriving in any
+ * order (from several workers), the last one short; a short batch elsewhere refused. */
+static void test_px_files(void)
+{
+    enum { B = 256 }; /* 2 MB / (256 * 4096): 2 batches to a file */
+    static uint8_t px[B * 3072], got[2 * B * 3072 + 8];
+    struct cact_html_px *w;
+    struct cact_err e;
+    char dir[512], path[800], name[64];
+    size_t len;
+
+    CHECK_EQ_INT(cact_html_px_per_file(B), 2);
+    CHECK_EQ_INT(cact_html_px_per_file(1), 512);
+    CHECK_EQ_INT(cact_html_px_per_file(100000), 1);
+    CHECK_EQ_INT(cact_html_px_files(3, B), 2);
+    CHECK_EQ_INT(cact_html_px_files(4, B), 2);
+    cact_html_px_name(name, sizeof name, 12);
+    CHECK(strcmp(name, "html/px_0012.js") == 0);
+    snprintf(dir, sizeof dir, "%s/pxfiles", tmp);
+    mkdir(dir, 0777);
+    CHECK(cact_html_px_open(&w, dir, 3, B, &e) == CACT_OK);
+    if (!w)
+        return;
+    /* Batch k, image i: image number k * B + i. Order 1, 2 (short: 5 images), 0. */
+    static const size_t order[3] = {1, 2, 0}, nk[3] = {B, B, 5};
+    for (int t = 0; t < 3; t++) {
+        size_t k = order[t];
+        for (size_t i = 0; i < nk[k]; i++)
+            for (size_t j = 0; j < 3072; j++)
+                px[i * 3072 + j] = syn_px(k * B + i, j);
+        CHECK(cact_html_px_add(w, k, px, nk[k], &e) == CACT_OK);
+        /* File 1 (batch 2 alone) is written with its batch; file 0 after batch 0, its
+         * second. */
+        CHECK_EQ_INT(exists(dir, "html/px_0000.js"), t == 2);
+        CHECK_EQ_INT(exists(dir, "html/px_0001.js"), t >= 1);
+    }
+    cact_html_px_free(w);
+    for (int f = 0; f < 2; f++) {
+        char head[32], *js;
+        snprintf(path, sizeof path, "%s/html/px_%04d.js", dir, f);
+        js = fx_read_text(path, &len);
+        snprintf(head, sizeof head, "cactPx(%d,\"", f);
+        CHECK(js && strncmp(js, head, strlen(head)) == 0);
+        if (js) {
+            size_t n = b64_decode(js + strlen(head), got), want = f ? 5 : 2 * B, bad = 0;
+            CHECK_EQ_INT(n, want * 3072);
+            for (size_t i = 0; i < want && i * 3072 < n; i++)
+                for (size_t j = 0; j < 3072; j++)
+                    bad += got[i * 3072 + j] != syn_px(f * 2 * B + i, j);
+            CHECK_EQ_INT(bad, 0);
+            CHECK_EQ_INT(len, strlen(head) + want * CACT_HTML_PX_IMAGE + 4);
+        }
+        free(js);
+    }
+    /* Only the last batch may be short (its place in the file depends on it). */
+    CHECK(cact_html_px_open(&w, dir, 3, B, &e) == CACT_OK);
+    CHECK(cact_html_px_add(w, 0, px, 5, &e) == CACT_ERR_USAGE);
+    CHECK(strstr(e.msg, "only the last") != NULL);
+    CHECK(cact_html_px_add(w, 3, px, B, &e) == CACT_ERR_USAGE);
+    cact_html_px_free(w); /* with nothing written: no leak (make asan) */
+    CHECK(cact_html_px_open(&w, dir, 0, B, &e) == CACT_ERR_USAGE && !w);
+}
+
 static void test_hist(void)
 {
     static uint8_t px[2 * 3072];
@@ -116,22 +179,24 @@ static void test_run_page(void)
     snprintf(dir, sizeof dir, "%s/run", tmp);
     mkdir(dir, 0777);
     CHECK(cact_html_write_run(dir, &r, &stats, &e) == CACT_OK);
-    CHECK_EQ_INT(stats.files, 3);
-    CHECK(exists(dir, "index.html") && exists(dir, "html/px_0000.js") && exists(dir, "html/px_0001.js"));
+    CHECK_EQ_INT(stats.files, 2);
+    CHECK(exists(dir, "index.html") && exists(dir, "html/px_0000.js") && !exists(dir, "html/px_0001.js"));
     CHECK(no_temp_files(dir));
 
-    /* The pixel file holds exactly the batch's bytes, in [n][3][32][32] order. */
+    /* Both batches in one pixel file (batches of 3: 170 to a file), their bytes one
+     * after the other, each in [n][3][32][32] order. */
     snprintf(path, sizeof path, "%s/html/px_0000.js", dir);
     js = fx_read_text(path, &len);
     CHECK(js && strncmp(js, "cactPx(0,\"", 10) == 0);
     if (js) {
-        static uint8_t got[3 * 3072 + 8];
+        static uint8_t got[4 * 3072 + 8];
         size_t n = b64_decode(js + 10, got), bad = 0;
-        CHECK_EQ_INT(n, 3 * 3072);
-        for (size_t i = 0; i < 3; i++)
+        CHECK_EQ_INT(n, 4 * 3072);
+        for (size_t i = 0; i < 4; i++)
             for (size_t j = 0; j < 3072; j++)
-                bad += got[i * 3072 + j] != syn_px(idx0[i], j);
+                bad += got[i * 3072 + j] != syn_px(i < 3 ? idx0[i] : idx1[0], j);
         CHECK_EQ_INT(bad, 0);
+        CHECK(strcmp(js + len - 4, "\");\n") == 0);
     }
     free(js);
 
@@ -147,6 +212,8 @@ static void test_run_page(void)
         CHECK(strstr(page, "(default 0.01)") != NULL);
         CHECK(strstr(page, "x if x &gt; 0 else negative_slope * x") != NULL); /* formula */
         CHECK(strstr(page, "\"idx\":[5,1,9]") != NULL);
+        CHECK(strstr(page, "\"lab\":[0,1,2]") != NULL);
+        CHECK(strstr(page, "\"px\":true,\"pxg\":170") != NULL);  /* batches per pixel file */
         CHECK(strstr(page, "\"output_0001.png\",32,32,0,0,32,32") != NULL);
         CHECK(strstr(page, "<svg class=\"plot\"") != NULL && strstr(page, "class=\"curve\"") != NULL);
         CHECK(strstr(page, "http://") == NULL || strstr(page, "xmlns=\"http://www.w3.org/2000/svg\"") != NULL);
@@ -310,6 +377,7 @@ int main(void)
     if (!mkdtemp(tmp))
         return 2;
     test_hist();
+    test_px_files();
     test_run_page();
     test_gallery();
     char cmd[400];

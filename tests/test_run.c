@@ -633,19 +633,35 @@ static void test_html_in_out(void)
 
     opts(&o, out);
     o.html = 1;
-    o.html_pixels = 1;
+    CHECK_EQ_INT(o.html_pixels, 1); /* the default (opts keeps it) */
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
     snprintf(path, sizeof path, "%s/html", out);
     list_all(path, all, sizeof all);
-    CHECK_MSG(strcmp(all, "px_0000.js,px_0001.js,px_0002.js,") == 0, "%s", all);
+    /* 3 batches of 4 images: one file holds them all (html.h: ~2 MB a file). */
+    CHECK_MSG(strcmp(all, "px_0000.js,") == 0, "%s", all);
+    check_truthful("with the pixel files", out);
+    /* A stale pixel file of an earlier, larger run goes. */
+    snprintf(path, sizeof path, "%s/html/px_0003.js", out);
+    {
+        FILE *f = fopen(path, "w");
+        CHECK(f && fputs("x", f) >= 0 && fclose(f) == 0);
+    }
     o.max_batches = 1;
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    snprintf(path, sizeof path, "%s/html", out);
     list_all(path, all, sizeof all);
     CHECK_MSG(strcmp(all, "px_0000.js,") == 0, "%s", all);
     list_all(out, all, sizeof all);
     CHECK_MSG(strcmp(all, "html,index.html,input_0000.png,manifest.json,output_0000.png,") == 0,
               "%s", all);
     check_truthful("with the viewer", out);
+    o.html_pixels = 0; /* --no-html-pixels: the page without OUT/html/ */
+    CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
+    CHECK(!fx_exists(path));
+    list_all(out, all, sizeof all);
+    CHECK_MSG(strcmp(all, "index.html,input_0000.png,manifest.json,output_0000.png,") == 0,
+              "%s", all);
+    check_truthful("without the pixel files", out);
     o.html = 0;
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
     list_all(out, all, sizeof all);

@@ -24,7 +24,8 @@ TORCH_PY = "/usr/bin/python3"
 
 def run(cmd, out_dir, fresh=True):
     """Run cmd once, with a fresh out_dir unless fresh is False (then the files of the
-    previous run are there to be replaced); return (seconds, peak RSS bytes, PNG bytes)."""
+    previous run are there to be replaced); return (seconds, peak RSS bytes, PNG bytes,
+    CPU seconds: the child's user + system time)."""
     if fresh:
         shutil.rmtree(out_dir, ignore_errors=True)
     t0 = time.perf_counter()
@@ -36,7 +37,7 @@ def run(cmd, out_dir, fresh=True):
     # PNGs, or the event file of a --logdir job (its column then holds the event file).
     png = sum(e.stat().st_size for e in os.scandir(out_dir)
               if e.name.endswith(".png") or e.name.startswith("events.out.tfevents."))
-    return secs, ru.ru_maxrss * 1024, png
+    return secs, ru.ru_maxrss * 1024, png, ru.ru_utime + ru.ru_stime
 
 
 def median_run(cmd, out_dir, runs):
@@ -102,7 +103,7 @@ def main():
         rows = {}
         jobs = [("--fn sigmoid", ["--fn", "sigmoid"]),
                 ("--fn sigmoid --no-html", ["--fn", "sigmoid", "--no-html"]),
-                ("--fn sigmoid --html-pixels", ["--fn", "sigmoid", "--html-pixels"]),
+                ("--fn sigmoid --no-html-pixels", ["--fn", "sigmoid", "--no-html-pixels"]),
                 ("--fn sigmoid --jobs 1", ["--fn", "sigmoid", "--jobs", "1"]),
                 ("--fn sigmoid, replacing the last run's files", ["--fn", "sigmoid"]),
                 ("--fn relu", ["--fn", "relu"]),
@@ -139,11 +140,17 @@ def main():
                   f"{rss / 1e6:12.1f}")
         s2, s1 = rows["--fn sigmoid"][0], rows["--fn sigmoid --jobs 1"][0]
         print(f"scaling --jobs 1 -> default: {s1 / s2:.2f}x")
-        s0 = rows["--fn sigmoid --no-html"][0]
-        s1p = rows["--fn sigmoid --html-pixels"][0]
-        print(f"index.html (on by default) costs {100 * (s2 / s0 - 1):+.1f}% "
-              f"({1000 * (s2 - s0):+.0f} ms); with --html-pixels (html/px_*.js) "
-              f"{100 * (s1p / s0 - 1):+.1f}% ({1000 * (s1p - s0):+.0f} ms)")
+        # The viewer's cost: CPU time (user + system, median) is the measure that other
+        # load on the machine disturbs least; wall time beside it.
+        def cpu(name):
+            return statistics.median(r[3] for r in results[name])
+        c0, c2 = cpu("--fn sigmoid --no-html"), cpu("--fn sigmoid")
+        cnp = cpu("--fn sigmoid --no-html-pixels")
+        s0, snp = rows["--fn sigmoid --no-html"][0], rows["--fn sigmoid --no-html-pixels"][0]
+        print(f"viewer (default: index.html + html/px_*.js) costs {100 * (c2 / c0 - 1):+.1f}% CPU "
+              f"({1000 * (c2 - c0):+.0f} ms of {c0:.3f} s user+sys; wall {100 * (s2 / s0 - 1):+.1f}%); "
+              f"--no-html-pixels saves {100 * (1 - cnp / c2):.1f}% CPU ({1000 * (c2 - cnp):.0f} ms; "
+              f"it alone costs {100 * (cnp / c0 - 1):+.1f}%)")
         if pil is None:
             print("(vs PIL: n/a, /usr/bin/python3 cannot import PIL: apt-get install python3-pil)")
 

@@ -23,7 +23,7 @@ def main():
     os.makedirs(out, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="cifar-act-shots.") as tmp:
         v, g = os.path.join(tmp, "viewer"), os.path.join(tmp, "gallery")
-        subprocess.run([binary, "--data", data, "--fn", "sigmoid", "--normalize", "0.5,0.5", "--html-pixels",
+        subprocess.run([binary, "--data", data, "--fn", "sigmoid", "--normalize", "0.5,0.5",
                         "-o", v, "-q"], check=True)
         subprocess.run([binary, "--data", data, "--normalize", "0.5,0.5", "--gallery",
                         "relu,sigmoid,tanh,gelu(approximate=tanh)", "--gallery-batch", "42",
