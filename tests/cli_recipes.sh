@@ -10,7 +10,7 @@
 # - every `parallel` line of "Many runs" run by GNU parallel (CI installs it; without
 #   it that part says SKIP, and fails under CI=true).
 # Each sharded result must equal the unsharded run of the same command (the line
-# without --shard): the same manifest.json less bookkeeping, the same files, the same
+# without --shard): the same manifest.json and index.html, the same files, the same
 # decoded pixels, the same TensorBoard records (tests/recipes.py same). --data is
 # replaced by the real set, --out/--logdir by temporary directories, the cluster
 # recipes get --max-batches 12 (the parallel lines run the whole test set), and every
@@ -36,11 +36,15 @@ if unshare -n true 2>/dev/null; then NONET="unshare -n"; else
     summary cli_recipes; exit 1
 fi
 
-# rewrite LINE OUT LOGDIR: LINE with the real data, OUT and LOGDIR (as cli_readme.sh
-# replaces --data), so a recipe's cluster paths become this machine's.
+# rewrite LINE [OUT LOGDIR]: LINE with the real data (as cli_readme.sh replaces
+# --data) and, if given, OUT and LOGDIR, so a recipe's cluster paths become this
+# machine's. The README's parallel lines keep theirs (relative, out/{1}: they run in
+# a directory of their own).
 rewrite() {
-    printf '%s' "$1" | sed -E -e "s#--data(=| +)[^ ]+#--data '$DATA'#g" \
-        -e "s#--out(=| +)[^ ]+#--out '$2'#g" -e "s#--logdir(=| +)[^ ]+#--logdir '$3'#g"
+    local e=(-e "s#--data(=| +)[^ ]+#--data '$DATA'#g")
+    [ -n "${2:-}" ] && e+=(-e "s#--out(=| +)[^ ]+#--out '$2'#g")
+    [ -n "${3:-}" ] && e+=(-e "s#--logdir(=| +)[^ ]+#--logdir '$3'#g")
+    printf '%s' "$1" | sed -E "${e[@]}"
 }
 # same NAME A B [LOGA LOGB]: the sharded result A equals the unsharded B.
 same() {
@@ -128,8 +132,8 @@ else
         P=$TMP/par$i
         mkdir -p "$P/shard" "$P/ref"
         expect_exit 0 "README parallel line $i, unsharded: $line" -- "$PY" "$RECIPES" unshard "$line"
-        ref=$(rewrite "$(cat "$TMP/out")" out logs)
-        cmd=$(rewrite "$line" out logs)
+        ref=$(rewrite "$(cat "$TMP/out")")
+        cmd=$(rewrite "$line")
         expect_exit 0 "README parallel line $i: $line" -- \
             bash -c "cd '$P/shard' && timeout -k 2 300 $NONET bash -c \"\$1\"" _ "$cmd"
         expect_exit 0 "README parallel line $i, unsharded: $ref" -- \
