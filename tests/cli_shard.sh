@@ -184,7 +184,8 @@ same "$TMP/pref" "$TMP/p" after-other-runs
 # --merge names the missing shard.
 rm -rf "$TMP/k"
 run --out "$TMP/k" -q -n 4 -j 1 --shard 0/2
-"${NET[@]}" "$BIN" --data "$DATA" --out "$TMP/k" --shard 1/2 -q -j 1 --scale 8 -n 4 &
+# (other settings, so slow that it is surely killed mid-way: 20 batches at scale 8)
+"${NET[@]}" "$BIN" --data "$DATA" --out "$TMP/k" --shard 1/2 -q -j 1 --scale 8 -n 40 &
 KPID=$!
 for _ in $(seq 1 100); do
     ls -d "$TMP"/k/.cifar-act-stage.* >/dev/null 2>&1 && break
