@@ -91,6 +91,11 @@ $(BUILD)/tools/bench_kernels: tools/bench_kernels.c tools/bench_common.h $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
 
+# One kernel, for callgrind's instruction count (usage in tools/kernel_ir.c).
+$(BUILD)/tools/kernel_ir: tools/kernel_ir.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc $< $(LIB) -o $@ $(LDFLAGS) $(LDLIBS)
+
 bench-kernels: $(BUILD)/tools/bench_kernels
 	$(BUILD)/tools/bench_kernels
 
@@ -189,10 +194,10 @@ VERSION   := $(shell sed -n 's/^\#define CACT_VERSION "\(.*\)"$$/\1/p' src/ca.h)
 SOVERSION := 0
 SONAME    := libcifaract.so.$(SOVERSION)
 SHLIB     := $(BUILD)/libcifaract.so.$(VERSION)
-# The API a program may use. Private: act_kernels.h, act_fast_body.h (kernel
-# internals), archive.h, download.h (behind fetch), manifest.h, outdir.h (behind run),
-# pickle.h (behind cifar).
-PUBLIC_H  := src/ca.h src/dataset.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h \
+# The API a program may use (act_id.h because act.h includes it). Private:
+# act_kernels.h, act_fast.inc (kernel internals), archive.h, download.h (behind fetch),
+# manifest.h, outdir.h (behind run), pickle.h (behind cifar).
+PUBLIC_H  := src/ca.h src/dataset.h src/act_id.h src/act.h src/cifar.h src/grid.h src/pngw.h src/fetch.h \
              src/run.h src/run_info.h src/pyfetch.h
 # The .so's objects are built again with -fPIC in their own directory, so the CLI and
 # the tests keep linking the non-PIC static library (Debian's gcc makes them PIE, which

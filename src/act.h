@@ -5,8 +5,8 @@
  *
  * Adding an element-wise activation takes four edits. Each one forgotten fails the
  * build or a named test (never a crash), so the list below is complete:
- *   1. The row. Its CACT_ACT_* value in enum cact_act_id (below; appending it just
- *      before CACT_ACT_COUNT keeps a forgotten row a build error) and its row in
+ *   1. The row. Its CACT_ACT_* value in enum cact_act_id (src/act_id.h; appending it
+ *      just before CACT_ACT_COUNT keeps a forgotten row a build error) and its row in
  *      act_table in src/act.c: name, torch.nn class, formula, parameters with PyTorch's
  *      names and defaults, and, beside the row, a check_* function for PyTorch's
  *      argument checks if it has any. Forgotten: CACT_ACT_FOO is undeclared (build),
@@ -36,6 +36,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "act_id.h" /* enum cact_act_id, enum cact_act_kind */
 #include "ca.h"
 
 #define CACT_ACT_MAX_PARAMS 3
@@ -49,44 +50,6 @@ struct cact_act_param {
     const char *name;
     float def;
     const char *const *choices; /* NULL-terminated, or NULL for a number */
-};
-
-/* The rows of the table, in its order (also --list's). */
-enum cact_act_id {
-    CACT_ACT_RELU,
-    CACT_ACT_RELU6,
-    CACT_ACT_LEAKY_RELU,
-    CACT_ACT_RRELU,
-    CACT_ACT_ELU,
-    CACT_ACT_SELU,
-    CACT_ACT_CELU,
-    CACT_ACT_GELU,
-    CACT_ACT_SILU,
-    CACT_ACT_MISH,
-    CACT_ACT_SIGMOID,
-    CACT_ACT_HARDSIGMOID,
-    CACT_ACT_TANH,
-    CACT_ACT_HARDTANH,
-    CACT_ACT_HARDSWISH,
-    CACT_ACT_HARDSHRINK,
-    CACT_ACT_SOFTSHRINK,
-    CACT_ACT_TANHSHRINK,
-    CACT_ACT_SOFTPLUS,
-    CACT_ACT_SOFTSIGN,
-    CACT_ACT_LOGSIGMOID,
-    CACT_ACT_THRESHOLD,
-    CACT_ACT_PRELU,
-    CACT_ACT_IDENTITY,
-    CACT_ACT_SOFTMAX,
-    CACT_ACT_LOG_SOFTMAX,
-    CACT_ACT_SOFTMIN,
-    CACT_ACT_COUNT
-};
-
-/* Element-wise (each output from its own input) or over the channels of each pixel. */
-enum cact_act_kind {
-    CACT_ACT_KIND_ELEM,
-    CACT_ACT_KIND_CHAN
 };
 
 struct cact_act_desc {

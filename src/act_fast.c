@@ -62,6 +62,17 @@ struct fast_par {
     float a, b;
 };
 
+/* The float c, which GCC can no longer see is a constant (an empty asm may have changed
+ * it). For a clamp between constants GCC folds the two selects into masks on the input
+ * (ten vector operations for relu6); between values it does not know it emits one max
+ * and one min, as for hardtanh. Evaluated once per call, before the loop. */
+#define FAST_OPAQUE(c)                                                                 \
+    __extension__({                                                                    \
+        float fo_ = (c);                                                               \
+        __asm__("" : "+m"(fo_));                                                       \
+        fo_;                                                                           \
+    })
+
 /* Keeps GCC from unrolling a short inner loop completely before the vectorizer sees it:
  * unrolled, the 16 selects of relu's line became scalar cmovs instead of one vector
  * operation (act_fast.inc's streaming loops). */

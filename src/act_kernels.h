@@ -26,7 +26,7 @@
 
 #include <stddef.h>
 
-#include "act.h"
+#include "act_id.h"
 
 /* Element-wise kernel: y[i] = f(x[i]) for i < n. y may equal x (in place).
  * p holds the row's parameters in table order. */

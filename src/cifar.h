@@ -42,7 +42,7 @@ enum cact_status cact_cifar_open(struct cact_cifar_set **out, const char *data_d
                           enum cact_cifar_label label, struct cact_err *err);
 /* cact_cifar_open for files the caller has just checked against their published MD5s
  * (cact_fetch_ensure): the official files' labels are all in range, so the label scan, a
- * read of every byte (~8 ms for the test set, before any thread can start), is
+ * read of every byte before any thread can start (its cost: BENCHMARKS.md), is
  * skipped. Everything else is checked as by cact_cifar_open, and cact_cifar_read still checks
  * each label it returns, so a file swapped after the check fails there. */
 enum cact_status cact_cifar_open_verified(struct cact_cifar_set **out, const char *data_dir,

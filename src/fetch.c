@@ -18,12 +18,13 @@
 #include "dataset.h"
 #include "download.h"
 #include "extract.h"
+#include "meter.h"
+#include "partrec.h"
 #include "verify.h"
 
 #define FETCH_PATH 4096
 #define FETCH_MAX_FILES CACT_DATASET_MAX_FILES
 #define FETCH_CHUNK (1 << 20)
-#define FETCH_PROGRESS_S 0.25 /* at most four progress calls a second */
 
 /* ---- Options ---- */
 
@@ -74,8 +75,7 @@ struct fetch_ctx {
     uint64_t total;              /* for progress, 0 unknown */
     uint64_t resume_at;          /* for progress: offset this transfer resumed at */
 
-    double t_last, rate;
-    uint64_t b_last;
+    struct cact_meter meter;     /* rate and ETA of the transfer under way */
     int cancelled;
     int restarts;                /* times the download started again at byte 0 */
     double deadline;             /* cact_now_s() after which we give up, 0: none */
@@ -236,37 +236,24 @@ enum cact_status cact_fetch_verify(const struct cact_fetch_opts *o, struct cact_
     return st;
 }
 
-/* ---- Progress ---- */
+/* ---- Progress (the rate and ETA: meter.c) ---- */
 
 static void progress_start(struct fetch_ctx *c)
 {
-    c->t_last = cact_now_s();
-    c->b_last = c->bytes;
-    c->rate = 0;
+    cact_meter_start(&c->meter, c->bytes);
 }
 
-/* Report at most every FETCH_PROGRESS_S seconds, or now if force. The rate is a
- * moving average, so one slow or fast quarter-second does not swing the ETA. */
+/* Report when the meter says one is due, or now if force. */
 static void progress_maybe(struct fetch_ctx *c, int force)
 {
     struct cact_fetch_progress p;
-    double t = cact_now_s(), dt = t - c->t_last;
 
-    if (!c->o->progress || (!force && dt < FETCH_PROGRESS_S))
+    if (!c->o->progress ||
+        !cact_meter_update(&c->meter, c->bytes, c->total, force, &p.rate, &p.eta))
         return;
-    if (dt > 0 && c->bytes >= c->b_last) {
-        double inst = (double)(c->bytes - c->b_last) / dt;
-        c->rate = c->rate > 0 ? 0.7 * c->rate + 0.3 * inst : inst;
-    }
-    c->t_last = t;
-    c->b_last = c->bytes;
     p.done = c->bytes;
     p.total = c->total;
-    p.rate = c->rate;
     p.resumed_from = c->resume_at;
-    p.eta = c->total > c->bytes && c->rate > 0 ? (double)(c->total - c->bytes) / c->rate
-            : c->total && c->total <= c->bytes ? 0
-                                                : -1;
     c->o->progress(&p, c->o->progress_ctx);
 }
 
@@ -390,55 +377,24 @@ out:
 
 /* ---- Downloading ---- */
 
-/* ---- Where the .part came from ---- */
+/* ---- Where the .part came from (the record itself: partrec.c) ---- */
 
-/* DATA_DIR/<archive>.part.source: line 1 the URL, line 2 the validator (ETag, else
- * Last-Modified; may be empty). Written before any byte of an attempt lands in the
- * .part, so a killed run leaves it too. Best effort: without it a later run resumes
- * as before, and the digests still catch a mix. */
+/* The record is written before any byte of an attempt lands in the .part, so a killed
+ * run leaves it too. */
 static void source_write(struct fetch_ctx *c)
 {
-    char buf[FETCH_PATH + 512];
-    int n = snprintf(buf, sizeof buf, "%s\n%s\n", c->url, c->validator);
-    if (n > 0 && (size_t)n < sizeof buf)
-        (void)cact_write_atomic(c->source, buf, (size_t)n, NULL);
+    cact_partrec_write(c->source, c->url, c->validator);
 }
 
-/* 1 and the recorded URL and validator if the record is there and well formed. */
-static int source_read(struct fetch_ctx *c, char *url, size_t usize)
-{
-    char buf[FETCH_PATH + 512];
-    FILE *f = fopen(c->source, "r");
-    size_t n;
-    char *nl, *nl2;
-
-    if (!f)
-        return 0;
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    nl = strchr(buf, '\n');
-    nl2 = nl ? strchr(nl + 1, '\n') : NULL;
-    if (!nl || !nl2)
-        return 0;
-    *nl = *nl2 = '\0';
-    snprintf(url, usize, "%s", buf);
-    snprintf(c->validator, sizeof c->validator, "%s", nl + 1);
-    return 1;
-}
-
-/* The validator of the attempt's response: a strong ETag, else Last-Modified (a weak
- * ETag may not be used in If-Range). */
+/* Once per attempt, before its first byte is kept: record the validator of the
+ * response when it differs from the one recorded (or nothing was received yet). */
 static void source_note_response(struct fetch_ctx *c)
 {
-    const char *v = "";
+    const char *v;
     if (!c->res || c->source_written)
         return;
     c->source_written = 1;
-    if (c->res->etag[0] && strncmp(c->res->etag, "W/", 2) != 0)
-        v = c->res->etag;
-    else if (c->res->last_modified[0])
-        v = c->res->last_modified;
+    v = cact_partrec_validator(c->res->etag, c->res->last_modified);
     if (strcmp(v, c->validator) != 0 || !c->res->received) {
         snprintf(c->validator, sizeof c->validator, "%s", v);
         source_write(c);
@@ -624,13 +580,14 @@ static enum cact_status give_up(struct fetch_ctx *c, int attempts, const char *w
  * record (an older cifar-act, a file put there by hand) is resumed as before. */
 static enum cact_status part_check_source(struct fetch_ctx *c, struct cact_err *err)
 {
-    char was[FETCH_PATH + 512];
+    char was[CACT_PARTREC_MAX];
     struct stat sb;
 
     c->validator[0] = '\0';
     if (fstat(c->part_fd, &sb) != 0 || sb.st_size == 0)
         return CACT_OK;
-    if (!source_read(c, was, sizeof was) || strcmp(was, c->url) == 0)
+    if (!cact_partrec_read(c->source, was, sizeof was, c->validator, sizeof c->validator) ||
+        strcmp(was, c->url) == 0)
         return CACT_OK;
     c->validator[0] = '\0';
     if (c->o->notice) {

@@ -9,21 +9,27 @@
 #include "manifest.h"
 #include "out_names.h"
 #include "outdir.h"
+#include "run.h" /* cact_run_opts_default */
 #include "run_info.h"
 #include "pngw.h"
 
+/* The data, grid, PNG and OUT defaults are a run's, taken from the one place that
+ * sets them, so the two jobs cannot drift apart. */
 void cact_gallery_opts_default(struct cact_gallery_opts *o)
 {
+    struct cact_run_opts r;
+
+    cact_run_opts_default(&r);
     memset(o, 0, sizeof *o);
-    o->data_dir = "data";
-    o->kind = CACT_CIFAR_10;
-    o->split = CACT_CIFAR_TEST;
-    o->label = CACT_CIFAR_LABEL_FINE;
-    o->batch = 64;
-    cact_grid_opts_default(&o->grid);
-    o->png_level = CACT_PNGW_DEFAULT_LEVEL;
-    o->out_dir = "out";
-    o->html = 1;
+    o->data_dir = r.data_dir;
+    o->kind = r.kind;
+    o->split = r.split;
+    o->label = r.label;
+    o->batch = r.batch;
+    o->grid = r.grid;
+    o->png_level = r.png_level;
+    o->out_dir = r.out_dir;
+    o->html = r.html;
 }
 
 size_t cact_gallery_default_fns(struct cact_act_fn *out, size_t max)

@@ -15,7 +15,7 @@
  *   0     zlib, stored (no compression)
  *   1-5   ISA-L level 1 with hist_bits 2 (matches within 4 bytes: runs and the previous
  *         pixel, which is what filtered image rows offer). The default: the fastest
- *         setting within 0.2% of PIL's size.
+ *         setting whose files are about as small as PIL's.
  *   6-9   zlib at that level, Z_FILTERED: a little smaller, far slower.
  * Sizes, speeds and the settings that were measured and rejected: BENCHMARKS.md,
  * "PNG encoding alone". */

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "archive.h"
+#include "verify.h"
 
 #define PYF_CHUNK (1 << 20)
 
@@ -107,130 +108,41 @@ int cact_pyfetch_is_archive(const char *path, enum cact_cifar_kind kind)
     return path && strcmp(pyf_base(path), pyf_sources[kind].archive) == 0;
 }
 
-static enum cact_status pyf_md5_file(const char *path, char *hex, struct cact_err *err)
-{
-    enum cact_status st = CACT_OK;
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char *buf = malloc(PYF_CHUNK), d[EVP_MAX_MD_SIZE];
-    unsigned dn = 0;
-    FILE *f = NULL;
-    size_t got;
-
-    if (!md || !buf || EVP_DigestInit_ex(md, EVP_md5(), NULL) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory hashing %s", path);
-        goto out;
-    }
-    f = fopen(path, "rb");
-    if (!f) {
-        st = cact_fail(err, errno == ENOENT ? CACT_ERR_MISSING : CACT_ERR_IO,
-                       "cannot open %s: %s", path, strerror(errno));
-        goto out;
-    }
-    while ((got = fread(buf, 1, PYF_CHUNK, f)) > 0)
-        if (EVP_DigestUpdate(md, buf, got) != 1) {
-            st = cact_fail(err, CACT_ERR_NOMEM, "MD5 update failed");
-            goto out;
-        }
-    if (ferror(f)) {
-        st = cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", path, strerror(errno));
-        goto out;
-    }
-    if (EVP_DigestFinal_ex(md, d, &dn) != 1) {
-        st = cact_fail(err, CACT_ERR_NOMEM, "MD5 final failed");
-        goto out;
-    }
-    cact_hex(d, dn, hex);
-out:
-    if (f)
-        fclose(f);
-    free(buf);
-    EVP_MD_CTX_free(md);
-    return st;
-}
-
-/* Stamps, in fetch.c's format and place (DIR/.NAME.verified: "md5 size mtime ctime
- * inode"), so a verified file is not hashed again until it changes. Kept here rather
- * than shared while fetch.c is being split; the two must stay the same format. */
-static void pyf_stamp_line(char *buf, size_t size, const struct stat *sb, const char *md5)
-{
-    snprintf(buf, size, "%s %llu %lld.%09ld %lld.%09ld %llu\n", md5,
-             (unsigned long long)sb->st_size, (long long)sb->st_mtim.tv_sec,
-             (long)sb->st_mtim.tv_nsec, (long long)sb->st_ctim.tv_sec,
-             (long)sb->st_ctim.tv_nsec, (unsigned long long)sb->st_ino);
-}
-
+/* Stamps in verify.c's format, in its place for our layout (DIR/.NAME.verified), so a
+ * verified file is not hashed again until it changes. */
 static void pyf_stamp_path(char *buf, size_t size, const char *data_dir,
                            enum cact_cifar_kind kind, const char *name)
 {
     snprintf(buf, size, "%s/%s/.%s.verified", data_dir, pyf_dir(kind), name);
 }
 
-static int pyf_stamp_matches(const char *stamp, const struct stat *sb, const char *md5)
-{
-    char want[256], have[256];
-    FILE *f = fopen(stamp, "r");
-    int ok = 0;
-    if (!f)
-        return 0;
-    pyf_stamp_line(want, sizeof want, sb, md5);
-    if (fgets(have, sizeof have, f))
-        ok = strcasecmp(want, have) == 0;
-    fclose(f);
-    return ok;
-}
-
-/* Best effort, and only if the file did not change while it was hashed (before). A
- * directory without write bits (a shared read-only copy) gets no stamp. */
-static void pyf_stamp_write(const char *stamp, const char *path, const struct stat *before,
-                            const char *md5)
-{
-    struct stat sb, db;
-    char line[256], dir[4200];
-    snprintf(dir, sizeof dir, "%s", stamp);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (stat(slash ? dir : ".", &db) != 0 || !(db.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)))
-        return;
-    if (stat(path, &sb) != 0 || sb.st_ino != before->st_ino || sb.st_size != before->st_size ||
-        sb.st_mtim.tv_sec != before->st_mtim.tv_sec || sb.st_mtim.tv_nsec != before->st_mtim.tv_nsec)
-        return;
-    pyf_stamp_line(line, sizeof line, &sb, md5);
-    (void)cact_write_atomic(stamp, line, strlen(line), NULL);
-}
-
+/* Present, a regular file and (when its digest is known) of torchvision's MD5: by
+ * verify.c, with this source's words for a missing file and a wrong digest. */
 enum cact_status cact_pyfetch_verify(const struct cact_fetch_opts *o, struct cact_err *err)
 {
     const struct pyf_file *f[8];
     int n = pyf_files(o->kind, o->split, f);
-    char path[4096], stamp[4200], hex[CACT_ARCHIVE_MD5_HEX];
-    struct stat sb;
+    char path[4096], stamp[4200];
+    struct cact_err e;
 
     for (int k = 0; k < n; k++) {
         const char *want = pyf_md5(o, f[k]->name, f[k]->md5);
+        enum cact_status st;
         snprintf(path, sizeof path, "%s/%s/%s", o->data_dir, pyf_dir(o->kind), f[k]->name);
         pyf_stamp_path(stamp, sizeof stamp, o->data_dir, o->kind, f[k]->name);
-        if (stat(path, &sb) != 0)
-            return errno == ENOENT
-                       ? cact_fail(err, CACT_ERR_MISSING, "%s not found (the Python version is "
-                                   "incomplete; torchvision's %s has it)", path,
-                                   pyf_sources[o->kind].archive)
-                       : cact_fail(err, CACT_ERR_IO, "cannot stat %s: %s", path, strerror(errno));
-        if (!S_ISREG(sb.st_mode))
-            return cact_fail(err, CACT_ERR_FORMAT, "%s is not a regular file", path);
-        if (!want || pyf_stamp_matches(stamp, &sb, want))
-            continue;
-        enum cact_status st = pyf_md5_file(path, hex, err);
+        cact_err_clear(&e);
+        st = cact_verify_file(path, stamp, want, 0, &e);
         if (st == CACT_ERR_MISSING)
             return cact_fail(err, CACT_ERR_MISSING, "%s not found (the Python version is "
                              "incomplete; torchvision's %s has it)", path,
                              pyf_sources[o->kind].archive);
-        if (st != CACT_OK)
+        if (st == CACT_ERR_CHECKSUM)
+            return cact_fail(err, st, "%s (torchvision's published digest)", e.msg);
+        if (st != CACT_OK) {
+            if (err)
+                *err = e;
             return st;
-        if (strcasecmp(hex, want) != 0)
-            return cact_fail(err, CACT_ERR_CHECKSUM, "%s: MD5 %s, expected %s (torchvision's "
-                             "published digest)", path, hex, want);
-        pyf_stamp_write(stamp, path, &sb, hex);
+        }
     }
     return CACT_OK;
 }

@@ -9,7 +9,7 @@
  * cifar-10-python.tar.gz / cifar-100-python.tar.gz with their tgz_md5. Nothing is
  * downloaded here: the Python version is used when it is already there (or a user's
  * archive is given); the download stays the binary version's (cact_fetch_ensure).
- * A file that verified gets fetch.c's stamp (DIR/.NAME.verified), so it is hashed again
+ * A file that verified gets verify.c's stamp (DIR/.NAME.verified), so it is hashed again
  * only when it changes (size, mtime, ctime or inode).
  */
 #ifndef CACT_PYFETCH_H

@@ -26,6 +26,7 @@ expect_exit 0 install -- "${MK[@]}" install
 cat >"$TMP/want" <<LIST
 .$P/bin/cifar-act
 .$P/include/cifar-act/act.h
+.$P/include/cifar-act/act_id.h
 .$P/include/cifar-act/ca.h
 .$P/include/cifar-act/cifar.h
 .$P/include/cifar-act/dataset.h

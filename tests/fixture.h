@@ -1,7 +1,8 @@
-/* fixture.h - helpers for the archive and fetch tests: temporary directories, small
- * CIFAR-style member files, fixture archives (tools/make_fixture_archive.py), digests,
- * and the loopback HTTP server (tests/http_server.py), which is always stopped: by
- * fx_server_stop(), and by an atexit handler if a test bails out early.
+/* fixture.h - helpers for the tests: temporary directories, whole-file reads, small
+ * CIFAR-style member files and datasets, fixture archives
+ * (tools/make_fixture_archive.py), digests, and the loopback HTTP server
+ * (tests/http_server.py), which is always stopped: by fx_server_stop(), and by an
+ * atexit handler if a test bails out early.
  *
  * Include after check.h. Paths: CA_ROOT (the checkout, set by tests/run-tests.sh).
  */
@@ -22,6 +23,7 @@
 
 #include <openssl/evp.h>
 
+#include "cifar.h"
 #include "fetch.h"
 
 /* ---- Files ---- */
@@ -86,7 +88,8 @@ static inline int fx_write(const char *path, const void *d, size_t n)
     return fclose(f) == 0 && ok ? 0 : -1;
 }
 
-/* Whole file, malloc'd; NULL if it cannot be read. */
+/* Whole file, malloc'd, with a NUL after its last byte (so a text file is a string);
+ * NULL if it cannot be read. */
 static inline unsigned char *fx_read(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -99,6 +102,7 @@ static inline unsigned char *fx_read(const char *path, size_t *n)
     if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
         b = malloc((size_t)len + 1);
         if (b && fread(b, 1, (size_t)len, f) == (size_t)len) {
+            b[len] = '\0';
             *n = (size_t)len;
         } else {
             free(b);
@@ -107,6 +111,17 @@ static inline unsigned char *fx_read(const char *path, size_t *n)
     }
     fclose(f);
     return b;
+}
+
+/* A text file as a string (malloc'd), its length in *n unless n is NULL; NULL if it
+ * cannot be read. */
+static inline char *fx_read_text(const char *path, size_t *n)
+{
+    size_t len;
+    char *s = (char *)fx_read(path, &len);
+    if (n)
+        *n = len;
+    return s;
 }
 
 static inline int fx_exists(const char *path)
@@ -213,6 +228,59 @@ static inline void fx_make_cifar10(const char *src, int records, uint64_t seed, 
     fx_digest(EVP_md5(), meta, sizeof meta - 1, s->md5[6]);
     s->tab[k] = (struct cact_fetch_md5){ NULL, NULL, 0 };
     free(b);
+}
+
+/* DIR/cifar-10-batches-bin/ with 10 images, image i a flat grey of level 20*i and
+ * label i (exact pixel values for the run tests), and batches.meta.txt holding meta
+ * (ten class names, one a line). Exits 2 if it cannot write them. */
+static inline void fx_make_grey10(const char *dir, const char *meta)
+{
+    uint8_t rec[1 + CACT_CIFAR_PIXELS];
+    char path[4200];
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/cifar-10-batches-bin", dir);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin", dir);
+    f = fopen(path, "wb");
+    for (int i = 0; f && i < 10; i++) {
+        rec[0] = (uint8_t)i;
+        memset(rec + 1, 20 * i, CACT_CIFAR_PIXELS);
+        if (fwrite(rec, 1, sizeof rec, f) != sizeof rec)
+            exit(2);
+    }
+    if (!f || fclose(f) != 0)
+        exit(2);
+    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/batches.meta.txt", dir);
+    if (fx_write(path, meta, strlen(meta)) != 0)
+        exit(2);
+}
+
+/* A fresh data directory name under dir, removed if it exists (not created: fetch must
+ * create it). The result lives until four more calls. */
+static inline const char *fx_newdata(const char *dir, const char *name)
+{
+    static char bufs[4][4096];
+    static int k;
+    char *b = bufs[k++ % 4];
+    snprintf(b, 4096, "%s/%s", dir, name);
+    fx_rmrf(b);
+    return b;
+}
+
+/* The fetch tests' options: data from url into data, the train split, the fixture's
+ * digests (tab), and short retry and stall timers. */
+static inline void fx_fetch_opts(struct cact_fetch_opts *o, const char *data, const char *url,
+                                 const struct cact_fetch_md5 *tab)
+{
+    cact_fetch_opts_default(o);
+    o->data_dir = data;
+    o->url = url;
+    o->split = CACT_CIFAR_TRAIN;
+    o->test_md5 = tab;
+    o->retry_base_ms = 10;
+    o->stall_seconds = 1;
+    o->stall_bytes = 1000;
 }
 
 static inline int fx_run(const char *cmd)

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Run every test program (build/tests/test_*) and CLI script (tests/cli_*.sh), add up
-# their "name: N passed, N failed" lines, and end with the total on the last line.
+# Run every test program (build/tests/test_*), CLI script (tests/cli_*.sh) and source
+# check (tests/src_*.sh), add up their "name: N passed, N failed" lines, and end with
+# the total on the last line.
 set -u
 cd "$(dirname "$0")/.."
 export CA_BUILD=${CA_BUILD:-build}
@@ -21,7 +22,7 @@ echo "tests: real dataset from $CA_DATA (\$CIFAR_ACT_DATA, then ./data, then ../
 # The binary's own default (--data from CIFAR_ACT_DATA) must not leak into the tests.
 unset CIFAR_ACT_DATA
 passed=0 failed=0 broken=""
-for t in "$CA_BUILD"/tests/test_* tests/cli_*.sh; do
+for t in "$CA_BUILD"/tests/test_* tests/cli_*.sh tests/src_*.sh; do
     [ -e "$t" ] || continue
     case "$t" in *.d | *.log) continue ;; esac
     name=$(basename "$t")

@@ -18,27 +18,14 @@ static char file_url[4200];
 static long long arch_size;
 static struct fx_set set;
 
-/* A fresh data directory name (not created: fetch must create it). */
 static const char *newdata(const char *name)
 {
-    static char bufs[4][4096];
-    static int k;
-    char *b = bufs[k++ % 4];
-    snprintf(b, 4096, "%s/%s", dir, name);
-    fx_rmrf(b);
-    return b;
+    return fx_newdata(dir, name);
 }
 
 static void opts(struct cact_fetch_opts *o, const char *data, const char *url)
 {
-    cact_fetch_opts_default(o);
-    o->data_dir = data;
-    o->url = url;
-    o->split = CACT_CIFAR_TRAIN;
-    o->test_md5 = set.tab;
-    o->retry_base_ms = 10;
-    o->stall_seconds = 1;
-    o->stall_bytes = 1000;
+    fx_fetch_opts(o, data, url, set.tab);
 }
 
 /* Every member (train: all seven) byte-identical to the fixture's. */
@@ -104,13 +91,6 @@ static int closed_port(void)
         port = ntohs(a.sin_port);
     close(s);
     return port;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- Local sources ---- */
@@ -489,12 +469,12 @@ static void test_http_faults(void)
     data = newdata("500x");
     opts(&o, data, s.url);
     o.retries = 2;
-    double t0 = now();
+    double t0 = cact_now_s();
     CHECK_EQ_INT(cact_fetch_ensure(&o, &err), CACT_ERR_NETWORK);
     CHECK_MSG(strstr(err.msg, "giving up after 3 attempts") && strstr(err.msg, "500"), "%s",
               err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 3);
-    CHECK(now() - t0 >= 0.025); /* waited 10 + 20 ms */
+    CHECK(cact_now_s() - t0 >= 0.025); /* waited 10 + 20 ms */
     CHECK(nothing_left(data));
     fx_server_stop(&s);
 
@@ -564,10 +544,10 @@ static void test_http_faults(void)
     data = newdata("stall");
     opts(&o, data, s.url);
     o.sha256 = arch_sha;
-    t0 = now();
+    t0 = cact_now_s();
     CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     CHECK(data_ok(data, 1));
-    CHECK(now() - t0 < 10);
+    CHECK(cact_now_s() - t0 < 10);
     CHECK_EQ_INT(fx_log_count(&s, ""), 2);
     CHECK_EQ_INT(fx_log_count(&s, "bytes=50000- 206"), 1);
     fx_server_stop(&s);
@@ -619,8 +599,8 @@ static void test_killed_resume(void)
         struct cact_err e;
         _exit(cact_fetch_ensure(&o, &e) == CACT_OK ? 0 : 1); /* _exit: keep the parent's atexit */
     }
-    t0 = now();
-    while (now() - t0 < 20 && (part = fx_size(part_of(data))) < 120000)
+    t0 = cact_now_s();
+    while (cact_now_s() - t0 < 20 && (part = fx_size(part_of(data))) < 120000)
         usleep(10000);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
@@ -714,10 +694,10 @@ static void test_end_to_end(void)
     o.data_dir = data;
     o.url = s.url;
     o.sha256 = sha;
-    double t0 = now();
+    double t0 = cact_now_s();
     CHECK_MSG(cact_fetch_ensure(&o, &err) == CACT_OK, "%s", err.msg);
     printf("end-to-end: %lld-byte archive fetched and extracted in %.2f s\n",
-           fx_size(archr), now() - t0);
+           fx_size(archr), cact_now_s() - t0);
     CHECK(fx_same_file(fx_path(data, "cifar-10-batches-bin/test_batch.bin"),
                        fx_path(real_dir, "test_batch.bin")));
     CHECK(fx_same_file(fx_path(data, "cifar-10-batches-bin/batches.meta.txt"),

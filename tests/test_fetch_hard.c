@@ -17,31 +17,12 @@ static struct fx_set set;
 
 static const char *newdata(const char *name)
 {
-    static char bufs[4][4096];
-    static int k;
-    char *b = bufs[k++ % 4];
-    snprintf(b, 4096, "%s/%s", dir, name);
-    fx_rmrf(b);
-    return b;
+    return fx_newdata(dir, name);
 }
 
 static void opts(struct cact_fetch_opts *o, const char *data, const char *url)
 {
-    cact_fetch_opts_default(o);
-    o->data_dir = data;
-    o->url = url;
-    o->split = CACT_CIFAR_TRAIN;
-    o->test_md5 = set.tab;
-    o->retry_base_ms = 10;
-    o->stall_seconds = 1;
-    o->stall_bytes = 1000;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    fx_fetch_opts(o, data, url, set.tab);
 }
 
 /* A watchdog: code that loops for ever is cancelled (SIGALRM sets the cancel flag)
@@ -93,14 +74,14 @@ static void test_retry_bounds(void)
     opts(&o, newdata("norange"), s.url);
     o.retries = 3;
     watchdog_arm(&o, &w, 20);
-    t0 = now();
+    t0 = cact_now_s();
     st = cact_fetch_ensure(&o, &err);
     CHECK_MSG(st == CACT_ERR_NETWORK, "status %d: %s", (int)st, err.msg);
     CHECK_MSG(strstr(err.msg, "giving up after 4 attempts") &&
                   strstr(err.msg, "past byte 100000") && strstr(err.msg, "byte 0"),
               "%s", err.msg);
     CHECK_EQ_INT(fx_log_count(&s, ""), 4);
-    CHECK(now() - t0 < 15);
+    CHECK(cact_now_s() - t0 < 15);
     fx_server_stop(&s);
 
     /* Progress every time, but attempts are bounded in total. */
@@ -119,11 +100,11 @@ static void test_retry_bounds(void)
     opts(&o, newdata("deadline"), s.url);
     o.max_seconds = 1;
     watchdog_arm(&o, &w, 20);
-    t0 = now();
+    t0 = cact_now_s();
     st = cact_fetch_ensure(&o, &err);
     CHECK_MSG(st == CACT_ERR_NETWORK, "status %d: %s", (int)st, err.msg);
     CHECK_MSG(strstr(err.msg, "time limit of 1 s") && strstr(err.msg, s.url), "%s", err.msg);
-    CHECK(now() - t0 < 5);
+    CHECK(cact_now_s() - t0 < 5);
     fx_server_stop(&s);
 }
 

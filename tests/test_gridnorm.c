@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "grid.h"
 #include "run.h"
 
@@ -15,26 +16,6 @@
 #define PIX (3 * PLANE)
 
 static char root[256];
-
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n)
-            buf[n] = '\0';
-        else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
-}
 
 static void test_map(void)
 {
@@ -176,23 +157,8 @@ static void test_nan(void)
 static void test_run_clip(void)
 {
     char path[700], out[600];
-    uint8_t rec[1 + PIX];
-    FILE *f;
 
-    snprintf(path, sizeof path, "%s/cifar-10-batches-bin", root);
-    mkdir(path, 0777);
-    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin", root);
-    f = fopen(path, "wb");
-    for (int i = 0; f && i < 10; i++) {
-        rec[0] = (uint8_t)i;
-        memset(rec + 1, 20 * i, PIX);
-        if (fwrite(rec, 1, sizeof rec, f) != sizeof rec)
-            exit(2);
-    }
-    if (!f || fclose(f) != 0)
-        exit(2);
-    static const char meta[] = "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n";
-    check_write_file(root, "cifar-10-batches-bin/batches.meta.txt", meta, strlen(meta));
+    fx_make_grey10(root, "a\nb\nc\nd\ne\nf\ng\nh\ni\nj\n");
 
     for (int force_float = 0; force_float < 2; force_float++)
         for (int ranged = 0; ranged < 2; ranged++) {
@@ -226,7 +192,7 @@ static void test_run_clip(void)
             CHECK_EQ_INT(st.clip_out.above, 0);
             CHECK_EQ_INT(st.clip_out.nan, 0);
             snprintf(path, sizeof path, "%s/manifest.json", out);
-            char *m = read_all(path);
+            char *m = fx_read_text(path, NULL);
             char want[300];
             snprintf(want, sizeof want,
                      "\"input\": {\"range\": [%s], \"values\": 30720, \"below\": %d, "

@@ -7,40 +7,16 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "fixture.h"
 #include "gallery.h"
 #include "html.h"
 #include "run.h"
 
 static char tmp[256];
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    long n;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
-        buf = malloc((size_t)n + 1);
-        if (buf && fread(buf, 1, (size_t)n, f) == (size_t)n) {
-            buf[n] = 0;
-            if (len)
-                *len = (size_t)n;
-        } else {
-            free(buf);
-            buf = NULL;
-        }
-    }
-    fclose(f);
-    return buf;
-}
-
 static int exists(const char *dir, const char *name)
 {
-    char p[1024];
-    struct stat sb;
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    return stat(p, &sb) == 0;
+    return fx_exists(fx_path(dir, name));
 }
 
 static int no_temp_files(const char *dir)
@@ -146,7 +122,7 @@ static void test_run_page(void)
 
     /* The pixel file holds exactly the batch's bytes, in [n][3][32][32] order. */
     snprintf(path, sizeof path, "%s/html/px_0000.js", dir);
-    js = slurp(path, &len);
+    js = fx_read_text(path, &len);
     CHECK(js && strncmp(js, "cactPx(0,\"", 10) == 0);
     if (js) {
         static uint8_t got[3 * 3072 + 8];
@@ -160,7 +136,7 @@ static void test_run_page(void)
     free(js);
 
     snprintf(path, sizeof path, "%s/index.html", dir);
-    page = slurp(path, &len);
+    page = fx_read_text(path, &len);
     CHECK(page != NULL);
     if (page) {
         CHECK(strstr(page, "<title>leaky &lt;relu&gt;</title>") != NULL);
@@ -307,7 +283,7 @@ static void test_gallery(void)
     }
     char jpath[600];
     snprintf(jpath, sizeof jpath, "%s/gallery0/gallery.json", tmp);
-    char *json = slurp(jpath, NULL);
+    char *json = fx_read_text(jpath, NULL);
     CHECK(json && strstr(json, "\"spec\": \"relu\"") && strstr(json, "\"spec\": \"gelu(approximate='tanh')\"") &&
           strstr(json, "\"spec\": \"relu\"") < strstr(json, "\"spec\": \"sigmoid\""));
     free(json);

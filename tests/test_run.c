@@ -16,41 +16,10 @@
 
 static char root[256];
 
-/* 10 images: image i is a flat grey of level 20*i, label i; class names a JSON writer
- * must escape. */
+/* 10 flat grey images (fx_make_grey10); class names a JSON writer must escape. */
 static void make_dataset(void)
 {
-    uint8_t rec[1 + CACT_CIFAR_PIXELS];
-    char path[700];
-    FILE *f;
-
-    snprintf(path, sizeof path, "%s/cifar-10-batches-bin", root);
-    mkdir(path, 0777);
-    snprintf(path, sizeof path, "%s/cifar-10-batches-bin/test_batch.bin", root);
-    f = fopen(path, "wb");
-    for (int i = 0; f && i < 10; i++) {
-        rec[0] = (uint8_t)i;
-        memset(rec + 1, 20 * i, CACT_CIFAR_PIXELS);
-        if (fwrite(rec, 1, sizeof rec, f) != sizeof rec)
-            exit(2);
-    }
-    if (!f || fclose(f) != 0)
-        exit(2);
-    static const char meta[] = "a\"quote\nback\\slash\ntab\there\nd\ne\nf\ng\nh\ni\nj\n";
-    check_write_file(root, "cifar-10-batches-bin/batches.meta.txt", meta, strlen(meta));
-}
-
-static char *read_all(const char *path)
-{
-    size_t n;
-    unsigned char *p = fx_read(path, &n);
-    char *s = p ? realloc(p, n + 1) : NULL;
-    if (!s) {
-        free(p);
-        return NULL;
-    }
-    s[n] = '\0';
-    return s;
+    fx_make_grey10(root, "a\"quote\nback\\slash\ntab\there\nd\ne\nf\ng\nh\ni\nj\n");
 }
 
 /* A fresh OUT path under root (not created). */
@@ -119,7 +88,7 @@ static void list_manifest(const char *dir, char *buf, size_t size)
 
     buf[0] = '\0';
     snprintf(path, sizeof path, "%s/manifest.json", dir);
-    if (!(s = read_all(path)))
+    if (!(s = fx_read_text(path, NULL)))
         return;
     regcomp(&re, "\"(input|output|compare)\": \"([^\"]+)\"", REG_EXTENDED);
     for (at = s; n < 63 && regexec(&re, at, 3, m, 0) == 0; at += m[0].rm_eo)
@@ -172,7 +141,7 @@ static void test_separate_and_manifest(void)
     CHECK_MSG(sum > 0 && st.png_bytes == sum, "png_bytes %llu, files %llu",
               (unsigned long long)st.png_bytes, (unsigned long long)sum);
     snprintf(path, sizeof path, "%s/manifest.json", out);
-    char *m = read_all(path);
+    char *m = fx_read_text(path, NULL);
     CHECK(m != NULL);
     if (m) {
         CHECK(strstr(m, "\"a\\\"quote\"") != NULL);
@@ -439,7 +408,7 @@ static void test_interrupted_keeps_previous(void)
     snprintf(path, sizeof path, "%s/output_0000.png", out);
     unsigned char *old = fx_read(path, &n0);
     snprintf(path, sizeof path, "%s/manifest.json", out);
-    char *old_manifest = read_all(path);
+    char *old_manifest = fx_read_text(path, NULL);
 
     /* relu instead of sigmoid: other bytes; stop after the first batch. */
     w.out = out;
@@ -458,7 +427,7 @@ static void test_interrupted_keeps_previous(void)
     CHECK_MSG(old && now && n0 == n1 && memcmp(old, now, n0) == 0,
               "output_0000.png changed by an interrupted run");
     snprintf(path, sizeof path, "%s/manifest.json", out);
-    char *m = read_all(path);
+    char *m = fx_read_text(path, NULL);
     CHECK(m && old_manifest && strcmp(m, old_manifest) == 0);
     list_all(out, all, sizeof all);
     CHECK_MSG(strcmp(all, w.before) == 0, "%s vs %s", all, w.before);
@@ -478,7 +447,7 @@ static void test_interrupted_keeps_previous(void)
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_OK);
     CHECK(w.calls == 2 && w.same == 2);
     snprintf(path, sizeof path, "%s/manifest.json", out);
-    m = read_all(path);
+    m = fx_read_text(path, NULL);
     CHECK(m && strstr(m, "\"name\": \"relu\""));
     check_truthful("after a watched run", out);
     free(m);
@@ -607,7 +576,7 @@ static void test_lock(void)
     CHECK_EQ_INT(cact_run_job(&o, &st, &e), CACT_ERR_INTERRUPTED);
     CHECK_MSG(strstr(e.msg, "interrupted waiting for"), "%s", e.msg);
     snprintf(path, sizeof path, "%s/manifest.json", out);
-    char *m = read_all(path);
+    char *m = fx_read_text(path, NULL);
     CHECK(m && strstr(m, "\"name\": \"sigmoid\""));
     free(m);
     close(h.fd);
