@@ -394,7 +394,7 @@ static enum cact_status pj_value(struct pj *p, int depth, long *out)
         size_t d0 = i;
         while (i < p->len && p->s[i] >= '0' && p->s[i] <= '9')
             i++;
-        if (i == d0)
+        if (i == d0 || (p->s[d0] == '0' && i > d0 + 1))
             return pj_bad(p, "bad number");
         if (i < p->len && p->s[i] == '.') {
             size_t f0 = ++i;

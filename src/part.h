@@ -28,9 +28,11 @@
 #define CACT_PART_PREFIX "manifest.part-"
 #define CACT_PART_SUFFIX ".json"
 #define CACT_PART_MAX_SHARDS 1024
-/* Largest part file read: a part of the 50,000-image train set in batches of 1
- * (everything in one shard) is about 200 MB with histograms; bigger is not ours. */
-#define CACT_PART_MAX_BYTES ((size_t)512 << 20)
+/* Largest part file read. A batch's record is about 4 KB with the viewer's histogram
+ * (3 x 256 counts), 0.6 KB without: the train set in batches of 64 in one shard is
+ * 3 MB. The reader's tree takes up to ~40 bytes per byte of text (a node per number),
+ * so this also bounds its memory. */
+#define CACT_PART_MAX_BYTES ((size_t)64 << 20)
 
 /* What a part records besides the run's description. */
 struct cact_part_meta {
