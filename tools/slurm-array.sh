@@ -7,7 +7,8 @@
 # names the shards that are missing). README.md, "Many runs".
 #
 # What to edit:
-# - --array: the shards; 0-7 is 8 of them (a range or list; %M caps how many run at once).
+# - --array: the shards, a range without gaps or step (K = id - first id); 0-7 is 8;
+#   0-7%4 runs at most 4 at once.
 # - --cpus-per-task: threads per shard; --jobs follows it (cifar-act's default, the
 #   node's online CPUs, would oversubscribe a 2-CPU allocation on a big node).
 # - --data: a directory on a file system every node sees, holding
