@@ -125,6 +125,9 @@ FUZZ_SRC_archive := src/archive.c src/ca.c
 FUZZ_SRC_dataset := src/cifar.c src/dataset.c src/pickle.c src/ca.c
 FUZZ_SRC_act_parse := $(FUZZ_ACT) src/ca.c
 FUZZ_SRC_tensor := src/tensor.c src/tensor_print.c src/ca.c $(FUZZ_ACT)
+# --shard's manifest parts: the JSON reader and what it checks (chain specs, names).
+FUZZ_SRC_part := src/part.c src/ca.c src/cifar.c src/dataset.c src/pickle.c src/grid.c \
+                 src/run_info.c $(FUZZ_ACT)
 # The unpickler's file reader with a 7-byte buffer, so every refill boundary is crossed.
 FUZZ_SRC_pickle := src/pickle.c src/ca.c
 $(BUILD)/fuzz/fuzz_pickle: FUZZ_FLAGS += -DPK_BUF=7

@@ -212,7 +212,7 @@ enum cact_status cact_gallery_run(const struct cact_gallery_opts *o, struct cact
 
     {   /* OUT as a normal run takes it: locked, staged, swapped or merged at the end. */
         struct cact_outdir_opts oo = {o->out_dir, cact_run_out_names, o->notice, o->notice_ctx,
-                                      o->cancel};
+                                      o->cancel, 0};
         if ((st = cact_outdir_begin(&od, &oo, err)) != CACT_OK)
             goto out;
         dir = cact_outdir_stage(od);

@@ -8,6 +8,7 @@ const struct cact_outdir_name cact_run_out_names[] = {
     {"output_", ".png", 0},
     {"compare_", ".png", 0},
     {"manifest.json", NULL, 0},
+    {"manifest.part-", ".json", 0}, /* part.h: a shard's manifest part */
     {"index.html", NULL, 0},   /* html.h: the viewer */
     {"html", NULL, 1},         /* html.h: OUT/html/px_FFFF.js */
     {"gallery.png", NULL, 0},  /* gallery.h */

@@ -27,6 +27,10 @@ struct cact_outdir {
     int out_fd, stage_fd;    /* both flock'ed while we live */
     int swap, committed;
     int recycled;            /* the staging directory is the pool: empty files in it */
+    int shared;              /* a shard: merge without pruning, OUT locked only to commit */
+    void (*notice)(const char *msg, void *ctx);
+    void *notice_ctx;
+    const volatile sig_atomic_t *cancel;
 };
 
 /* ---- Names ---- */
@@ -198,8 +202,7 @@ static int outdir_nap(const volatile sig_atomic_t *cancel)
 
 /* flock OUT itself. A run that held it may have swapped another directory in under
  * the name meanwhile: then lock that one instead. */
-static enum cact_status outdir_lock(struct cact_outdir *od, const struct cact_outdir_opts *o,
-                                    struct cact_err *err)
+static enum cact_status outdir_lock(struct cact_outdir *od, struct cact_err *err)
 {
     int told = 0;
 
@@ -219,14 +222,14 @@ static enum cact_status outdir_lock(struct cact_outdir *od, const struct cact_ou
                 close(fd);
                 return cact_fail(err, CACT_ERR_IO, "cannot lock %s: %s", od->out, strerror(e));
             }
-            if (!told && o->notice) {
+            if (!told && od->notice) {
                 char line[OUTDIR_PATH + 64];
                 snprintf(line, sizeof line, "waiting for another cifar-act writing to %s",
                          od->out);
-                o->notice(line, o->notice_ctx);
+                od->notice(line, od->notice_ctx);
             }
             told = 1;
-            if (outdir_nap(o->cancel)) {
+            if (outdir_nap(od->cancel)) {
                 close(fd);
                 return cact_fail(err, CACT_ERR_INTERRUPTED, "interrupted waiting for %s",
                                  od->out);
@@ -290,12 +293,16 @@ enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_o
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     od->ours = o->ours;
     od->out_fd = od->stage_fd = -1;
+    od->shared = o->shared;
+    od->notice = o->notice;
+    od->notice_ctx = o->notice_ctx;
+    od->cancel = o->cancel;
     if (strlen(o->path) >= PATH_MAX || !realpath(o->path, od->out)) {
         st = cact_fail(err, CACT_ERR_IO, "cannot resolve directory %s: %s", o->path,
                        strlen(o->path) >= PATH_MAX ? "name too long" : strerror(errno));
         goto out;
     }
-    st = outdir_lock(od, o, err);
+    st = outdir_lock(od, err);
     if (st != CACT_OK)
         goto out;
 
@@ -318,7 +325,7 @@ enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_o
     }
     int same_dev = *base && stat(parent, &sp) == 0 && sp.st_dev == so.st_dev;
     int is_cwd = stat(".", &sc) == 0 && sc.st_dev == so.st_dev && sc.st_ino == so.st_ino;
-    od->swap = same_dev && !is_cwd && !outdir_foreign(od, foreign, sizeof foreign);
+    od->swap = !od->shared && same_dev && !is_cwd && !outdir_foreign(od, foreign, sizeof foreign);
     st = CACT_ERR_IO;
     if (od->swap && snprintf(od->pool, sizeof od->pool, "%s/.%s%s", parent, base, OUTDIR_POOL) >=
                         (int)sizeof od->pool)
@@ -335,12 +342,86 @@ enum cact_status cact_outdir_begin(struct cact_outdir **odp, const struct cact_o
                        od->out, strerror(errno));
         goto out;
     }
+    /* A shard works unlocked beside the others; its staging directory stays locked. */
+    if (od->shared) {
+        close(od->out_fd);
+        od->out_fd = -1;
+    }
 out:
     if (st != CACT_OK)
         cact_outdir_free(od);
     else
         *odp = od;
     return st;
+}
+
+const char *cact_outdir_path(const struct cact_outdir *od)
+{
+    return od->out;
+}
+
+enum cact_status cact_outdir_relock(struct cact_outdir *od, struct cact_err *err)
+{
+    struct stat a, b;
+    enum cact_status st;
+
+    if (!od->shared || od->out_fd >= 0)
+        return CACT_OK;
+    st = outdir_lock(od, err);
+    if (st != CACT_OK)
+        return st;
+    /* A run that was not a shard may have swapped OUT away meanwhile, with our staging
+     * directory in it. */
+    if (fstat(od->stage_fd, &a) != 0 || stat(od->stage, &b) != 0 || a.st_dev != b.st_dev ||
+        a.st_ino != b.st_ino)
+        return cact_fail(err, CACT_ERR_IO,
+                         "%s was replaced by another cifar-act run while this shard worked",
+                         od->out);
+    return CACT_OK;
+}
+
+/* Remove one entry of ours in dir (a file, or a directory of ours one level deep)
+ * unless keep says otherwise; rel is its name relative to OUT. */
+static void outdir_clear_at(const struct cact_outdir *od, const char *dir, const char *prefix,
+                            int (*keep)(const char *name, void *ctx), void *ctx)
+{
+    char p[OUTDIR_PATH], rel[OUTDIR_PATH];
+    struct dirent *e;
+    DIR *d = opendir(dir);
+
+    if (!d)
+        return;
+    while ((e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        int is_dir;
+        if (outdir_dots(n) || strncmp(n, OUTDIR_STAGE, strlen(OUTDIR_STAGE)) == 0)
+            continue;
+        is_dir = outdir_is_dir(d, e);
+        if (*prefix ? is_dir : !cact_outdir_is_ours(od->ours, n, is_dir))
+            continue; /* not ours; or two levels down */
+        if (snprintf(rel, sizeof rel, "%s%s", prefix, n) >= (int)sizeof rel ||
+            !outdir_join(p, dir, n))
+            continue;
+        if (is_dir) {
+            char sub[OUTDIR_PATH];
+            snprintf(sub, sizeof sub, "%s/", n);
+            outdir_clear_at(od, p, sub, keep, ctx);
+            (void)rmdir(p); /* if now empty */
+        } else if (!keep || !keep(rel, ctx)) {
+            (void)unlinkat(dirfd(d), n, 0);
+        }
+    }
+    closedir(d);
+}
+
+void cact_outdir_clear(struct cact_outdir *od, const char *first,
+                       int (*keep)(const char *name, void *ctx), void *ctx)
+{
+    char p[OUTDIR_PATH];
+
+    if (first && (!keep || !keep(first, ctx)) && outdir_join(p, od->out, first))
+        (void)unlink(p);
+    outdir_clear_at(od, od->out, "", keep, ctx);
 }
 
 const char *cact_outdir_stage(const struct cact_outdir *od)
@@ -435,7 +516,7 @@ static enum cact_status outdir_list(const char *dir, const struct cact_outdir_na
  * in `to` is ours. */
 static enum cact_status outdir_merge(const char *from, const char *to,
                                      const struct cact_outdir_name *ours, const char *last,
-                                     struct cact_err *err)
+                                     int prune, struct cact_err *err)
 {
     struct outdir_names s = {0};
     char a[OUTDIR_PATH], b[OUTDIR_PATH];
@@ -465,7 +546,7 @@ static enum cact_status outdir_merge(const char *from, const char *to,
                                strerror(errno));
                 goto out;
             }
-            st = outdir_merge(a, b, NULL, NULL, err);
+            st = outdir_merge(a, b, NULL, NULL, prune, err);
             if (st != CACT_OK)
                 goto out;
             (void)rmdir(a);
@@ -474,7 +555,10 @@ static enum cact_status outdir_merge(const char *from, const char *to,
             goto out;
         }
     }
-    /* Ours of an earlier run that this one did not produce. */
+    /* Ours of an earlier run that this one did not produce (a shard keeps the other
+     * shards' files: they are of the same run). */
+    if (!prune)
+        goto last;
     if (!(d = opendir(to))) {
         st = cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", to, strerror(errno));
         goto out;
@@ -498,6 +582,7 @@ static enum cact_status outdir_merge(const char *from, const char *to,
             goto out;
         }
     }
+last:
     if (last && outdir_join(a, from, last) && outdir_join(b, to, last) && rename(a, b) != 0)
         st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", a, b, strerror(errno));
 out:
@@ -602,7 +687,7 @@ enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
          * show again, with its reason, in the merge. */
     }
     od->swap = 0;
-    st = outdir_merge(od->stage, od->out, od->ours, last, err);
+    st = outdir_merge(od->stage, od->out, od->ours, last, !od->shared, err);
     if (st == CACT_OK) {
         od->committed = 1;
         (void)rmdir(od->stage);

@@ -64,9 +64,20 @@ struct cact_outdir_opts {
     void *notice_ctx;
     /* While waiting for the lock: stop with CACT_ERR_INTERRUPTED once *cancel != 0. */
     const volatile sig_atomic_t *cancel;
+    /* A shard of a sharded run (several processes fill OUT together, see below). */
+    int shared;
 };
 
 struct cact_outdir;
+
+/* Shards (shared set): several runs fill OUT together, each with its own files. A
+ * shard always stages inside OUT and commits by merging; cact_outdir_begin releases
+ * OUT's lock once the staging directory exists (which stays locked, so no sweep takes
+ * it), and the shard takes it again only for the short commit (cact_outdir_relock).
+ * Its commit renames the staged files in and removes nothing: clearing what is not
+ * of the same sharded run is the caller's, with cact_outdir_clear, under the lock.
+ * With a shard's `last` (its manifest part) the guarantees above hold per shard: a
+ * shard killed before or during its commit leaves no part. */
 
 /* Create OUT if missing, take its lock (waiting for another run), sweep what killed
  * runs left, choose swap or merge, and create the staging directory.
@@ -88,6 +99,24 @@ int cact_outdir_swaps(const struct cact_outdir *od);
  * previous result (swap) or lacks `last` (merge). Call at most once. */
 enum cact_status cact_outdir_commit(struct cact_outdir *od, const char *last,
                                     struct cact_err *err);
+
+/* OUT, resolved (realpath). */
+const char *cact_outdir_path(const struct cact_outdir *od);
+
+/* A shard: take OUT's lock again (waiting as cact_outdir_begin does) for the commit;
+ * held until cact_outdir_free. CACT_OK at once if not shared or already held.
+ * CACT_ERR_IO also when OUT was replaced meanwhile (a run that was not a shard swapped
+ * it, staging directory included); CACT_ERR_INTERRUPTED. */
+enum cact_status cact_outdir_relock(struct cact_outdir *od, struct cact_err *err);
+
+/* With OUT's lock held: remove `first` (may be NULL; the manifest, so that OUT is
+ * visibly incomplete from the first removal), then every file of ours in OUT and in
+ * its directories of ours, except those keep(name, ctx) returns nonzero for (name
+ * relative to OUT: "input_0003.png", "html/px_0003.js"; keep may be NULL); directories
+ * of ours left empty go too. Staging directories and files not ours are untouched.
+ * Best effort, like a sweep. */
+void cact_outdir_clear(struct cact_outdir *od, const char *first,
+                       int (*keep)(const char *name, void *ctx), void *ctx);
 
 /* Delete the staging directory if not committed (our files in it, then it), release
  * the lock, free. NULL is fine. */

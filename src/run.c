@@ -1,13 +1,16 @@
 /* run.c - the job: batches through the activation chain into PNG grids, N threads. */
 #include "run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,8 +18,10 @@
 #include "manifest.h"
 #include "out_names.h"
 #include "outdir.h"
+#include "part.h"    /* --shard: manifest parts and the merge */
 #include "pngw.h"
 #include "tblog.h" /* --logdir: the event file */
+#include "tfevent.h" /* --shard: the merge of the shards' event files */
 
 /* The gap between input and output in the pairs layout: white, so it shows against
  * black padding. In grid pixels before scaling. */
@@ -68,6 +73,8 @@ struct run_ctx {
     struct cact_cifar_set *set;
     struct cact_cifar_loader ld;
     size_t n_batches;
+    size_t first, stride;      /* the batches done: first, first + stride, ... (a shard) */
+    size_t n_mine;             /* how many of them */
     int use_lut;
     float in_f[CACT_ACT_CHANNELS][256], out_f[CACT_ACT_CHANNELS][256];
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
@@ -385,9 +392,10 @@ static void *run_worker(void *arg)
             run_fail(c, &e);
             break;
         }
-        size_t k = atomic_fetch_add(&c->next, 1);
-        if (k >= c->n_batches)
+        size_t i = atomic_fetch_add(&c->next, 1);
+        if (i >= c->n_mine)
             break;
+        size_t k = c->first + i * c->stride;
         if (run_batch(c, &w, k, &e) != CACT_OK) {
             run_fail(c, &e);
             break;
@@ -396,7 +404,7 @@ static void *run_worker(void *arg)
         c->done++;
         c->images_done += c->mb[k].n;
         if (c->o->progress) {
-            struct cact_run_progress p = {c->done, c->n_batches, c->images_done,
+            struct cact_run_progress p = {c->done, c->n_mine, c->images_done,
                                      run_now() - c->t0};
             c->o->progress(&p, c->o->progress_ctx);
         }
@@ -408,39 +416,44 @@ static void *run_worker(void *arg)
 
 /* ---- OUT/index.html (html.h): describe the finished run to the page writer ---- */
 
-static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
+/* The viewer for the run in (its batches indexed by batch number), drawn with o's
+ * chain and grid, into dir. fresh: dir is a staging directory, where an empty recycled
+ * index.html is removed first; else (a merge into OUT) it is replaced atomically. */
+static enum cact_status run_html(const struct cact_run_opts *o, const struct cact_run_info *in,
+                                 int use_lut, const cact_html_hist *hists, const char *dir,
+                                 int fresh, struct cact_err *err)
 {
-    const struct cact_run_opts *o = c->o;
     struct cact_html_batch *hb = NULL;
     const char **classes = NULL;
     struct cact_html_run r;
     struct cact_html_kv kv[20];
     char title[512], spec[256], sv[20][64];
     size_t nkv = 0;
-    int n_classes = cact_cifar_n_classes(c->set), pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
+    int n_classes = in->n_classes, pairs = o->layout == CACT_RUN_LAYOUT_PAIRS;
     enum cact_status st;
 
-    hb = calloc(c->n_batches, sizeof *hb);
+    hb = calloc(in->n_batches, sizeof *hb);
     classes = calloc((size_t)n_classes, sizeof *classes);
     if (!hb || !classes) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory for index.html");
         goto out;
     }
     for (int i = 0; i < n_classes; i++)
-        classes[i] = cact_cifar_class_name(c->set, i);
-    for (size_t k = 0; k < c->n_batches; k++) {
+        classes[i] = in->class_names[i];
+    for (size_t k = 0; k < in->n_batches; k++) {
         /* The files the batch wrote (run_write): compare, or input and output. */
-        const char *in = c->mb[k].files[0].name, *outn = c->mb[k].files[pairs ? 0 : 1].name;
+        const struct cact_run_batch *b = &in->batches[k];
+        const char *inn = b->files[0].name, *outn = b->files[pairs ? 0 : 1].name;
         int gw, gh, gap = RUN_PAIR_GAP * o->grid.scale;
-        cact_grid_size(&o->grid, c->mb[k].n, &gw, &gh);
-        hb[k].n = c->mb[k].n;
-        hb[k].idx = c->mb[k].idx;
-        hb[k].labels = c->mb[k].labels;
+        cact_grid_size(&o->grid, b->n, &gw, &gh);
+        hb[k].n = b->n;
+        hb[k].idx = b->idx;
+        hb[k].labels = b->labels;
         if (pairs) {
-            hb[k].input = (struct cact_html_image){in, 2 * gw + gap, gh, 0, 0, gw, gh};
-            hb[k].output = (struct cact_html_image){in, 2 * gw + gap, gh, gw + gap, 0, gw, gh};
+            hb[k].input = (struct cact_html_image){inn, 2 * gw + gap, gh, 0, 0, gw, gh};
+            hb[k].output = (struct cact_html_image){inn, 2 * gw + gap, gh, gw + gap, 0, gw, gh};
         } else {
-            hb[k].input = (struct cact_html_image){in, gw, gh, 0, 0, gw, gh};
+            hb[k].input = (struct cact_html_image){inn, gw, gh, 0, 0, gw, gh};
             hb[k].output = (struct cact_html_image){outn, gw, gh, 0, 0, gw, gh};
         }
     }
@@ -456,9 +469,9 @@ static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
     kv[nkv++] = (struct cact_html_kv){"dataset", o->kind == CACT_CIFAR_10 ? "CIFAR-10" : "CIFAR-100"};
     kv[nkv++] = (struct cact_html_kv){"split", o->split == CACT_CIFAR_TRAIN ? "train" : "test"};
     kv[nkv++] = (struct cact_html_kv){"data directory", o->data_dir};
-    RUN_KV("images in the set", "%zu", cact_cifar_count(c->set));
+    RUN_KV("images in the set", "%zu", in->n_images);
     RUN_KV("batch size", "%zu", o->batch);
-    RUN_KV("steps (batches)", "%zu", c->n_batches);
+    RUN_KV("steps (batches)", "%zu", in->n_batches);
     kv[nkv++] = (struct cact_html_kv){"drop_last", o->drop_last ? "yes" : "no"};
     RUN_KV("shuffle", o->shuffle ? "yes, seed %llu" : "no", (unsigned long long)o->seed);
     kv[nkv++] = (struct cact_html_kv){"grid style", o->grid.style == CACT_GRID_TENSORBOARD
@@ -470,19 +483,19 @@ static enum cact_status run_html(struct run_ctx *c, struct cact_err *err)
     RUN_KV("scale", "%d", o->grid.scale);
     kv[nkv++] = (struct cact_html_kv){"layout", pairs ? "pairs (compare_KKKK.png)" : "separate"};
     RUN_KV("PNG level", "%d", o->png_level);
-    kv[nkv++] = (struct cact_html_kv){"path", c->use_lut ? "per-channel lookup table" : "float kernels"};
+    kv[nkv++] = (struct cact_html_kv){"path", use_lut ? "per-channel lookup table" : "float kernels"};
     RUN_KV("jobs", "%d", o->jobs);
     kv[nkv++] = (struct cact_html_kv){"cifar-act", CACT_VERSION};
 #undef RUN_KV
     r = (struct cact_html_run){title, &o->chain, &o->grid, classes, n_classes, kv, nkv,
-                               CACT_MANIFEST_NAME, hb, c->n_batches,
-                               (const cact_html_hist *)c->html_hist, NULL, NULL, !o->html_pixels};
+                               CACT_MANIFEST_NAME, hb, in->n_batches, hists, NULL, NULL,
+                               !o->html_pixels};
     /* Into the staging directory; an empty recycled index.html there would be renamed
      * over (an ext4 flush), so it goes first. */
     char page[4096];
-    if (snprintf(page, sizeof page, "%s/index.html", c->dir) < (int)sizeof page)
+    if (fresh && snprintf(page, sizeof page, "%s/index.html", dir) < (int)sizeof page)
         (void)unlink(page);
-    st = cact_html_write_run(c->dir, &r, NULL, err);
+    st = cact_html_write_run(dir, &r, NULL, err);
 out:
     free(classes);
     free(hb);
@@ -619,6 +632,385 @@ static enum cact_status run_write_files(const struct cact_run_info *in, const ch
     return cact_manifest_write(path, in, err);
 }
 
+/* ---- Shards (--shard): parts, and the merge of a sharded run ---- */
+
+/* A shard's event file in LOGDIR, until the merge combines them: no "tfevents" in
+ * the name, so TensorBoard does not read a half-done run out of step order (its
+ * loaders drop or reorder steps that go back across files). */
+#define RUN_SHARD_EVENTS ".cifar-act-shard-%04zu-of-%04zu.%s.events"
+
+static enum cact_status run_realpath(const char *path, char out[4096], struct cact_err *err)
+{
+    char buf[PATH_MAX];
+    if (strlen(path) >= PATH_MAX || !realpath(path, buf) || strlen(buf) >= 4096)
+        return cact_fail(err, CACT_ERR_IO, "cannot resolve directory %s: %s", path,
+                         strlen(path) >= PATH_MAX ? "name too long" : strerror(errno));
+    memcpy(out, buf, strlen(buf) + 1);
+    return CACT_OK;
+}
+
+/* The run's files besides the PNGs and the manifest, into *files and in->extra. */
+static enum cact_status run_extra(size_t n_batches, size_t batch, int html_pixels,
+                                  char (**files)[CACT_RUN_FILE_NAME_MAX],
+                                  struct cact_run_info *in, struct cact_err *err)
+{
+    size_t n_px = html_pixels ? cact_html_px_files(n_batches, batch) : 0;
+    size_t n_extra = 1 + n_px;
+    char (*f)[CACT_RUN_FILE_NAME_MAX] = calloc(n_extra, sizeof *f);
+    if (!f)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    snprintf(f[0], sizeof f[0], "index.html");
+    for (size_t k = 0; k < n_px; k++)
+        cact_html_px_name(f[1 + k], sizeof f[0], k);
+    in->n_extra = n_extra;
+    in->extra = (const char(*)[CACT_RUN_FILE_NAME_MAX])f;
+    *files = f;
+    return CACT_OK;
+}
+
+/* The parts in OUT of one run: p[K] or NULL. */
+struct run_parts {
+    char run[17];                           /* "" until a part is found (run_scan) */
+    size_t shards, found, others;
+    char other[CACT_ERR_MSG_MAX];           /* why the last other part was not taken */
+    struct cact_part *p[CACT_PART_MAX_SHARDS];
+};
+
+static void run_parts_free(struct run_parts *r)
+{
+    for (size_t k = 0; k < CACT_PART_MAX_SHARDS; k++)
+        cact_part_free(r->p[k]);
+    memset(r, 0, sizeof *r);
+}
+
+/* Read every part in dir; keep those of run r->run (or, if "", of the first run
+ * found), count the others (another run's, unreadable, duplicates). */
+static enum cact_status run_scan(const char *dir, struct run_parts *r, struct cact_err *err)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4096];
+
+    if (!d)
+        return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", dir, strerror(errno));
+    while ((e = readdir(d)) != NULL) {
+        long k = cact_part_name_shard(e->d_name);
+        struct cact_part *p = NULL;
+        struct cact_err pe;
+
+        if (k < 0 || snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= (int)sizeof path)
+            continue;
+        if (cact_part_read(path, &p, &pe) != CACT_OK) {
+            r->others++;
+            snprintf(r->other, sizeof r->other, "%s", pe.msg);
+            continue;
+        }
+        if (!r->run[0]) {
+            memcpy(r->run, p->run, sizeof r->run);
+            r->shards = p->meta.shards;
+        }
+        if (strcmp(p->run, r->run) != 0 || (size_t)k != p->meta.shard || r->p[k]) {
+            snprintf(r->other, sizeof r->other, "%s/%s: %s", dir, e->d_name,
+                     r->p[k] || (size_t)k != p->meta.shard ? "another file of the same shard"
+                                                           : "a part of another run");
+            r->others++;
+            cact_part_free(p);
+            continue;
+        }
+        r->p[k] = p;
+        r->shards = p->meta.shards; /* the run id covers it: the same in every part */
+        r->found++;
+    }
+    closedir(d);
+    return CACT_OK;
+}
+
+/* cact_outdir_clear's keep for a shard: a file of ours stays if its batch's shard
+ * (k mod N) has a part of this run in OUT. */
+struct run_keep {
+    size_t shards, batches;
+    const unsigned char *have; /* [shards] */
+};
+
+static int run_keep(const char *name, void *ctx)
+{
+    static const char *const prefix[] = {"input_", "output_", "compare_", "html/px_"};
+    const struct run_keep *kp = ctx;
+    long part = cact_part_name_shard(name);
+
+    if (part >= 0)
+        return (size_t)part < kp->shards && kp->have[part];
+    for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
+        size_t pl = strlen(prefix[i]), k = 0;
+        const char *d = name + pl;
+        if (strncmp(name, prefix[i], pl) != 0 || !(*d >= '0' && *d <= '9'))
+            continue;
+        for (; *d >= '0' && *d <= '9' && k < ((size_t)1 << 40); d++)
+            k = k * 10 + (size_t)(*d - '0');
+        return k < kp->batches && kp->have[k % kp->shards];
+    }
+    return 0;
+}
+
+/* Combine the N parts of r (all there) into OUT/index.html and OUT/manifest.json,
+ * with the lock held; with a log directory, the shards' event files into one. */
+static enum cact_status run_merge_parts(const char *out, struct run_parts *r,
+                                        struct cact_run_stats *stats, struct cact_err *err)
+{
+    const struct cact_part *p0 = r->p[0];
+    struct cact_run_info info = p0->info;
+    struct cact_run_opts o;
+    struct cact_run_batch *mb = NULL;
+    cact_html_hist *hists = NULL;
+    char (*extra)[CACT_RUN_FILE_NAME_MAX] = NULL;
+    const char **events = NULL;
+    char path[4096];
+    size_t total = info.n_batches, n = r->shards;
+    int pairs = info.layout == CACT_RUN_LAYOUT_PAIRS;
+    enum cact_status st;
+
+    cact_run_opts_default(&o);
+    o.data_dir = info.data_dir;
+    o.kind = info.kind;
+    o.split = info.split;
+    o.label = info.label;
+    o.batch = info.batch;
+    o.drop_last = info.drop_last;
+    o.shuffle = info.shuffle;
+    o.seed = info.seed;
+    o.chain = p0->chain;
+    o.grid = p0->grid;
+    o.layout = info.layout;
+    o.png_level = info.png_level;
+    o.html = p0->meta.html;
+    o.html_pixels = p0->meta.html_pixels;
+    o.force_float = !p0->meta.use_lut;
+    o.jobs = p0->meta.jobs > 0 ? p0->meta.jobs : 1;
+    o.memory_limit = UINT64_MAX; /* nothing is rendered here */
+    st = cact_run_check(&o, info.n_images, NULL, err);
+    if (st != CACT_OK || total == 0) {
+        if (st == CACT_OK)
+            cact_fail(err, CACT_ERR_FORMAT, "no batch");
+        cact_err_prefix(err, "the parts' settings");
+        return cact_fail(err, CACT_ERR_FORMAT, "%s: %s", out, err->msg);
+    }
+    mb = calloc(total, sizeof *mb);
+    if (o.html)
+        hists = calloc(total, sizeof *hists);
+    if (p0->meta.logdir)
+        events = calloc(n, sizeof *events);
+    if (!mb || (o.html && !hists) || (p0->meta.logdir && !events)) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    memset(stats, 0, sizeof *stats);
+    for (size_t j = 0; j < n; j++) {
+        const struct cact_part *p = r->p[j];
+        size_t want = total > j ? (total - j - 1) / n + 1 : 0;
+        if (p->n_mine != want) {
+            st = cact_fail(err, CACT_ERR_FORMAT,
+                           "%s: the part of shard %zu has %zu batches; the run gives it %zu",
+                           out, j, p->n_mine, want);
+            goto out;
+        }
+        for (size_t i = 0; i < p->n_mine; i++) {
+            size_t k = p->ks[i];
+            mb[k] = p->batches[i]; /* idx and labels stay the part's */
+            mb[k].n_files = pairs ? 1 : 2;
+            mb[k].files[0].role = pairs ? "compare" : "input";
+            run_file_name(mb[k].files[0].name, sizeof mb[k].files[0].name, mb[k].files[0].role, k);
+            mb[k].files[1].role = "output";
+            run_file_name(mb[k].files[1].name, sizeof mb[k].files[1].name, "output", k);
+            if (hists)
+                memcpy(hists[k], p->hists[i], sizeof hists[k]);
+            stats->images += mb[k].n;
+            stats->files += (size_t)mb[k].n_files;
+        }
+    }
+    info.batches = mb;
+    if (o.html && (st = run_extra(total, o.batch, o.html_pixels, &extra, &info, err)) != CACT_OK)
+        goto out;
+    if (o.html && (st = run_html(&o, &info, p0->meta.use_lut, (const cact_html_hist *)hists,
+                                 out, 0, err)) != CACT_OK)
+        goto out;
+    /* The shards' event files into one, in step order (tfevent.h); they go once the
+     * manifest says the run is complete. */
+    if (p0->meta.logdir) {
+        for (size_t j = 0; j < n; j++) {
+            char *name = malloc(128);
+            if (!name) {
+                st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+                goto out;
+            }
+            snprintf(name, 128, RUN_SHARD_EVENTS, j, n, r->run);
+            events[j] = name;
+        }
+        st = cact_tfevent_merge(p0->meta.logdir, events, n, stats->event_path,
+                                sizeof stats->event_path, err);
+        if (st != CACT_OK)
+            goto out;
+    }
+    /* The parts go before the manifest appears: it describes OUT exactly. */
+    for (size_t j = 0; j < n; j++)
+        if (snprintf(path, sizeof path, "%s/" CACT_PART_PREFIX "%04zu" CACT_PART_SUFFIX, out, j) <
+            (int)sizeof path)
+            (void)unlink(path);
+    if (snprintf(path, sizeof path, "%s/%s", out, CACT_MANIFEST_NAME) >= (int)sizeof path) {
+        st = cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", out, CACT_MANIFEST_NAME);
+        goto out;
+    }
+    st = cact_manifest_write(path, &info, err);
+    if (st != CACT_OK)
+        goto out;
+    for (size_t j = 0; events && j < n; j++)
+        if (snprintf(path, sizeof path, "%s/%s", p0->meta.logdir, events[j]) < (int)sizeof path)
+            (void)unlink(path);
+    stats->batches = total;
+    stats->shards = n;
+    stats->shards_done = n;
+    stats->merged = 1;
+out:
+    for (size_t j = 0; events && j < n; j++)
+        free((void *)events[j]);
+    free(events);
+    free(extra);
+    free(hists);
+    free(mb);
+    return st;
+}
+
+/* A shard's end: its part into the staging directory, then with OUT's lock: clear
+ * what is not of this run, move the files in (the part last), and merge if every
+ * shard's part is there. */
+static enum cact_status run_shard_commit(struct cact_outdir *od, const struct run_ctx *c,
+                                         const struct cact_run_info *info,
+                                         const struct cact_part_meta *meta, const char *run_id,
+                                         struct cact_run_stats *stats, struct cact_err *err)
+{
+    const struct cact_run_opts *o = c->o;
+    const char *out = cact_outdir_path(od);
+    unsigned char have[CACT_PART_MAX_SHARDS] = {0};
+    struct run_parts *r = NULL;
+    struct run_keep keep = {o->shards, c->n_batches, have};
+    char name[64], path[4096];
+    size_t present = 0;
+    enum cact_status st;
+
+    snprintf(name, sizeof name, CACT_PART_PREFIX "%04zu" CACT_PART_SUFFIX, o->shard);
+    if (snprintf(path, sizeof path, "%s/%s", c->dir, name) >= (int)sizeof path)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", c->dir, name);
+    st = cact_part_write(path, info, meta, o->html ? (const cact_html_hist *)c->html_hist : NULL,
+                         err);
+    if (st != CACT_OK)
+        return st;
+    r = calloc(1, sizeof *r);
+    if (!r)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    memcpy(r->run, run_id, sizeof r->run);
+    if ((st = cact_outdir_relock(od, err)) != CACT_OK || (st = run_scan(out, r, err)) != CACT_OK)
+        goto out;
+    for (size_t k = 0; k < o->shards; k++)
+        have[k] = r->p[k] != NULL;
+    have[o->shard] = 1;
+    /* An earlier complete run (its manifest first), another run's parts and files, and
+     * what killed commits left: gone. The other shards' of this run stay. */
+    cact_outdir_clear(od, CACT_MANIFEST_NAME, run_keep, &keep);
+    st = cact_outdir_commit(od, name, err);
+    if (st != CACT_OK)
+        goto out;
+    for (size_t k = 0; k < o->shards; k++)
+        present += have[k];
+    stats->shards = o->shards;
+    stats->shards_done = present;
+    if (present == o->shards) {
+        run_parts_free(r);
+        memcpy(r->run, run_id, sizeof r->run);
+        struct cact_run_stats ms;
+        if ((st = run_scan(out, r, err)) != CACT_OK)
+            goto out;
+        if (r->found != o->shards) {
+            st = cact_fail(err, CACT_ERR_IO, "%s: a part went missing during the merge", out);
+            goto out;
+        }
+        st = run_merge_parts(out, r, &ms, err);
+        if (st == CACT_OK) {
+            stats->merged = 1;
+            if (ms.event_path[0])
+                snprintf(stats->event_path, sizeof stats->event_path, "%s", ms.event_path);
+        }
+    }
+out:
+    if (r)
+        run_parts_free(r);
+    free(r);
+    return st;
+}
+
+enum cact_status cact_run_merge(const struct cact_run_opts *o, struct cact_run_stats *stats,
+                                struct cact_err *err)
+{
+    struct cact_outdir *od = NULL;
+    struct run_parts *r = NULL;
+    struct stat sb;
+    const char *out;
+    char path[4096], missing[512] = "";
+    size_t n_missing = 0;
+    enum cact_status st;
+
+    memset(stats, 0, sizeof *stats);
+    if (!o->out_dir || stat(o->out_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return cact_fail(err, CACT_ERR_MISSING, "%s: no such directory",
+                         o->out_dir ? o->out_dir : "(none)");
+    struct cact_outdir_opts oo = {o->out_dir, cact_run_out_names, o->notice, o->notice_ctx,
+                                  o->cancel, 1};
+    if ((st = cact_outdir_begin(&od, &oo, err)) != CACT_OK ||
+        (st = cact_outdir_relock(od, err)) != CACT_OK)
+        goto out;
+    out = cact_outdir_path(od);
+    r = calloc(1, sizeof *r);
+    if (!r) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    if ((st = run_scan(out, r, err)) != CACT_OK)
+        goto out;
+    if (r->others) {
+        st = cact_fail(err, CACT_ERR_FORMAT, "%s: cannot merge: %s", o->out_dir, r->other);
+        goto out;
+    }
+    if (r->found == 0) {
+        snprintf(path, sizeof path, "%s/%s", out, CACT_MANIFEST_NAME);
+        if (access(path, F_OK) == 0) /* merged already: nothing to do */
+            goto out;
+        st = cact_fail(err, CACT_ERR_MISSING, "%s: no manifest part (" CACT_PART_PREFIX
+                       "KKKK" CACT_PART_SUFFIX ") to merge", o->out_dir);
+        goto out;
+    }
+    for (size_t k = 0; k < r->shards; k++)
+        if (!r->p[k]) {
+            size_t len = strlen(missing);
+            if (len < sizeof missing - 16)
+                snprintf(missing + len, sizeof missing - len, "%s%zu", n_missing ? ", " : "", k);
+            else if (len < sizeof missing - 4 && !strstr(missing, "..."))
+                strcat(missing, ", ...");
+            n_missing++;
+        }
+    stats->shards = r->shards;
+    stats->shards_done = r->found;
+    if (n_missing) {
+        st = cact_fail(err, CACT_ERR_MISSING, "%s: %zu of %zu shards missing (no part): %s",
+                       o->out_dir, n_missing, r->shards, missing);
+        goto out;
+    }
+    st = run_merge_parts(out, r, stats, err);
+out:
+    if (r)
+        run_parts_free(r);
+    free(r);
+    cact_outdir_free(od);
+    return st;
+}
+
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err)
 {
@@ -626,6 +1018,8 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     struct cact_outdir *od = NULL;
     struct cact_run_plan plan;
     struct cact_run_info info;
+    struct cact_part_meta meta;
+    char run_id[17] = "", event_name[128] = "", logdir_real[4096];
     const char **class_names = NULL;
     char (*out_files)[CACT_RUN_FILE_NAME_MAX] = NULL; /* html: its names in OUT */
     pthread_t *threads = NULL;
@@ -666,6 +1060,30 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
                      cact_cifar_count(c->set), o->batch);
         goto out;
     }
+    /* A shard does batches shard, shard + shards, ... (round robin); maybe none. */
+    c->first = 0;
+    c->stride = 1;
+    c->n_mine = c->n_batches;
+    if (o->shards) {
+        /* Pixel files hold cact_html_px_per_file() consecutive batches, which round
+         * robin spreads over several shards: no shard could write a whole one. */
+        if (o->html && o->html_pixels) {
+            st = cact_fail(err, CACT_ERR_USAGE, "a shard cannot write the viewer's pixel "
+                                                "files (they span several shards' batches)");
+            goto out;
+        }
+        if (o->shard >= o->shards || o->shards > CACT_PART_MAX_SHARDS || !o->out_dir) {
+            st = cact_fail(err, CACT_ERR_USAGE,
+                           !o->out_dir ? "a shard needs an output directory: its part and the "
+                                         "merge live there"
+                                       : "shard %zu of %zu: needs 0 <= K < N <= %d",
+                           o->shard, o->shards, CACT_PART_MAX_SHARDS);
+            goto out;
+        }
+        c->first = o->shard;
+        c->stride = o->shards;
+        c->n_mine = c->n_batches > o->shard ? (c->n_batches - o->shard - 1) / o->shards + 1 : 0;
+    }
     /* Again with the real image count: smaller batches may fit more workers. */
     st = cact_run_check(o, cact_cifar_count(c->set), &plan, err);
     stats->limit = plan.limit;
@@ -701,7 +1119,7 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
      * check that can fail fast. */
     if (o->out_dir) {
         struct cact_outdir_opts oo = {o->out_dir, cact_run_out_names, o->notice, o->notice_ctx,
-                                      o->cancel};
+                                      o->cancel, o->shards != 0};
         st = cact_outdir_begin(&od, &oo, err);
         if (st != CACT_OK)
             goto out;
@@ -713,7 +1131,27 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         }
     }
 
-    /* tblog hook: open the event file, with the settings as its first text. */
+    /* A shard: the run's id (part.h), which names its event file too. */
+    if (o->shards) {
+        run_info_fill(c, class_names, &info);
+        if (o->logdir && ((st = cact_mkdirs(o->logdir, err)) != CACT_OK ||
+                          (st = run_realpath(o->logdir, logdir_real, err)) != CACT_OK))
+            goto out;
+        meta = (struct cact_part_meta){o->shard, o->shards, o->jobs, o->html, o->html_pixels,
+                                       c->use_lut, o->logdir ? logdir_real : NULL, NULL};
+        char *settings = NULL;
+        st = cact_part_settings(&info, &meta, &settings, run_id, err);
+        free(settings);
+        if (st != CACT_OK)
+            goto out;
+        if (o->logdir) {
+            snprintf(event_name, sizeof event_name, RUN_SHARD_EVENTS, o->shard, o->shards, run_id);
+            meta.event = event_name;
+        }
+    }
+
+    /* tblog hook: open the event file, with the settings as its first text (a shard's
+     * only in shard 0, so that the merged file has it once, at step 0). */
     if (o->logdir) {
         char extra[512], md[4096];
         snprintf(extra, sizeof extra,
@@ -723,12 +1161,14 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
                  c->n_batches, o->shuffle ? "yes" : "no", (unsigned long long)o->seed,
                  o->drop_last ? "yes" : "no", CACT_VERSION);
         cact_tblog_settings(md, sizeof md, &o->chain, o->batch, extra);
-        st = cact_tblog_open(&c->tb, o->logdir, &o->chain, o->png_level, md, err);
+        st = cact_tblog_open(&c->tb, o->logdir, o->shards ? event_name : NULL, &o->chain,
+                             o->png_level, o->shards && o->shard ? NULL : md, err);
         if (st != CACT_OK)
             goto out;
+        cact_tblog_steps(c->tb, c->first, c->stride);
     }
 
-    jobs = plan.jobs < (int)c->n_batches ? plan.jobs : (int)c->n_batches;
+    jobs = (size_t)plan.jobs < c->n_mine ? plan.jobs : (int)c->n_mine;
     if (jobs <= 1) {
         run_worker(c);
     } else {
@@ -765,35 +1205,30 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     c->tb = NULL;
     if (st != CACT_OK)
         goto out;
-    if (o->out_dir) {
+    if (o->out_dir && o->shards) {
+        /* A shard: its part last, then maybe the merge (run_shard_commit). */
+        st = run_shard_commit(od, c, &info, &meta, run_id, stats, err);
+        if (st != CACT_OK)
+            goto out;
+    } else if (o->out_dir) {
         run_info_fill(c, class_names, &info);
         /* html: its files are listed in the manifest too (written just below). */
-        if (o->html) {
-            size_t n_px = o->html_pixels ? cact_html_px_files(c->n_batches, o->batch) : 0;
-            size_t n_extra = 1 + n_px;
-            out_files = calloc(n_extra, sizeof *out_files);
-            if (!out_files) {
-                st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
-                goto out;
-            }
-            snprintf(out_files[0], sizeof out_files[0], "index.html");
-            for (size_t f = 0; f < n_px; f++)
-                cact_html_px_name(out_files[1 + f], sizeof out_files[0], f);
-            info.n_extra = n_extra;
-            info.extra = (const char(*)[CACT_RUN_FILE_NAME_MAX])out_files;
-        }
+        if (o->html && (st = run_extra(c->n_batches, o->batch, o->html_pixels, &out_files,
+                                       &info, err)) != CACT_OK)
+            goto out;
         st = run_write_files(&info, c->dir, err);
         if (st != CACT_OK)
             goto out;
         /* html: the viewer, beside the PNGs and the manifest it links to. */
-        if (o->html && (st = run_html(c, err)) != CACT_OK)
+        if (o->html && (st = run_html(o, &info, c->use_lut, (const cact_html_hist *)c->html_hist,
+                                     c->dir, 1, err)) != CACT_OK)
             goto out;
         /* The manifest last: in a merge it is the sign that OUT is complete. */
         st = cact_outdir_commit(od, CACT_MANIFEST_NAME, err);
         if (st != CACT_OK)
             goto out;
     }
-    stats->batches = c->n_batches;
+    stats->batches = c->n_mine;
     stats->images = c->images_done;
     stats->files = c->files;
     stats->png_bytes = c->png_bytes;

@@ -43,6 +43,12 @@ struct cact_run_opts {
     int shuffle;
     uint64_t seed;
     size_t max_batches;      /* 0: all */
+    /* shards >= 1: this run is shard `shard` (0 <= shard < shards <= CACT_PART_MAX_SHARDS)
+     * of a sharded run and does the batches k with k mod shards == shard (round robin:
+     * every shard gets the same number of batches, give or take one, whatever each
+     * costs; file names and event-file steps keep the global k). Needs out_dir. 0: the
+     * whole run, alone. See cact_run_job. */
+    size_t shard, shards;
     struct cact_act_chain chain;
     int inplace;             /* float path: kernels overwrite the input buffer */
     int force_float;         /* never use the lookup-table path */
@@ -54,7 +60,8 @@ struct cact_run_opts {
     const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
     int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
     int html_pixels;         /* with html (default 1): OUT/html/px_FFFF.js, the input
-                                bytes behind the page's pixel values under the cursor */
+                                bytes behind the page's pixel values under the cursor;
+                                must be 0 with shards (CACT_ERR_USAGE otherwise) */
     int jobs;                /* worker threads, >= 1; fewer when memory_limit says so */
     uint64_t memory_limit;   /* bytes for the workers' buffers; 0: half of the RAM */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
@@ -81,6 +88,12 @@ struct cact_run_stats {
     double seconds;
     enum cact_run_limit limit; /* on CACT_ERR_USAGE from the size check: which limit */
     struct cact_grid_clip clip_in, clip_out; /* gridnorm: values the grids clipped */
+    /* A shard (opts shards >= 1) and cact_run_merge: the run's shard count, how many of
+     * their parts OUT holds now, and whether this call merged them (then OUT's
+     * manifest.json and index.html describe the whole run, and event_path is the merged
+     * event file with a log directory). */
+    size_t shards, shards_done;
+    int merged;
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
@@ -130,5 +143,30 @@ enum cact_status cact_run_check(const struct cact_run_opts *o, size_t n_images,
  * with neither out_dir nor logdir. */
 enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_stats *stats,
                        struct cact_err *err);
+
+/* ---- Sharded runs ----
+ * A shard (opts shards >= 1) stages its files like any run, then writes its manifest
+ * part (part.h) and commits into OUT under OUT's lock, held only for the commit
+ * (outdir.h, shared): it first clears what is not of the same sharded run (an earlier
+ * complete run, manifest first; another run's parts and files; debris of killed
+ * commits), never another shard's files of the same run, and puts its part in last.
+ * While shards work OUT has no manifest.json. The shard whose commit completes the set
+ * of N parts merges: OUT/index.html from the parts, the parts removed, then
+ * OUT/manifest.json - the same content as one unsharded run's (less the html "jobs"
+ * row if the shards' thread counts differ: shard 0's is shown). With logdir, every
+ * shard writes LOGDIR/.cifar-act-shard-KKKK-of-NNNN.RUNID.events (shard 0 with the
+ * settings text) and the merge combines them into one events.out.tfevents.* file in
+ * step order (cact_tfevent_merge), removing theirs once the manifest is written.
+ * A shard killed before its commit leaves no part (the merge names it missing) and a
+ * staging directory the next run sweeps. */
+
+/* The merge, asked for: o->out_dir is OUT (not created), notice and cancel as for a
+ * job. CACT_OK when merged (stats->merged) or when OUT holds no part but a
+ * manifest.json (nothing to merge). CACT_ERR_MISSING: OUT absent, no part at all, or
+ * some shards' parts absent (the message lists their K); CACT_ERR_FORMAT: a part that
+ * cannot be read, or parts of more than one run (the message names one); CACT_ERR_IO,
+ * CACT_ERR_NOMEM, CACT_ERR_INTERRUPTED. */
+enum cact_status cact_run_merge(const struct cact_run_opts *o, struct cact_run_stats *stats,
+                                struct cact_err *err);
 
 #endif

@@ -13,6 +13,7 @@
 
 struct cact_tblog {
     struct cact_tfevent_writer *w;
+    size_t first, stride;       /* cact_tblog_steps: step first + i * stride is record set i */
     struct cact_act_chain chain;
     int png_level;
     int elementwise;
@@ -21,7 +22,7 @@ struct cact_tblog {
     uint8_t in_lut[CACT_ACT_CHANNELS][256], out_lut[CACT_ACT_CHANNELS][256];
 };
 
-enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir,
+enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir, const char *name,
                                  const struct cact_act_chain *chain, int png_level,
                                  const char *settings_md, struct cact_err *err)
 {
@@ -35,6 +36,7 @@ enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir,
     if (!t)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
     t->chain = *chain;
+    t->stride = 1;
     t->png_level = png_level;
     t->elementwise = cact_act_chain_is_elementwise(chain);
     cact_grid_opts_default(&t->grid);
@@ -55,7 +57,8 @@ enum cact_status cact_tblog_open(struct cact_tblog **tp, const char *dir,
             t->out_lut[c][b] = cact_grid_quantize(CACT_GRID_TENSORBOARD, t->out_f[c][b]);
         }
 
-    st = cact_tfevent_writer_open(&t->w, dir, err);
+    st = name ? cact_tfevent_writer_open_as(&t->w, dir, name, err)
+              : cact_tfevent_writer_open(&t->w, dir, err);
     if (st != CACT_OK)
         goto out;
     if (settings_md) {
@@ -123,6 +126,12 @@ static enum cact_status tblog_image(struct cact_tblog *t, struct cact_tfevent_pb
     return CACT_OK;
 }
 
+void cact_tblog_steps(struct cact_tblog *t, size_t first, size_t stride)
+{
+    t->first = first;
+    t->stride = stride ? stride : 1;
+}
+
 enum cact_status cact_tblog_batch(struct cact_tblog *t, size_t step, const uint8_t *px,
                                   size_t n, const size_t hist_in[CACT_ACT_CHANNELS][256],
                                   const float *out, struct cact_err *err)
@@ -179,7 +188,12 @@ enum cact_status cact_tblog_batch(struct cact_tblog *t, size_t step, const uint8
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    st = cact_tfevent_writer_put(t->w, step, &recs, err);
+    if (step < t->first || (step - t->first) % t->stride) {
+        st = cact_fail(err, CACT_ERR_USAGE, "%s: step %zu is not one of this log's",
+                       cact_tfevent_writer_path(t->w), step);
+        goto out;
+    }
+    st = cact_tfevent_writer_put(t->w, (step - t->first) / t->stride, &recs, err);
 out:
     cact_tfevent_pb_free(&recs);
     free(own);

@@ -23,17 +23,22 @@
 
 struct cact_tblog;
 
-/* Open DIR/events.out.tfevents.* (cact_tfevent_writer_open) and write the settings
- * text (NULL: none). chain: the job's transform and functions (copied);
- * png_level: cact_pngw_encode's level. CACT_ERR_IO / CACT_ERR_NOMEM; *t NULL then. */
-enum cact_status cact_tblog_open(struct cact_tblog **t, const char *dir,
+/* Open DIR/events.out.tfevents.* (cact_tfevent_writer_open), or DIR/name if name is
+ * not NULL (cact_tfevent_writer_open_as), and write the settings text (NULL: none).
+ * chain: the job's transform and functions (copied); png_level: cact_pngw_encode's
+ * level. CACT_ERR_IO / CACT_ERR_NOMEM; *t NULL then. */
+enum cact_status cact_tblog_open(struct cact_tblog **t, const char *dir, const char *name,
                                  const struct cact_act_chain *chain, int png_level,
                                  const char *settings_md, struct cact_err *err);
+
+/* The steps this log gets: first, first + stride, ... (a shard's batches; by default
+ * 0, 1, 2, ...). Call before the first cact_tblog_batch; stride >= 1. */
+void cact_tblog_steps(struct cact_tblog *t, size_t first, size_t stride);
 
 /* The event file's path (owned by t). */
 const char *cact_tblog_path(const struct cact_tblog *t);
 
-/* Record batch `step` (0, 1, ... each once, any order, any thread): n images in px.
+/* Record batch `step` (each of cact_tblog_steps' once, any order, any thread): n images in px.
  * hist: per-channel byte tallies of px (or NULL: counted here). out: the output floats
  * of a chain that is not element-wise; NULL for an element-wise chain (the table is
  * used). Encodes here, in the caller's thread; the records reach the file once every

@@ -1,4 +1,5 @@
 /* tfevent.c - TensorBoard event files: framing, protobuf encoding, histograms, writer. */
+#define _GNU_SOURCE /* renameat2, RENAME_NOREPLACE (glibc 2.28) */
 #include "tfevent.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -519,8 +521,37 @@ static void writer_order_times(struct cact_tfevent_writer *w, uint8_t *data, siz
     }
 }
 
+/* The host part of TensorBoard's file name. */
+static void tfevent_host(char host[256])
+{
+    if (gethostname(host, 256) != 0)
+        snprintf(host, 256, "localhost");
+    host[255] = '\0';
+    /* A '/' would make the name a path; no real host name has one. */
+    for (char *c = host; *c; c++)
+        if (*c == '/')
+            *c = '_';
+}
+
+static enum cact_status writer_open(struct cact_tfevent_writer **wp, const char *dir,
+                                    const char *name, struct cact_err *err);
+
 enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **wp, const char *dir,
                                           struct cact_err *err)
+{
+    return writer_open(wp, dir, NULL, err);
+}
+
+enum cact_status cact_tfevent_writer_open_as(struct cact_tfevent_writer **wp, const char *dir,
+                                             const char *name, struct cact_err *err)
+{
+    if (!name[0] || strchr(name, '/'))
+        return cact_fail(err, CACT_ERR_USAGE, "%s: not a file name", name);
+    return writer_open(wp, dir, name, err);
+}
+
+static enum cact_status writer_open(struct cact_tfevent_writer **wp, const char *dir,
+                                    const char *name, struct cact_err *err)
 {
     struct cact_tfevent_writer *w = NULL;
     struct cact_tfevent_pb first = {0};
@@ -538,20 +569,22 @@ enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **wp, const
     w->fd = -1;
     pthread_mutex_init(&w->lock, NULL);
     cact_err_clear(&w->failed);
-    if (gethostname(host, sizeof host) != 0)
-        snprintf(host, sizeof host, "localhost");
-    host[sizeof host - 1] = '\0';
-    /* A '/' would make the name a path; no real host name has one. */
-    for (char *c = host; *c; c++)
-        if (*c == '/')
-            *c = '_';
-    size = strlen(dir) + strlen(host) + 96;
+    tfevent_host(host);
+    size = strlen(dir) + strlen(host) + (name ? strlen(name) : 0) + 96;
     w->path = malloc(size);
     if (!w->path) {
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
         goto out;
     }
-    for (;;) {
+    if (name) { /* a file of ours: one left by a killed attempt is replaced */
+        snprintf(w->path, size, "%s/%s", dir, name);
+        w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+        if (w->fd < 0) {
+            st = cact_fail(err, CACT_ERR_IO, "%s: cannot create: %s", w->path, strerror(errno));
+            goto out;
+        }
+    }
+    for (; !name;) {
         unsigned n = atomic_fetch_add(&tfevent_writers, 1);
         snprintf(w->path, size, "%s/events.out.tfevents.%010lld.%s.%ld.%u", dir,
                  (long long)time(NULL), host, (long)getpid(), n);
@@ -700,5 +733,201 @@ enum cact_status cact_tfevent_writer_close(struct cact_tfevent_writer *w, struct
     free(w->path);
     pthread_mutex_destroy(&w->lock);
     free(w);
+    return st;
+}
+
+/* ---- Merging event files (a sharded run's) ---- */
+
+struct merge_file {
+    uint8_t *data;
+    size_t len, off;   /* off: the next record */
+    int64_t step;      /* of the record at off */
+    size_t rec_len;    /* its framed length; 0: at the end */
+};
+
+static enum cact_status merge_read(const char *path, struct merge_file *f, struct cact_err *err)
+{
+    struct stat sb;
+    size_t got = 0;
+    int fd;
+    enum cact_status st = cact_open_regular(path, &fd, &sb, err);
+
+    if (st != CACT_OK)
+        return st;
+    if ((uint64_t)sb.st_size > ((uint64_t)1 << 34)) {
+        close(fd);
+        return cact_fail(err, CACT_ERR_FORMAT, "%s: too large for an event file of ours", path);
+    }
+    f->data = malloc((size_t)sb.st_size + 1);
+    if (!f->data) {
+        close(fd);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
+    }
+    while (got < (size_t)sb.st_size) {
+        ssize_t k = read(fd, f->data + got, (size_t)sb.st_size - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    f->len = got;
+    return CACT_OK;
+}
+
+/* A varint at p[*i..n); 0 if it runs out or is too long. */
+static int merge_varint(const uint8_t *p, size_t n, size_t *i, uint64_t *v)
+{
+    *v = 0;
+    for (int shift = 0; shift < 64 && *i < n; shift += 7) {
+        uint8_t b = p[(*i)++];
+        *v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return 1;
+    }
+    return 0;
+}
+
+/* Check the record at f->off (framing, both CRCs) and read its Event's step (field 2;
+ * absent: 0) and whether it is a file_version record (field 3). */
+static enum cact_status merge_next(const char *path, struct merge_file *f, int *version,
+                                   struct cact_err *err)
+{
+    const uint8_t *h = f->data + f->off, *pl;
+    uint64_t len = 0, v;
+    uint32_t crc;
+    size_t i = 0;
+
+    f->rec_len = 0;
+    *version = 0;
+    if (f->off == f->len)
+        return CACT_OK;
+    if (f->len - f->off < 16)
+        goto bad;
+    for (int b = 0; b < 8; b++)
+        len |= (uint64_t)h[b] << (8 * b);
+    memcpy(&crc, h + 8, 4);
+    if (len > f->len - f->off - 16 || crc != cact_tfevent_masked_crc(h, 8))
+        goto bad;
+    pl = h + 12;
+    memcpy(&crc, pl + len, 4);
+    if (crc != cact_tfevent_masked_crc(pl, (size_t)len))
+        goto bad;
+    f->step = 0;
+    while (i < len) {
+        uint64_t key;
+        if (!merge_varint(pl, (size_t)len, &i, &key))
+            goto bad;
+        switch (key & 7) {
+        case 0:
+            if (!merge_varint(pl, (size_t)len, &i, &v))
+                goto bad;
+            if (key >> 3 == 2)
+                f->step = (int64_t)v;
+            break;
+        case 1:
+            i += 8;
+            break;
+        case 5:
+            i += 4;
+            break;
+        case 2:
+            if (!merge_varint(pl, (size_t)len, &i, &v) || v > len - i)
+                goto bad;
+            if (key >> 3 == 3)
+                *version = 1;
+            i += (size_t)v;
+            break;
+        default:
+            goto bad;
+        }
+    }
+    if (i != len)
+        goto bad;
+    f->rec_len = 16 + (size_t)len;
+    return CACT_OK;
+bad:
+    return cact_fail(err, CACT_ERR_FORMAT, "%s: not a whole event record at byte %zu", path,
+                     f->off);
+}
+
+enum cact_status cact_tfevent_merge(const char *dir, const char *const *names, size_t n,
+                                    char *out_path, size_t size, struct cact_err *err)
+{
+    struct merge_file *f = calloc(n ? n : 1, sizeof *f);
+    struct cact_tfevent_pb out = {0};
+    struct cact_tfevent_writer order = {0};
+    char path[4096], tmp[4096], host[256];
+    enum cact_status st = CACT_OK;
+    int version;
+
+    if (!f)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    for (size_t j = 0; st == CACT_OK && j < n; j++) {
+        if (snprintf(path, sizeof path, "%s/%s", dir, names[j]) >= (int)sizeof path) {
+            st = cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", dir, names[j]);
+            break;
+        }
+        if ((st = merge_read(path, &f[j], err)) != CACT_OK)
+            break;
+        /* One file_version record: the first file's (its time starts the run). */
+        while ((st = merge_next(path, &f[j], &version, err)) == CACT_OK && version) {
+            if (out.len == 0)
+                cact_tfevent_pb_raw(&out, f[j].data + f[j].off, f[j].rec_len);
+            f[j].off += f[j].rec_len;
+        }
+        if (st == CACT_OK && out.len == 0)
+            st = cact_tfevent_file_version(&out, cact_tfevent_wall_time());
+    }
+    /* Smallest step first; a tie keeps file order (shard 0's settings before its
+     * step 0), and one file's records keep theirs. */
+    while (st == CACT_OK) {
+        size_t best = n;
+        for (size_t j = 0; j < n; j++)
+            if (f[j].rec_len && (best == n || f[j].step < f[best].step))
+                best = j;
+        if (best == n)
+            break;
+        cact_tfevent_pb_raw(&out, f[best].data + f[best].off, f[best].rec_len);
+        f[best].off += f[best].rec_len;
+        snprintf(path, sizeof path, "%s/%s", dir, names[best]);
+        while ((st = merge_next(path, &f[best], &version, err)) == CACT_OK && version)
+            f[best].off += f[best].rec_len;
+    }
+    if (st == CACT_OK && out.oom)
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory merging event files in %s", dir);
+    if (st != CACT_OK)
+        goto out;
+    writer_order_times(&order, out.data, out.len, 1); /* wall_time never goes back */
+    /* Whole under a name TensorBoard skips, then renamed to one it reads (never over
+     * an existing file). */
+    static atomic_uint merges;
+    snprintf(tmp, sizeof tmp, "%s/.cifar-act-merge.%ld.%u.tmp", dir, (long)getpid(),
+             atomic_fetch_add(&merges, 1));
+    (void)unlink(tmp);
+    if ((st = cact_write_new(tmp, out.data, out.len, err)) != CACT_OK)
+        goto out;
+    tfevent_host(host);
+    for (;;) {
+        unsigned k = atomic_fetch_add(&tfevent_writers, 1);
+        snprintf(path, sizeof path, "%s/events.out.tfevents.%010lld.%s.%ld.%u", dir,
+                 (long long)time(NULL), host, (long)getpid(), k);
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+            break;
+        if (errno != EEXIST) {
+            st = cact_fail(err, CACT_ERR_IO, "cannot rename %s to %s: %s", tmp, path,
+                           strerror(errno));
+            (void)unlink(tmp);
+            goto out;
+        }
+    }
+    if (out_path)
+        snprintf(out_path, size, "%s", path);
+out:
+    for (size_t j = 0; j < n; j++)
+        free(f[j].data);
+    free(f);
+    cact_tfevent_pb_free(&out);
     return st;
 }

@@ -134,6 +134,12 @@ struct cact_tfevent_writer;
 enum cact_status cact_tfevent_writer_open(struct cact_tfevent_writer **w, const char *dir,
                                           struct cact_err *err);
 
+/* The same, but the file is dir/name, created or truncated (a file of the caller's,
+ * e.g. a shard's, that a killed attempt may have left). CACT_ERR_USAGE if name is
+ * empty or has a '/'. */
+enum cact_status cact_tfevent_writer_open_as(struct cact_tfevent_writer **w, const char *dir,
+                                             const char *name, struct cact_err *err);
+
 /* The file's path (owned by w). */
 const char *cact_tfevent_writer_path(const struct cact_tfevent_writer *w);
 
@@ -159,5 +165,19 @@ enum cact_status cact_tfevent_writer_put(struct cact_tfevent_writer *w, size_t s
  * failed, or CACT_ERR_FORMAT if sequence numbers are missing below the highest one
  * handed over (their successors were never written). w is freed in every case. */
 enum cact_status cact_tfevent_writer_close(struct cact_tfevent_writer *w, struct cact_err *err);
+
+/* ---- Merging ---- */
+
+/* Combine the event files dir/names[0..n) (a sharded run's: each in step order,
+ * disjoint steps) into one new file in dir named as cact_tfevent_writer_open names
+ * them, into out_path (size bytes; may be NULL): one file_version record, then every
+ * other record of the inputs ordered by step, ties in input order (so names[0]'s
+ * records at a step come first), each file's own order kept; wall_time made
+ * non-decreasing as the writer does. Written whole under a name TensorBoard ignores
+ * (".cifar-act-merge.*.tmp"), then renamed, never over a file. The inputs are left.
+ * Every record's framing and both CRCs are checked: CACT_ERR_FORMAT naming the file
+ * and offset; errors of cact_open_regular; CACT_ERR_IO, CACT_ERR_NOMEM. */
+enum cact_status cact_tfevent_merge(const char *dir, const char *const *names, size_t n,
+                                    char *out_path, size_t size, struct cact_err *err);
 
 #endif

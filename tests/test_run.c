@@ -695,7 +695,7 @@ static void stage_files(const char *out, const char *const *names, int n, int fo
 {
     static const struct cact_outdir_name ours[] = {
         {"input_", ".png", 0}, {"manifest.json", NULL, 0}, {"html", NULL, 1}, {NULL, NULL, 0}};
-    struct cact_outdir_opts oo = {out, ours, NULL, NULL, NULL};
+    struct cact_outdir_opts oo = {out, ours, NULL, NULL, NULL, 0};
     struct cact_outdir *od;
     struct cact_err e;
     char path[800];
@@ -737,7 +737,7 @@ static void test_outdir_dirs(void)
     }
     /* Not committed (a failed run): the staging directory goes, subdirectory and all. */
     static const struct cact_outdir_name ours[] = {{"html", NULL, 1}, {NULL, NULL, 0}};
-    struct cact_outdir_opts oo = {out_path("dirs-swap"), ours, NULL, NULL, NULL};
+    struct cact_outdir_opts oo = {out_path("dirs-swap"), ours, NULL, NULL, NULL, 0};
     struct cact_outdir *od;
     struct cact_err e;
     CHECK_EQ_INT(cact_outdir_begin(&od, &oo, &e), CACT_OK);

@@ -477,7 +477,7 @@ static void test_tblog(void)
     cact_tblog_settings(md, sizeof md, &chain, 4, "| extra | row |\n");
     CHECK(strstr(md, "| functions | `sigmoid` |") && strstr(md, "| batch size | 4 |") &&
           strstr(md, "| normalize | no |") && strstr(md, "| extra | row |"));
-    CHECK_EQ_INT(cact_tblog_open(&t, dir, &chain, 1, md, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_open(&t, dir, NULL, &chain, 1, md, &e), CACT_OK);
     snprintf(path, sizeof path, "%s", cact_tblog_path(t));
     CHECK_EQ_INT(cact_tblog_batch(t, 1, px + 4 * 3072, 4, NULL, NULL, &e), CACT_OK);
     CHECK_EQ_INT(cact_tblog_batch(t, 2, px + 8 * 3072, 2, NULL, NULL, &e), CACT_OK);
@@ -550,7 +550,7 @@ static void test_tblog(void)
     struct cact_act_chain sm = {0};
     cact_act_parse("softmax", &sm.fn[0], &e);
     sm.n = 1;
-    CHECK_EQ_INT(cact_tblog_open(&t, dir, &sm, 1, NULL, &e), CACT_OK);
+    CHECK_EQ_INT(cact_tblog_open(&t, dir, NULL, &sm, 1, NULL, &e), CACT_OK);
     CHECK_EQ_INT(cact_tblog_batch(t, 0, px, 4, NULL, NULL, &e), CACT_ERR_USAGE);
     cact_tblog_close(t, NULL);
     free(px);

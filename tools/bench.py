@@ -2,15 +2,21 @@
 """`make bench`: cifar-act end to end on the real test set, against the PyTorch lesson
 pipeline when /usr/bin/python3 has torch. Prints medians of several runs.
 
-    tools/bench.py ./cifar-act [--data ../shared] [--runs 5]
+    tools/bench.py ./cifar-act [--data ../shared] [--runs 5] [--sweep-rounds 3]
 
 Wall time includes process start (and the interpreter's, for PyTorch). Peak RSS is
 the child's ru_maxrss from wait4(2). PNG bytes are the sizes of the files written;
 "vs PIL" compares them with PIL writing the same pixels (each grid decoded and saved
 again with PIL's defaults, as save_image does), when /usr/bin/python3 has PIL.
+The --shard sweep (issue 13; needs GNU parallel, else skipped with a line saying so)
+runs every element-wise function x 3 normalizations one after another, and with
+`parallel` and --shard; it is capped at about SWEEP_BUDGET seconds (fewer rounds,
+said in its output) so that it adds at most ~2 minutes to make bench.
 """
 import argparse
+import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -79,6 +85,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--build", default="build", help="where make put tools/bench_*")
     ap.add_argument("--skip-kernels", action="store_true")
+    ap.add_argument("--sweep-rounds", type=int, default=3,
+                    help="rounds of the --shard sweep (0 skips it)")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="cifar-act-bench.")
     out = os.path.join(tmp, "out")
@@ -168,6 +176,8 @@ def main():
         else:
             print("\nPyTorch comparison skipped: /usr/bin/python3 cannot import torch and "
                   "torchvision (apt-get install python3-torch python3-torchvision)")
+        if a.sweep_rounds > 0:
+            sweep(a.bin, data, tmp, a.sweep_rounds)
         if not a.skip_kernels:
             kernels(a.build)
         extract = os.path.join(a.build, "tools", "bench_extract")
@@ -177,6 +187,117 @@ def main():
             subprocess.run([os.path.join(HERE, "bench_extract.sh"), extract], check=False)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# The sweep's normalizations: none, the lesson's Normalize((0.5,), (0.5,)), ImageNet's.
+SWEEP_NORMALIZE = [("none", []), ("0.5,0.5", ["--normalize", "0.5,0.5"]),
+                   ("ImageNet", ["--normalize", "0.485,0.456,0.406,0.229,0.224,0.225"])]
+SWEEP_BUDGET = 110  # seconds: no round starts that would end past this (make bench + ~2 min)
+
+
+def timed(cmd, stdin=None):
+    """Run cmd; (wall seconds, CPU seconds): user+sys of cmd and of every process it
+    waited for (GNU parallel's children), from wait4(2)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.DEVNULL)
+    _, status, ru = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: sweep: command failed: {' '.join(cmd)}")
+    return wall, ru.ru_utime + ru.ru_stime
+
+
+def sweep(binary, data, tmp, rounds):
+    """Every element-wise function (with its defaults, as --gallery lists them) x 3
+    normalizations on the test set, three ways: one run after another with the
+    default --jobs (all CPUs); GNU parallel -j CPUs over settings x --shard K/CPUs,
+    --jobs 1 per process (so both use every CPU, and no more: a shard with the
+    default --jobs would start CPUs threads in each of CPUs processes); and, for
+    scale, parallel -j CPUs over the settings alone (no shards). Each setting has its
+    own --out, emptied before each round; the shards of a setting write into it at
+    the same time and the last one merges."""
+    cpus = os.cpu_count() or 1
+    if not shutil.which("parallel"):
+        print("\n--shard sweep skipped: GNU parallel is not installed (apt-get install parallel)")
+        return
+    gal = os.path.join(tmp, "gallery")
+    subprocess.run([binary, "--data", data, "--out", gal, "--gallery", "--quiet"],
+                   check=True, stdout=subprocess.DEVNULL)
+    with open(os.path.join(gal, "gallery.json")) as f:
+        specs = [c["spec"] for c in json.load(f)["order"] if "spec" in c]
+    configs = [["--fn", spec] + norm for spec in specs for _, norm in SWEEP_NORMALIZE]
+    root = os.path.join(tmp, "sweep")
+    base = [binary, "--data", data, "--quiet"]
+
+    def out(way, i):
+        return os.path.join(root, way, f"c{i:03d}")
+
+    def lines(way, extra, shards):
+        return "".join(shlex.join(base + c + ["--out", out(way, i)] + extra +
+                                  (["--shard", f"{k}/{shards}"] if shards else [])) + "\n"
+                       for i, c in enumerate(configs) for k in range(max(shards, 1)))
+
+    def sequential():
+        wall = cpu = 0.0
+        for i, c in enumerate(configs):
+            w, u = timed(base + c + ["--out", out("seq", i)])
+            wall, cpu = wall + w, cpu + u
+        return wall, cpu
+
+    def parallel(way, shards):
+        path = os.path.join(root, way + ".cmds")
+        with open(path, "w") as f:
+            f.write(lines(way, ["--jobs", "1"], shards))
+        with open(path) as f:
+            return timed(["parallel", "-j", str(cpus), "--halt", "now,fail=1"], stdin=f)
+
+    ways = [("seq", f"{len(configs)} runs one after another, --jobs {cpus}", sequential),
+            ("shard", f"parallel -j {cpus}, --shard K/{cpus} --jobs 1 ({len(configs) * cpus} processes)",
+             lambda: parallel("shard", cpus)),
+            ("par", f"parallel -j {cpus} over settings, --jobs 1 (no --shard)",
+             lambda: parallel("par", 0))]
+    print(f"\n--shard sweep: {len(specs)} element-wise functions x {len(SWEEP_NORMALIZE)} "
+          f"normalizations ({', '.join(n for n, _ in SWEEP_NORMALIZE)}) = {len(configs)} "
+          f"runs of the test set (PNGs and index.html), {cpus} CPUs")
+    sys.stdout.flush()
+    results = {w: [] for w, _, _ in ways}
+    t0 = time.perf_counter()
+    done = 0
+    for rnd in range(rounds):
+        for w, _, fn in ways[rnd % len(ways):] + ways[:rnd % len(ways)]:  # rotate the order
+            shutil.rmtree(os.path.join(root, w), ignore_errors=True)
+            os.makedirs(os.path.join(root, w))
+            results[w].append(fn())
+        done += 1
+        if rnd == 0:
+            check_sweep(configs, out)
+        spent = time.perf_counter() - t0
+        if rnd + 1 < rounds and spent + spent / done > SWEEP_BUDGET:
+            print(f"(stopped after {done} of {rounds} rounds: {spent:.0f} s so far, another "
+                  f"would pass the sweep's {SWEEP_BUDGET} s budget; a busy machine?)")
+            break
+    print(f"median of {done} round(s), the ways interleaved; CPU = user+sys of every process")
+    print(f"{'way':64} {'wall s':>7} {'CPU s':>7}")
+    med = {}
+    for w, label, _ in ways:
+        med[w] = (statistics.median(r[0] for r in results[w]),
+                  statistics.median(r[1] for r in results[w]))
+        print(f"{label:64} {med[w][0]:7.2f} {med[w][1]:7.2f}")
+    print(f"ratio one after another / sharded: wall {med['seq'][0] / med['shard'][0]:.2f}x, "
+          f"CPU {med['seq'][1] / med['shard'][1]:.2f}x; "
+          f"/ parallel over settings: wall {med['seq'][0] / med['par'][0]:.2f}x")
+
+
+def check_sweep(configs, out):
+    """Every sharded setting merged (manifest.json, no parts left) into the files of
+    its unsharded run; otherwise the sweep's numbers would be of a broken job."""
+    for i in range(len(configs)):
+        ref = sorted(os.listdir(out("seq", i)))
+        for w in ("shard", "par"):
+            got = sorted(n for n in os.listdir(out(w, i)) if not n.startswith("."))
+            if got != ref:
+                sys.exit(f"bench: sweep: {out(w, i)} ({' '.join(configs[i])}) holds other "
+                         f"files than {out('seq', i)}: {sorted(set(got) ^ set(ref))[:4]}")
 
 
 def parse_kernel_table(text):

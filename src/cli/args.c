@@ -21,6 +21,7 @@
 #include "ca.h"
 #include "cifar.h"
 #include "grid.h"
+#include "part.h" /* CACT_PART_MAX_SHARDS */
 #include "pngw.h"
 
 #define CLI_STR_(x) #x
@@ -136,6 +137,28 @@ static const char *const cli_help_text[] = {
 "                         'relu,sigmoid,gelu(approximate=tanh)'; none: every\n"
 "                         element-wise function with its defaults\n"
 "      --gallery-batch K  the batch the gallery shows (default 0)\n"
+,
+"\n"
+"Many runs (a job array; see the README):\n"
+"      --shard K/N        do only the batches k with k mod N == K, 0 <= K < N\n"
+"                         <= 1024: round robin, so every shard gets as many\n"
+"                         batches as the next (give or take one) and a\n"
+"                         costly stretch of the data is spread over all.\n"
+"                         Names and TensorBoard steps keep k. Run the N\n"
+"                         shards in any order, at once or not, into one --out\n"
+"                         (and --logdir): each adds its files and its\n"
+"                         OUT/manifest.part-KKKK.json; the last to finish\n"
+"                         writes OUT/manifest.json and index.html, as one\n"
+"                         run would have (and one event file); the page has\n"
+"                         no pixel values (--no-html-pixels: each pixel file\n"
+"                         spans several shards)\n"
+"      --shard auto       K and N from a Slurm job array (contiguous ids):\n"
+"                         SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and\n"
+"                         SLURM_ARRAY_TASK_COUNT\n"
+"      --shard auto/N     K from Slurm, else from JOB_COMPLETION_INDEX (a\n"
+"                         Kubernetes Indexed Job); N given\n"
+"      --merge DIR        no job: merge DIR's parts now; says which shards'\n"
+"                         parts are missing\n"
 "\n"
 "  -j, --jobs N           worker threads (default: online CPUs); the output\n"
 "                         is the same for any N\n"
@@ -357,6 +380,22 @@ bad:
     return cli_usage("%s: '%s' is not LO,HI (two numbers, e.g. -1,1)", opt, arg);
 }
 
+SETTER(set_shard)
+{
+    (void)opt;
+    a->shard_spec = arg;
+    return 0;
+}
+
+SETTER(set_merge)
+{
+    if (arg[0] == '\0')
+        return cli_usage("%s: empty directory name", opt);
+    a->run.out_dir = arg;
+    a->action = CLI_MERGE;
+    return 0;
+}
+
 SETTER(set_tensor)
 {
     (void)opt;
@@ -431,7 +470,12 @@ SETTER(set_scale_each) { (void)opt; (void)arg; a->run.grid.scale_each = 1; retur
 SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
 SETTER(set_html) { (void)opt; (void)arg; a->run.html = 1; return 0; }
 SETTER(set_no_html) { (void)opt; (void)arg; a->run.html = 0; return 0; }
-SETTER(set_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 1; return 0; }
+SETTER(set_html_pixels)
+{
+    (void)opt, (void)arg;
+    a->run.html_pixels = a->html_pixels_asked = 1;
+    return 0;
+}
 SETTER(set_no_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 0; return 0; }
 
 /* ---- The option table ---- */
@@ -485,6 +529,8 @@ static const struct cli_opt cli_opts[] = {
     {"no-html-pixels", 0, no_argument, set_no_html_pixels},
     {"gallery", 0, optional_argument, set_gallery},
     {"gallery-batch", 0, required_argument, set_gallery_batch},
+    {"shard", 0, required_argument, set_shard},
+    {"merge", 0, required_argument, set_merge},
     {"jobs", 'j', required_argument, set_jobs},
     {"quiet", 'q', no_argument, set_quiet},
     {"help", 'h', no_argument, set_help},
@@ -547,6 +593,72 @@ static void cli_fetch_env(struct cact_fetch_opts *fo)
     fo->max_attempts = attempts > INT_MAX ? INT_MAX : (int)attempts;
 }
 
+/* A whole number in 0..max from the environment variable name; what is wrong in why. */
+static int cli_env_uint(const char *name, unsigned long long max, unsigned long long *v,
+                        const char **why)
+{
+    const char *s = getenv(name);
+    char *end;
+
+    *why = "is not set";
+    if (!s || !*s)
+        return -1;
+    *why = "is not a whole number in range";
+    if (!isdigit((unsigned char)s[0]))
+        return -1;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return errno || *end || *v > max ? -1 : 0;
+}
+
+/* --shard K/N, auto or auto/N into run.shard and run.shards. The job-array variables
+ * are read here (the library never reads the environment). */
+static int cli_shard(struct cli_args *a)
+{
+    const char *s = a->shard_spec, *slash = strchr(s, '/'), *why;
+    unsigned long long k = 0, n = 0, id, min;
+    char kbuf[32];
+    const unsigned long long max = CACT_PART_MAX_SHARDS;
+
+    if (!slash && strcmp(s, "auto") != 0)
+        return cli_usage("--shard: '%s' is not K/N, auto or auto/N", s);
+    if (slash && (size_t)(slash - s) >= sizeof kbuf)
+        return cli_usage("--shard: '%s' is not K/N, auto or auto/N", s);
+    if (slash && cli_uint("--shard", slash + 1, 1, max, &n) != 0)
+        return 2;
+    if (!slash && cli_env_uint("SLURM_ARRAY_TASK_COUNT", max, &n, &why) != 0)
+        return cli_usage("--shard auto: SLURM_ARRAY_TASK_COUNT %s (1..%llu); outside a Slurm "
+                         "array give N: --shard auto/N (Kubernetes: JOB_COMPLETION_INDEX)",
+                         why, max);
+    if (!slash && n == 0)
+        return cli_usage("--shard auto: SLURM_ARRAY_TASK_COUNT is 0");
+    if (slash && strncmp(s, "auto/", 5) != 0) {
+        memcpy(kbuf, s, (size_t)(slash - s));
+        kbuf[slash - s] = '\0';
+        if (cli_uint("--shard", kbuf, 0, n - 1, &k) != 0)
+            return 2;
+    } else if (getenv("SLURM_ARRAY_TASK_ID")) {
+        if (cli_env_uint("SLURM_ARRAY_TASK_ID", UINT32_MAX, &id, &why) != 0)
+            return cli_usage("--shard %s: SLURM_ARRAY_TASK_ID %s", s, why);
+        if (cli_env_uint("SLURM_ARRAY_TASK_MIN", UINT32_MAX, &min, &why) != 0)
+            return cli_usage("--shard %s: SLURM_ARRAY_TASK_MIN %s", s, why);
+        if (id < min || id - min >= n)
+            return cli_usage("--shard %s: SLURM_ARRAY_TASK_ID %llu - SLURM_ARRAY_TASK_MIN %llu "
+                             "is not below N = %llu (an array with gaps or a step?)",
+                             s, id, min, n);
+        k = id - min;
+    } else if (slash && getenv("JOB_COMPLETION_INDEX")) {
+        if (cli_env_uint("JOB_COMPLETION_INDEX", n - 1, &k, &why) != 0)
+            return cli_usage("--shard %s: JOB_COMPLETION_INDEX %s (0..%llu)", s, why, n - 1);
+    } else {
+        return cli_usage("--shard %s: SLURM_ARRAY_TASK_ID is not set%s", s,
+                         slash ? ", nor JOB_COMPLETION_INDEX" : "");
+    }
+    a->run.shard = (size_t)k;
+    a->run.shards = (size_t)n;
+    return 0;
+}
+
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     struct option longs[CLI_N_OPTS + 1];
@@ -605,6 +717,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     if (optind < argc)
         return cli_usage("unexpected argument '%s': cifar-act takes options only",
                          argv[optind]);
+    if (a->action == CLI_MERGE && a->shard_spec)
+        return cli_usage("--merge merges the shards' parts: no --shard");
+    if (a->shard_spec && a->action != CLI_RUN)
+        return cli_usage("--shard cannot be combined with --%s",
+                         a->action == CLI_TENSOR ? "tensor"
+                         : a->action == CLI_DOWNLOAD_ONLY ? "download-only" : "merge");
     if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY && a->action != CLI_TENSOR)
         return 0;
     if (a->list_long)
@@ -630,6 +748,20 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     }
     if (a->run.logdir && !a->out_given)
         a->run.out_dir = NULL; /* --logdir alone: only the event file */
+    if (a->shard_spec && a->gallery)
+        return cli_usage("--shard cannot be combined with --gallery (one batch)");
+    if (a->shard_spec && !a->run.out_dir)
+        return cli_usage("--shard needs an output directory (--out): the shards' parts and "
+                         "their merge live there");
+    /* The viewer's pixel files span several shards' batches (run.h): a sharded page
+     * has no pixel values unless a later merge can write them. */
+    if (a->shard_spec && a->html_pixels_asked)
+        return cli_usage("--shard cannot be combined with --html-pixels (each pixel file "
+                         "spans several shards' batches)");
+    if (a->shard_spec)
+        a->run.html_pixels = 0;
+    if (a->shard_spec && (rc = cli_shard(a)) != 0)
+        return rc;
     if (a->run.kind == CACT_CIFAR_10 && a->run.label == CACT_CIFAR_LABEL_COARSE)
         return cli_usage("--label: coarse labels exist only in CIFAR-100");
     if (a->no_verify && (a->action == CLI_DOWNLOAD_ONLY || a->fetch.url ||

@@ -29,7 +29,7 @@ _cifar_act()
         -f | --fn)
             words=$("$prog" --list 2>/dev/null | awk '/^[a-z0-9_]+ +[A-Z]/ { print $1 }')
             ;;
-        -d | --data | -o | --out)
+        -d | --data | -o | --out | --merge)
             compopt -o dirnames 2>/dev/null
             COMPREPLY=($(compgen -d -- "$cur"))
             return
@@ -38,6 +38,9 @@ _cifar_act()
             compopt -o filenames 2>/dev/null
             COMPREPLY=($(compgen -f -X '!*.tar.gz' -- "$cur") $(compgen -d -- "$cur"))
             return
+            ;;
+        --shard)
+            words="auto auto/"
             ;;
         --style | --layout | --dataset | --split | --label)
             words=$(_cifar_act_choices "$prog" "$prev")

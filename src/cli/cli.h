@@ -19,7 +19,8 @@
 #define CLI_GALLERY_MAX 64
 
 /* What the command line asked for. */
-enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_TENSOR };
+enum cli_action { CLI_RUN, CLI_DOWNLOAD_ONLY, CLI_LIST, CLI_HELP, CLI_VERSION, CLI_TENSOR,
+                  CLI_MERGE };
 
 struct cli_args {
     enum cli_action action;
@@ -27,6 +28,7 @@ struct cli_args {
     struct cact_fetch_opts fetch;
     int quiet;
     int list_long;  /* --list --long: the wide table */
+    int html_pixels_asked; /* --html-pixels given (refused with --shard) */
     int no_verify;
     /* --gallery [NAMES]: one batch through many functions instead of the job. */
     int gallery;
@@ -35,6 +37,7 @@ struct cli_args {
     size_t gallery_batch;                   /* --gallery-batch K */
     int out_given;    /* --out was on the command line (--logdir alone writes no PNGs) */
     const char *tensor; /* --tensor LIST (CLI_TENSOR) */
+    const char *shard_spec; /* --shard K/N, auto or auto/N (resolved into run.shard[s]) */
 };
 
 /* ---- args.c ---- */
@@ -93,6 +96,9 @@ int cli_fetch(struct cli_args *a);
 
 /* Run the job (cact_run_job) and print its summary. Returns the exit status. */
 int cli_job(struct cli_args *a);
+
+/* --merge DIR (cact_run_merge) and its summary. Returns the exit status. */
+int cli_merge(struct cli_args *a);
 
 /* Run the gallery (cact_gallery_run) instead of the job. Returns the exit status. */
 int cli_gallery(struct cli_args *a);

@@ -150,8 +150,38 @@ int cli_job(struct cli_args *a)
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
     if (!a->quiet && ro->out_dir && ro->logdir)
         printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
+    if (!a->quiet && ro->shards && stats.merged)
+        printf("cifar-act: shard %zu of %zu done; all %zu parts there: merged into "
+               "%s/manifest.json\n", ro->shard, ro->shards, ro->shards, ro->out_dir);
+    else if (!a->quiet && ro->shards)
+        printf("cifar-act: shard %zu of %zu done; %zu of %zu parts there (the last shard to "
+               "finish merges)\n", ro->shard, ro->shards, stats.shards_done, ro->shards);
     if (!a->quiet)
         cli_clip_report(a, &stats);
+    return 0;
+}
+
+int cli_merge(struct cli_args *a)
+{
+    struct cact_run_stats stats;
+    struct cact_err err;
+
+    cact_err_clear(&err);
+    if (!a->quiet)
+        a->run.notice = cli_fetch_notice;
+    if (cact_run_merge(&a->run, &stats, &err) != CACT_OK) {
+        cli_fail(&err);
+        return cli_exit_status(err.code);
+    }
+    if (!a->quiet && !stats.merged)
+        printf("cifar-act: nothing to merge: %s/manifest.json is there and no part\n",
+               a->run.out_dir);
+    else if (!a->quiet)
+        printf("cifar-act: merged %zu %s (%zu %s, %zu %s) into %s/manifest.json%s%s\n",
+               stats.shards, cli_plural(stats.shards, "part", "parts"), stats.batches,
+               cli_plural(stats.batches, "batch", "batches"), stats.images,
+               cli_plural(stats.images, "image", "images"), a->run.out_dir,
+               stats.event_path[0] ? " and " : "", stats.event_path);
     return 0;
 }
 

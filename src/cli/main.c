@@ -25,6 +25,9 @@ int main(int argc, char **argv)
                CACT_VERSION);
         return cli_stdout_done(0);
     case CLI_TENSOR: return cli_stdout_done(cli_tensor(&a));
+    case CLI_MERGE: /* no dataset: the parts hold everything */
+        cli_signals_install();
+        return cli_stdout_done(cli_merge(&a));
     case CLI_RUN:
     case CLI_DOWNLOAD_ONLY:
         break;
