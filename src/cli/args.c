@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "act.h"
 #include "act_kernels.h"
@@ -226,12 +227,46 @@ SETTER(set_normalize)
     return 0;
 }
 
+/* Room for the longest name the library creates under a directory option: for --out
+ * the sibling staging directory ".BASE.cifar-act-stage.PID.N" (36 bytes more than OUT)
+ * and "/html/NAME.tmp.PID.N" in it; for --logdir "/events.out.tfevents.TIME.HOST.PID.N"
+ * (HOST up to 64 bytes: 115); for --data "/cifar-10-python.tar.gz.part.source" and the
+ * stamps. The library's path buffers are PATH_MAX bytes. */
+#define CLI_DIR_RESERVE 128
+
+/* A path the system can take, checked before anything is created: no name in it longer
+ * than NAME_MAX, and (as an absolute path, the way the library resolves it) at most
+ * PATH_MAX - 1 bytes with `reserve` bytes to spare. Else a usage error naming opt, the
+ * limit and the reason; the path itself is abbreviated (it may be 4 KB long). */
+static int cli_path(const char *opt, const char *arg, size_t reserve)
+{
+    size_t len = strlen(arg), abs = len, limit = PATH_MAX - 1 - reserve;
+    char cwd[PATH_MAX];
+
+    for (const char *c = arg; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n > NAME_MAX)
+            return cli_usage("%s: a name in the path is %zu bytes, more than NAME_MAX (%d): "
+                             "'%.24s...': %s", opt, n, NAME_MAX, c, strerror(ENAMETOOLONG));
+        c += n + (c[n] == '/');
+    }
+    if (arg[0] != '/')
+        abs += getcwd(cwd, sizeof cwd) ? strlen(cwd) + 1 : PATH_MAX;
+    if (abs > limit)
+        return cli_usage("%s: the path is %zu bytes%s ('%.24s...'); the limit is %zu bytes "
+                         "(PATH_MAX %d%s): %s", opt, abs,
+                         arg[0] != '/' ? " as an absolute path" : "", arg, limit, PATH_MAX,
+                         reserve ? ", less room for the names cifar-act creates in it" : "",
+                         strerror(ENAMETOOLONG));
+    return 0;
+}
+
 SETTER(set_data)
 {
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.data_dir = arg;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_out)
@@ -240,7 +275,7 @@ SETTER(set_out)
         return cli_usage("%s: empty directory name", opt);
     a->run.out_dir = arg;
     a->out_given = 1;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_logdir)
@@ -248,7 +283,7 @@ SETTER(set_logdir)
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.logdir = arg;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_dataset)
@@ -370,7 +405,11 @@ SETTER(set_scale) { return cli_int(opt, arg, 1, 64, &a->run.grid.scale); }
 SETTER(set_png_level) { return cli_int(opt, arg, 0, 9, &a->run.png_level); }
 SETTER(set_jobs) { return cli_int(opt, arg, 1, 1024, &a->run.jobs); }
 SETTER(set_url) { (void)opt; a->fetch.url = arg; return 0; }
-SETTER(set_archive) { (void)opt; a->fetch.archive = arg; return 0; }
+SETTER(set_archive)
+{
+    a->fetch.archive = arg;
+    return cli_path(opt, arg, 0); /* only read */
+}
 
 /* --gallery NAMES: specs split at the commas outside parentheses, so
  * 'hardtanh(min_val=-2, max_val=2),relu' is two functions. */
@@ -604,6 +643,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     if (optind < argc)
         return cli_usage("unexpected argument '%s': cifar-act takes options only",
                          argv[optind]);
+    if (a->run.data_dir == env_data && env_data &&
+        (rc = cli_path("CIFAR_ACT_DATA", env_data, CLI_DIR_RESERVE)) != 0)
+        return rc;
     if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY && a->action != CLI_TENSOR)
         return 0;
     if (a->list_long)
