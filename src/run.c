@@ -757,6 +757,11 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         goto out;
     if (o->out_dir) {
         run_info_fill(c, class_names, &info);
+        if (o->logdir) { /* tblog hook: the event file, named relative to the logdir */
+            const char *slash = strrchr(stats->event_path, '/');
+            info.logdir = o->logdir;
+            info.event_file = slash ? slash + 1 : stats->event_path;
+        }
         /* html: its files are listed in the manifest too (written just below). */
         if (o->html) {
             size_t n_extra = 1 + (o->html_pixels ? c->n_batches : 0);
