@@ -530,6 +530,33 @@ static const struct cli_opt cli_opts[] = {
 };
 #define CLI_N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
 
+/* Options of the job that --gallery (one batch, element-wise functions drawn through
+ * their lookup tables, one thread, no event file) has no use for: refused with the
+ * reason rather than silently ignored. Every other option is honoured by the gallery
+ * or is already refused (--fn, --tensor, --download-only). */
+static const struct {
+    const char *name, *why;
+} cli_not_with_gallery[] = {
+    {"inplace", "every function runs on the same input batch"},
+    {"no-lut", "its cards are drawn through the exact lookup tables"},
+    {"max-batches", "it shows one batch: --gallery-batch K"},
+    {"logdir", "it writes no event file"},
+    {"layout", "its PNG is the input grid and one output grid per function"},
+    {"html-pixels", "gallery.html has no pixel values"},
+    {"jobs", "it runs in one thread"},
+};
+#define CLI_N_NOT_WITH_GALLERY (sizeof cli_not_with_gallery / sizeof cli_not_with_gallery[0])
+
+/* The row of the option called name (a name in cli_opts: a typo is a bug, caught by
+ * the gallery tests, which then find row 0's flag instead). */
+static size_t cli_opt_find(const char *name)
+{
+    for (size_t i = 0; i < CLI_N_OPTS; i++)
+        if (strcmp(cli_opts[i].name, name) == 0)
+            return i;
+    return 0;
+}
+
 /* getopt_long's val for row i: above every char, so short letters never collide. */
 #define CLI_VAL(i) (256 + (int)(i))
 
@@ -588,6 +615,7 @@ static void cli_fetch_env(struct cact_fetch_opts *fo)
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     struct option longs[CLI_N_OPTS + 1];
+    unsigned char given[CLI_N_OPTS] = {0}; /* each option seen on the command line */
     char shorts[2 * CLI_N_OPTS + 2], name[64];
     size_t ns = 0;
     const char *env_data = getenv("CIFAR_ACT_DATA");
@@ -639,6 +667,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         snprintf(name, sizeof name, "--%s", cli_opts[idx].name);
         if ((rc = cli_opts[idx].set(a, name, optarg)) != 0)
             return rc;
+        given[idx] = 1;
     }
     if (optind < argc)
         return cli_usage("unexpected argument '%s': cifar-act takes options only",
@@ -661,6 +690,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
 
     if (a->gallery && a->run.chain.n)
         return cli_usage("--gallery takes its functions itself: --gallery 'relu,tanh', not --fn");
+    for (size_t k = 0; a->gallery && k < CLI_N_NOT_WITH_GALLERY; k++)
+        if (given[cli_opt_find(cli_not_with_gallery[k].name)])
+            return cli_usage("--%s cannot be combined with --gallery (%s)",
+                             cli_not_with_gallery[k].name, cli_not_with_gallery[k].why);
+    if (!a->gallery && given[cli_opt_find("gallery-batch")])
+        return cli_usage("--gallery-batch goes with --gallery");
     if (a->gallery && (a->action == CLI_DOWNLOAD_ONLY || a->action == CLI_TENSOR))
         return cli_usage("--gallery cannot be combined with --%s",
                          a->action == CLI_TENSOR ? "tensor" : "download-only");
