@@ -392,11 +392,20 @@ enum cact_status cact_act_parse(const char *spec, struct cact_act_fn *out, struc
             char kw[64];
             size_t kl = 0;
             enum { PARAM, INPLACE, DIM } kind = PARAM;
-            /* "kw = value" or a positional value. */
-            while (is_ident((unsigned char)*s) && kl + 1 < sizeof kw)
-                kw[kl++] = *s++;
-            kw[kl] = '\0';
+            /* "kw = value" or a positional value. The whole identifier is scanned: one
+             * longer than kw is no parameter of ours, and says so (not "bad number"). */
+            while (is_ident((unsigned char)*s)) {
+                if (kl + 1 < sizeof kw)
+                    kw[kl] = *s;
+                kl++, s++;
+            }
+            kw[kl < sizeof kw ? kl : sizeof kw - 1] = '\0';
             const char *after = skip_space(s);
+            if (kl >= sizeof kw && *after == '=')
+                return cact_fail(err, CACT_ERR_USAGE,
+                                 "%s: unknown parameter '%.20s...' (%zu characters; %s%s)",
+                                 d->name, kw, kl, d->n_params ? "parameters: " : d->name,
+                                 d->n_params ? list : " takes no parameters");
             if (kl > 0 && *after == '=') {
                 for (int i = 0; i < d->n_params; i++)
                     if (strcmp(d->params[i].name, kw) == 0)

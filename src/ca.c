@@ -2,15 +2,44 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* Put the message src (len bytes) into dst (size bytes). One too long - a path near
+ * PATH_MAX - keeps its start and its end, the reason, with the middle cut out. */
+static void err_fit(char *dst, size_t size, const char *src, size_t len)
+{
+    static const char cut[] = "...";
+    size_t head, tail;
+
+    if (len < size) {
+        memmove(dst, src, len + 1);
+        return;
+    }
+    tail = (size - sizeof cut) / 2;
+    head = size - sizeof cut - tail;
+    memmove(dst, src, head);
+    memcpy(dst + head, cut, sizeof cut - 1);
+    memmove(dst + head + sizeof cut - 1, src + len - tail, tail);
+    dst[size - 1] = '\0';
+}
 
 enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const char *fmt, ...)
 {
     if (err) {
-        va_list ap;
+        va_list ap, again;
+        int n;
+        char *big;
         va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_copy(again, ap);
+        n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        if (n >= (int)sizeof err->msg && (big = malloc((size_t)n + 1)) != NULL) {
+            vsnprintf(big, (size_t)n + 1, fmt, again);
+            err_fit(err->msg, sizeof err->msg, big, (size_t)n);
+            free(big);
+        }
+        va_end(again);
         va_end(ap);
         err->code = code;
         err->hint = CACT_HINT_NONE;
@@ -28,22 +57,19 @@ enum cact_status cact_hint(struct cact_err *err, enum cact_hint hint)
 
 void cact_err_prefix(struct cact_err *err, const char *prefix)
 {
-    char msg[CACT_ERR_MSG_MAX];
+    char msg[2 * CACT_ERR_MSG_MAX + 2];
     size_t pl, ml;
 
     if (!err)
         return;
     pl = strlen(prefix);
     ml = strlen(err->msg);
-    if (pl > sizeof msg / 2)
-        pl = sizeof msg / 2;
-    if (ml > sizeof msg - pl - 3)
-        ml = sizeof msg - pl - 3;
+    if (pl > CACT_ERR_MSG_MAX)
+        pl = CACT_ERR_MSG_MAX;
     memcpy(msg, prefix, pl);
     memcpy(msg + pl, ": ", 2);
-    memcpy(msg + pl + 2, err->msg, ml);
-    msg[pl + 2 + ml] = '\0';
-    memcpy(err->msg, msg, pl + 3 + ml);
+    memcpy(msg + pl + 2, err->msg, ml + 1);
+    err_fit(err->msg, sizeof err->msg, msg, pl + 2 + ml);
 }
 
 double cact_now_s(void)

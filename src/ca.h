@@ -44,7 +44,9 @@ struct cact_err {
 };
 
 /* Record a failure: formats printf-style into err->msg (if err is not NULL), sets
- * err->code, and returns code so callers can write `return cact_fail(err, ...)`. */
+ * err->code, and returns code so callers can write `return cact_fail(err, ...)`. A
+ * message longer than CACT_ERR_MSG_MAX - 1 bytes keeps its start and its end (the
+ * reason) with "..." for the middle. */
 enum cact_status cact_fail(struct cact_err *err, enum cact_status code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -55,8 +57,9 @@ void cact_err_clear(struct cact_err *err);
  * right after cact_fail(). */
 enum cact_status cact_hint(struct cact_err *err, enum cact_hint hint);
 
-/* Prepend "prefix: " to err->msg (if err is not NULL), cutting what does not fit; code
- * and hint stay. For naming the file or URL a lower layer's message is about. */
+/* Prepend "prefix: " to err->msg (if err is not NULL), cutting the middle if it does
+ * not fit (as cact_fail does); code and hint stay. For naming the file or URL a lower
+ * layer's message is about. */
 void cact_err_prefix(struct cact_err *err, const char *prefix);
 
 /* Seconds on CLOCK_MONOTONIC: for intervals, never for dates. */

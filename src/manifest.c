@@ -251,7 +251,15 @@ enum cact_status cact_manifest_write(const char *path, const struct cact_run_inf
         jb_str(&b, in->extra[i]);
         first = 0;
     }
-    jb_printf(&b, "]\n}\n");
+    jb_printf(&b, "]");
+    /* What the run wrote outside OUT: the event file, so the manifest names it all. */
+    if (in->logdir && in->event_file) {
+        jb_printf(&b, ",\n  \"logdir\": ");
+        jb_str(&b, in->logdir);
+        jb_printf(&b, ",\n  \"event_file\": ");
+        jb_str(&b, in->event_file);
+    }
+    jb_printf(&b, "\n}\n");
     if (b.oom)
         st = cact_fail(err, CACT_ERR_NOMEM, "out of memory writing %s", path);
     else

@@ -1212,6 +1212,11 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
             goto out;
     } else if (o->out_dir) {
         run_info_fill(c, class_names, &info);
+        if (o->logdir) { /* tblog hook: the event file, named relative to the logdir */
+            const char *slash = strrchr(stats->event_path, '/');
+            info.logdir = o->logdir;
+            info.event_file = slash ? slash + 1 : stats->event_path;
+        }
         /* html: its files are listed in the manifest too (written just below). */
         if (o->html && (st = run_extra(c->n_batches, o->batch, o->html_pixels, &out_files,
                                        &info, err)) != CACT_OK)

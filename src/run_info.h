@@ -74,6 +74,9 @@ struct cact_run_info {
      * (index.html, html/px_FFFF.js), as OUT-relative names. */
     size_t n_extra;
     const char (*extra)[CACT_RUN_FILE_NAME_MAX];
+    /* The run's file outside OUT: with a log directory, the TensorBoard event file,
+     * event_file relative to logdir (as given). Both NULL without one. */
+    const char *logdir, *event_file;
 };
 
 #endif

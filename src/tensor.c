@@ -120,11 +120,17 @@ static enum cact_status tp_value(struct tparse *t, int depth)
                          "lists deep elsewhere)", start, t->ndim);
     t->p++;
     tp_ws(t);
-    if (*t->p == ']')
-        return cact_fail(t->err, CACT_ERR_USAGE,
-                         "tensor literal: empty list at offset %zu (the tensor needs numbers)",
-                         start);
-    for (;;) {
+    /* An empty list, as torch.tensor takes it: [] is shape (0), [[], []] (2, 0); its
+     * numbers would be one level down, so that is the depth of every number. */
+    if (*t->p == ']') {
+        if (t->ndim < 0)
+            t->ndim = depth + 1;
+        else if (depth + 1 != t->ndim)
+            return cact_fail(t->err, CACT_ERR_USAGE,
+                             "tensor literal: empty list at offset %zu (numbers are %d lists "
+                             "deep elsewhere)", start, t->ndim);
+    }
+    for (; *t->p != ']';) {
         st = tp_value(t, depth + 1);
         if (st != CACT_OK)
             return st;
@@ -202,14 +208,21 @@ void cact_tensor_free(struct cact_tensor *t)
     t->ndim = 0;
 }
 
-void cact_tensor_lesson_shape(struct cact_tensor *t)
+enum cact_status cact_tensor_lesson_shape(struct cact_tensor *t, struct cact_err *err)
 {
     if (t->ndim != 2)
-        return;
+        return CACT_OK;
+    /* torch.reshape infers the -1 from the element count: none is ambiguous. */
+    if (t->n == 0)
+        return cact_fail(err, CACT_ERR_USAGE,
+                         "cannot reshape tensor of 0 elements into shape [-1, 1, %zu, %zu] "
+                         "because the unspecified dimension size -1 can be any value and is "
+                         "ambiguous (as torch.reshape says)", t->shape[0], t->shape[1]);
     t->shape[2] = t->shape[0];
     t->shape[3] = t->shape[1];
     t->shape[0] = t->shape[1] = 1;
     t->ndim = 4;
+    return CACT_OK;
 }
 
 /* ---- The chain ---- */

@@ -7,8 +7,9 @@
  * double and rounded to float32, as torch.tensor(list, dtype=torch.float32) does with
  * Python floats. The tensor is always float32 (torch.tensor of an all-int list would
  * be int64; we document the float32 reading instead). Trailing commas are accepted,
- * as in Python. Lists must be rectangular, at most CACT_TENSOR_MAX_DIM deep, not
- * empty, and hold at most CACT_TENSOR_MAX_ELEMS numbers.
+ * as in Python. Lists must be rectangular, at most CACT_TENSOR_MAX_DIM deep, and hold
+ * at most CACT_TENSOR_MAX_ELEMS numbers; empty lists are taken as torch.tensor takes
+ * them ([] is shape (0), [[], []] is (2, 0): n is 0).
  */
 #ifndef CACT_TENSOR_H
 #define CACT_TENSOR_H
@@ -31,16 +32,17 @@ struct cact_tensor {
 
 /* Parse text into t (t->data allocated; free with cact_tensor_free, also after a
  * failure). Returns CACT_OK, CACT_ERR_USAGE with a one-line message giving the byte
- * offset of the problem (syntax, ragged lists, too deep, too many numbers, empty,
- * text too long), or CACT_ERR_NOMEM. */
+ * offset of the problem (syntax, ragged lists, too deep, too many numbers, text too
+ * long), or CACT_ERR_NOMEM. */
 enum cact_status cact_tensor_parse(const char *text, struct cact_tensor *t, struct cact_err *err);
 
 void cact_tensor_free(struct cact_tensor *t);
 
 /* The lesson's reshape: torch.reshape(input, (-1, 1, 2, 2)) of its 2x2 tensor. We apply
  * it to any 2-D tensor (H, W) as (1, 1, H, W), one single-channel image, and keep
- * every other shape as given. */
-void cact_tensor_lesson_shape(struct cact_tensor *t);
+ * every other shape as given. CACT_ERR_USAGE for a 2-D tensor with no elements (as
+ * torch.reshape raises: the -1 is ambiguous), t unchanged; else CACT_OK. */
+enum cact_status cact_tensor_lesson_shape(struct cact_tensor *t, struct cact_err *err);
 
 /* Run chain->fn[0..n) in order on x's values, into y (y may equal x: the
  * inplace=True case). The chain's ToTensor/Normalize part is NOT applied: the demo's

@@ -232,7 +232,14 @@ size_t cact_tensor_format(const struct cact_tensor *t, char *buf, size_t size)
 
     tp_puts(&o, "tensor(");
     if (t->n == 0) {
+        /* _tensor_str: an empty tensor shows its size unless it is 1-D, (0). */
         tp_puts(&o, "[]");
+        for (int d = 0; t->ndim != 1 && d < t->ndim; d++) {
+            char s[32];
+            snprintf(s, sizeof s, "%s%zu%s", d ? ", " : ", size=(", t->shape[d],
+                     d + 1 == t->ndim ? ")" : "");
+            tp_puts(&o, s);
+        }
     } else {
         tp_fmt_init(&f, t, summarize);
         if (t->ndim == 0)

@@ -78,6 +78,14 @@ expect_exit 2 tensor-softmax-1d -- "$BIN" --tensor '[1,2]' --fn softmax
 expect_grep tensor-softmax-1d "softmax runs over dimension 1" "$TMP/err"
 expect_exit 2 tensor-normalize -- "$BIN" --tensor '[1]' --normalize 0.5,0.5
 expect_grep tensor-normalize "^cifar-act: --tensor takes the numbers as they are" "$TMP/err"
+# Empty, as torch.tensor([]) (before: refused as "empty list").
+expect_exit 0 tensor-empty -- "$BIN" --tensor '[]' --fn relu -q
+expect_true tensor-empty -- test "$(cat "$TMP/out")" = "tensor([])"
+expect_exit 0 tensor-empty-3d -- "$BIN" --tensor '[[[], []]]' --fn softmax
+expect_grep tensor-empty-3d-shape '^torch.Size\(\[1, 2, 0\]\)$' "$TMP/out"
+expect_grep tensor-empty-3d-size '^tensor\(\[\], size=\(1, 2, 0\)\)$' "$TMP/out"
+expect_exit 2 tensor-empty-2d -- "$BIN" --tensor '[[]]'
+expect_grep tensor-empty-2d "^cifar-act: --tensor: cannot reshape tensor of 0 elements into shape \[-1, 1, 1, 0\]" "$TMP/err"
 mkdir "$TMP/cwd"
 expect_exit 0 tensor-no-files -- sh -c "cd '$TMP/cwd' && '$BIN' --tensor 1 -q"
 expect_true tensor-no-files -- test -z "$(ls -A "$TMP/cwd")"

@@ -42,6 +42,64 @@ expect_exit 0 "bad --archive, data verified" -- "$BIN" --download-only --data "$
     --archive "$TMP/nonexistent.tar.gz"
 expect_grep "bad --archive said" "nonexistent.tar.gz not found; not needed: the data under .* is already verified" "$TMP/err"
 
+# Paths longer than the system takes (item 12): one line naming the option, the limit
+# and the reason, before anything is created. Before: a message cut at 1024 bytes with
+# no reason, or "cannot stat ... unreadable is not corrupt" for --data, and empty
+# directories left behind.
+# 4060 bytes: inside PATH_MAX, but not with the names created under it.
+long=$TMP/long; while [ ${#long} -lt 4060 ]; do long=$long/$(printf 'c%.0s' {1..200}); done
+long=${long:0:4060}
+comp=$TMP/long/$(printf 'b%.0s' {1..300})
+for o in --out --data --logdir --archive; do
+    p=$long
+    case $o in
+    --archive) extra=(--download-only --data "$TMP/d-long"); p=$long/$(printf 'c%.0s' {1..200}) ;;
+    --data) extra=(--out "$TMP/o-long") ;;
+    *) extra=(--data "$DATA") ;;
+    esac
+    expect_exit 2 "$o near PATH_MAX" -- "$BIN" "${extra[@]}" $o "$p" -n 1 -q
+    expect_grep "$o near PATH_MAX: option, limit, reason" \
+        "^cifar-act: $o: the path is [0-9]+ bytes.*limit is [0-9]+ bytes.*PATH_MAX 4096.*: File name too long( \(see cifar-act --help\))?$" "$TMP/err"
+    expect_true "$o near PATH_MAX: one short line" -- [ "$(wc -l <"$TMP/err")" -eq 1 -a "$(wc -c <"$TMP/err")" -lt 300 ]
+    expect_exit 2 "$o NAME_MAX" -- "$BIN" "${extra[@]}" $o "$comp" -n 1 -q
+    expect_grep "$o NAME_MAX: option, limit, reason" \
+        "^cifar-act: $o: a name in the path is 300 bytes, more than NAME_MAX \(255\): 'bbbb.*: File name too long( \(see cifar-act --help\))?$" "$TMP/err"
+    expect_true "$o: nothing created" -- [ ! -e "$TMP/long" -a ! -e "$TMP/o-long" -a ! -e "$TMP/d-long" ]
+done
+# An --archive path inside PATH_MAX (only read: no room needed) that is not there: the
+# message keeps its end, the reason, though the path does not fit in it.
+expect_exit 1 "--archive 4060 bytes, absent" -- "$BIN" --download-only --data "$TMP/d-long" \
+    --archive "$long" -q
+expect_grep "--archive 4060 bytes: the reason survives" \
+    "^cifar-act: cannot open $TMP/long/[c/]+\.\.\.[c/]+: No such file or directory$" "$TMP/err"
+expect_true "--archive 4060 bytes: one line under 1100 bytes" -- \
+    [ "$(wc -l <"$TMP/err")" -eq 1 -a "$(wc -c <"$TMP/err")" -lt 1100 ]
+# Relative: the limit applies to the absolute path.
+mkdir -p "$TMP/rel"
+rel=.; while [ ${#rel} -lt $((4060 - ${#TMP} - 4)) ]; do rel=$rel/$(printf 'r%.0s' {1..200}); done
+expect_exit 2 "relative --out near PATH_MAX" -- env -C "$TMP/rel" "$BIN" --data "$DATA" \
+    --out "$rel" -n 1 -q
+expect_grep "relative --out: said absolute" "the path is [0-9]+ bytes as an absolute path" "$TMP/err"
+expect_true "relative --out: nothing created" -- [ -z "$(ls -A "$TMP/rel")" ]
+# Just inside the limit still works.
+ok=$TMP/ok; while [ ${#ok} -lt 3700 ]; do ok=$ok/$(printf 'k%.0s' {1..200}); done
+expect_exit 0 "--out 3700 bytes works" -- "$BIN" --data "$DATA" --out "$ok" -n 1 -q
+rm -rf "$TMP/ok"
+
+# A parameter name longer than any buffer (item 12): before, "bad number" (leaky_relu)
+# or a cut name (relu).
+a64=$(printf 'a%.0s' {1..64}); a300=$(printf 'a%.0s' {1..300})
+for n in "$a64" "$a300"; do
+    expect_exit 2 "--fn ${#n}-character parameter" -- "$BIN" --data "$DATA" --out "$TMP/o3" \
+        --fn "leaky_relu($n=1)" -n 1 -q
+    expect_grep "--fn ${#n}-character parameter: unknown, named" \
+        "^cifar-act: --fn: leaky_relu: unknown parameter 'a{20}.*' \(${#n} characters; parameters: negative_slope\)" "$TMP/err"
+    expect_exit 2 "--fn relu ${#n}-character parameter" -- "$BIN" --data "$DATA" --out "$TMP/o3" \
+        --fn "relu($n=1)" -n 1 -q
+    expect_grep "--fn relu ${#n}-character parameter: unknown, named" \
+        "^cifar-act: --fn: relu: unknown parameter 'a{20}.*' \(${#n} characters; relu takes no parameters\)" "$TMP/err"
+done
+
 # ---- 10. First run without a network (an empty network namespace: no packet can
 # leave it, the official host cannot resolve). Before: 31 s of retries, no advice,
 # and data/, a lock file and an empty cifar-10-batches-bin/ left behind. ----

@@ -151,4 +151,28 @@ expect_exit 0 gallery-kind -- "$BIN" --data "$DATA" --out "$TMP/gk" -q --gallery
 expect_grep gallery-kind '"kind": "gallery"' "$TMP/gk/manifest.json"
 expect_grep gallery-order '"spec": "gelu.approximate=.tanh' "$TMP/gk/manifest.json"
 
+# ---- --gallery and the job's options: each honoured or refused, never ignored ----
+# Refused, naming both options, before anything is written (before: all ran, exit 0,
+# the option silently ignored; --logdir even left an empty directory).
+G=$TMP/gopt
+for args in "--inplace" "--no-lut" "--max-batches 2" "-n 2" "--logdir $TMP/gopt-tb" \
+            "--layout pairs" "--layout separate" "--html-pixels" "--jobs 2" "-j 1"; do
+    expect_exit 2 "gallery-refuses $args" -- "$BIN" --data "$DATA" --out "$G" --gallery relu $args -q
+    long=$(set -- $args; case $1 in -n) echo --max-batches ;; -j) echo --jobs ;; *) echo "$1" ;; esac)
+    expect_grep "gallery-refuses $args: names both" "^cifar-act: $long cannot be combined with --gallery \(" "$TMP/err"
+    expect_true "gallery-refuses $args: nothing written" -- test ! -e "$G" -a ! -e "$TMP/gopt-tb"
+done
+expect_exit 2 gallery-batch-alone -- "$BIN" --data "$DATA" --out "$G" --gallery-batch 0 -q
+expect_grep gallery-batch-alone "^cifar-act: --gallery-batch goes with --gallery" "$TMP/err"
+# Honoured: each shows in gallery.json (or the PNG's size).
+gj() { python3 -c "import json,sys; m=json.load(open('$G/gallery.json')); print(eval(sys.argv[1]))" "$1"; }
+# (--offline and no network namespace: the test split is all the data there is.)
+expect_exit 0 gallery-honours -- unshare -n "$BIN" --data "$DATA" --out "$G" --gallery relu -q --offline \
+    --batch 10 --shuffle --seed 7 --gallery-batch 2 --normalize 0.5,0.5 --nrow 5 --padding 3 \
+    --scale 2 --no-html --png-level 1
+expect_true gallery-honours-data -- test "$(gj "m['batch_size'], m['shuffle'], m['seed'], m['batch'], len(m['images'])")" = "(10, True, 7, 2, 10)"
+expect_true gallery-honours-grid -- test "$(gj "m['grid'], m['normalize']['mean'][0]")" = "({'style': 'torchvision', 'nrow': 5, 'padding': 3, 'scale': 2}, 0.5)"
+expect_true gallery-honours-no-html -- test ! -e "$G/gallery.html"
+expect_true gallery-honours-shuffle -- test "$(gj "m['images'][:3] != [20, 21, 22]")" = True
+
 summary cli_out

@@ -150,6 +150,22 @@ KILLED=$(one_file "$TMP/killed")
 expect_exit 0 killed-run-valid-prefix -- $READ "$KILLED"
 expect_true killed-run-was-partial -- bash -c "! grep -q '157 steps' '$TMP/out'"
 
+# The manifest names the event file too (the run's one file outside --out): the logdir
+# as given and the file relative to it, the one file there. Before: not named.
+mkdir -p "$TMP/mf"
+expect_exit 0 manifest-logdir -- env -C "$TMP/mf" "$BIN" --data "$DATA" --out o --logdir tb -n 2 -q
+expect_true manifest-names-event-file -- python3 -c "
+import json, os, sys
+m = json.load(open('$TMP/mf/o/manifest.json'))
+have = os.listdir('$TMP/mf/tb')
+sys.exit(0 if m.get('logdir') == 'tb' and have == [m.get('event_file')] else
+         f'logdir {m.get(\"logdir\")!r} event_file {m.get(\"event_file\")!r}, in tb: {have}')"
+expect_exit 0 manifest-no-logdir -- "$BIN" --data "$DATA" --out "$TMP/mf/o2" -n 1 -q
+expect_true manifest-no-logdir-no-key -- python3 -c "
+import json, sys
+m = json.load(open('$TMP/mf/o2/manifest.json'))
+sys.exit('logdir' in m or 'event_file' in m)"
+
 # ---- TensorBoard itself ----
 if ! "$VENV/bin/python" -c "import tensorboard, PIL, numpy" 2>/dev/null; then
     # CI installs it (.ci/run): there a missing TensorBoard is a failure, not a skip.

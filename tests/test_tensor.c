@@ -59,7 +59,7 @@ static int goldens(const char *path)
             CHECK_MSG(0, "parse %.60s: %s", field[0], e.msg);
             continue;
         }
-        cact_tensor_lesson_shape(&x);
+        CHECK_EQ_INT(cact_tensor_lesson_shape(&x, &e), CACT_OK);
         cact_tensor_format_shape(&x, out, sizeof out);
         check_str("shape", field[0], out, field[2]);
         size_t need = cact_tensor_format(&x, NULL, 0);
@@ -110,7 +110,7 @@ static void parser(void)
     CHECK_EQ_INT(cact_tensor_parse(" [ [1 , -0.5,] , [-1,3] , ] ", &t, &e), CACT_OK);
     CHECK(t.ndim == 2 && t.shape[0] == 2 && t.shape[1] == 2 && t.n == 4);
     CHECK(t.data[1] == -0.5f && t.data[3] == 3.0f);
-    cact_tensor_lesson_shape(&t);
+    CHECK_EQ_INT(cact_tensor_lesson_shape(&t, &e), CACT_OK);
     CHECK(t.ndim == 4 && t.shape[0] == 1 && t.shape[1] == 1 && t.shape[2] == 2 && t.shape[3] == 2);
     cact_tensor_free(&t);
     /* Double then float32, like torch.tensor of a Python float. */
@@ -120,19 +120,35 @@ static void parser(void)
     cact_tensor_free(&t);
     CHECK_EQ_INT(cact_tensor_parse("7", &t, &e), CACT_OK);
     CHECK(t.ndim == 0 && t.n == 1 && t.data[0] == 7.0f);
-    cact_tensor_lesson_shape(&t);
+    CHECK_EQ_INT(cact_tensor_lesson_shape(&t, &e), CACT_OK);
     CHECK(t.ndim == 0);
     cact_tensor_free(&t);
     CHECK_EQ_INT(cact_tensor_parse("[[[[1]]]]", &t, &e), CACT_OK);
     CHECK(t.ndim == 4);
     cact_tensor_free(&t);
 
+    /* Empty lists, as torch.tensor takes them: [] is (0), [[], []] (2, 0). A 2-D one
+     * cannot take the lesson's reshape (torch.reshape: the -1 is ambiguous). */
+    CHECK_EQ_INT(cact_tensor_parse("[ ]", &t, &e), CACT_OK);
+    CHECK(t.ndim == 1 && t.shape[0] == 0 && t.n == 0);
+    CHECK_EQ_INT(cact_tensor_lesson_shape(&t, &e), CACT_OK);
+    cact_tensor_free(&t);
+    CHECK_EQ_INT(cact_tensor_parse("[[], [],]", &t, &e), CACT_OK);
+    CHECK(t.ndim == 2 && t.shape[0] == 2 && t.shape[1] == 0 && t.n == 0);
+    CHECK_EQ_INT(cact_tensor_lesson_shape(&t, &e), CACT_ERR_USAGE);
+    CHECK_MSG(strstr(e.msg, "cannot reshape tensor of 0 elements into shape [-1, 1, 2, 0]"),
+              "%s", e.msg);
+    CHECK(t.ndim == 2);
+    cact_tensor_free(&t);
+
     bad("[[[[[1]]]]]", "more than 4 nested lists at offset 4");
     bad("[[1, 2], [3]]", "has 1 items, expected 2");
     bad("[[1, 2], 3]", "expected a list at offset 9");
     bad("[1, [2]]", "expected a number at offset 4");
-    bad("[]", "empty list at offset 0");
-    bad("[[1], []]", "empty list at offset 6");
+    bad("[[1], []]", "the list at offset 6 has 0 items, expected 1");
+    bad("[[], [1]]", "the list at offset 5 has 1 items, expected 0");
+    bad("[[[1]], []]", "empty list at offset 8 (numbers are 3 lists deep");
+    bad("[[[[[]]]]]", "more than 4 nested lists at offset 4");
     bad("", "expected a number or '[' at offset 0");
     bad("[1, 2", "missing ']' for the '[' at offset 0");
     bad("[1 2]", "expected ',' or ']' at offset 3");

@@ -105,6 +105,14 @@ def cases():
         ("[[[[1, 2], [3, 4]], [[-1, 0.5], [2, -3]]]]", "softmax"),
         ("[[0.5], [1.5], [2.5]]", "-"),
         ("[[1, 2, 3]]", "identity"),
+        # Empty tensors: torch.tensor([]) prints tensor([]); other shapes add size=.
+        # (A 2-D one cannot take the lesson's reshape: torch raises, and so do we.)
+        ("[]", "-"),
+        ("[]", "relu"),
+        ("[[[]]]", "sigmoid"),
+        ("[[[], []]]", "-"),
+        ("[[[[]]], [[[]]]]", "softmax"),
+        ("[[[[], []], [[], []], [[], []]]]", "relu"),
     ]
     # Wide rows that wrap at 80 columns, in every mode.
     out.append((lit([float(i) for i in range(30)]), "-"))

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "act.h"
 #include "act_kernels.h"
@@ -250,12 +251,46 @@ SETTER(set_normalize)
     return 0;
 }
 
+/* Room for the longest name the library creates under a directory option: for --out
+ * the sibling staging directory ".BASE.cifar-act-stage.PID.N" (36 bytes more than OUT)
+ * and "/html/NAME.tmp.PID.N" in it; for --logdir "/events.out.tfevents.TIME.HOST.PID.N"
+ * (HOST up to 64 bytes: 115); for --data "/cifar-10-python.tar.gz.part.source" and the
+ * stamps. The library's path buffers are PATH_MAX bytes. */
+#define CLI_DIR_RESERVE 128
+
+/* A path the system can take, checked before anything is created: no name in it longer
+ * than NAME_MAX, and (as an absolute path, the way the library resolves it) at most
+ * PATH_MAX - 1 bytes with `reserve` bytes to spare. Else a usage error naming opt, the
+ * limit and the reason; the path itself is abbreviated (it may be 4 KB long). */
+static int cli_path(const char *opt, const char *arg, size_t reserve)
+{
+    size_t len = strlen(arg), abs = len, limit = PATH_MAX - 1 - reserve;
+    char cwd[PATH_MAX];
+
+    for (const char *c = arg; *c;) {
+        size_t n = strcspn(c, "/");
+        if (n > NAME_MAX)
+            return cli_usage("%s: a name in the path is %zu bytes, more than NAME_MAX (%d): "
+                             "'%.24s...': %s", opt, n, NAME_MAX, c, strerror(ENAMETOOLONG));
+        c += n + (c[n] == '/');
+    }
+    if (arg[0] != '/')
+        abs += getcwd(cwd, sizeof cwd) ? strlen(cwd) + 1 : PATH_MAX;
+    if (abs > limit)
+        return cli_usage("%s: the path is %zu bytes%s ('%.24s...'); the limit is %zu bytes "
+                         "(PATH_MAX %d%s): %s", opt, abs,
+                         arg[0] != '/' ? " as an absolute path" : "", arg, limit, PATH_MAX,
+                         reserve ? ", less room for the names cifar-act creates in it" : "",
+                         strerror(ENAMETOOLONG));
+    return 0;
+}
+
 SETTER(set_data)
 {
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.data_dir = arg;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_out)
@@ -264,7 +299,7 @@ SETTER(set_out)
         return cli_usage("%s: empty directory name", opt);
     a->run.out_dir = arg;
     a->out_given = 1;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_logdir)
@@ -272,7 +307,7 @@ SETTER(set_logdir)
     if (arg[0] == '\0')
         return cli_usage("%s: empty directory name", opt);
     a->run.logdir = arg;
-    return 0;
+    return cli_path(opt, arg, CLI_DIR_RESERVE);
 }
 
 SETTER(set_dataset)
@@ -410,7 +445,11 @@ SETTER(set_scale) { return cli_int(opt, arg, 1, 64, &a->run.grid.scale); }
 SETTER(set_png_level) { return cli_int(opt, arg, 0, 9, &a->run.png_level); }
 SETTER(set_jobs) { return cli_int(opt, arg, 1, 1024, &a->run.jobs); }
 SETTER(set_url) { (void)opt; a->fetch.url = arg; return 0; }
-SETTER(set_archive) { (void)opt; a->fetch.archive = arg; return 0; }
+SETTER(set_archive)
+{
+    a->fetch.archive = arg;
+    return cli_path(opt, arg, 0); /* only read */
+}
 
 /* --gallery NAMES: specs split at the commas outside parentheses, so
  * 'hardtanh(min_val=-2, max_val=2),relu' is two functions. */
@@ -538,6 +577,33 @@ static const struct cli_opt cli_opts[] = {
 };
 #define CLI_N_OPTS (sizeof cli_opts / sizeof cli_opts[0])
 
+/* Options of the job that --gallery (one batch, element-wise functions drawn through
+ * their lookup tables, one thread, no event file) has no use for: refused with the
+ * reason rather than silently ignored. Every other option is honoured by the gallery
+ * or is already refused (--fn, --tensor, --download-only). */
+static const struct {
+    const char *name, *why;
+} cli_not_with_gallery[] = {
+    {"inplace", "every function runs on the same input batch"},
+    {"no-lut", "its cards are drawn through the exact lookup tables"},
+    {"max-batches", "it shows one batch: --gallery-batch K"},
+    {"logdir", "it writes no event file"},
+    {"layout", "its PNG is the input grid and one output grid per function"},
+    {"html-pixels", "gallery.html has no pixel values"},
+    {"jobs", "it runs in one thread"},
+};
+#define CLI_N_NOT_WITH_GALLERY (sizeof cli_not_with_gallery / sizeof cli_not_with_gallery[0])
+
+/* The row of the option called name (a name in cli_opts: a typo is a bug, caught by
+ * the gallery tests, which then find row 0's flag instead). */
+static size_t cli_opt_find(const char *name)
+{
+    for (size_t i = 0; i < CLI_N_OPTS; i++)
+        if (strcmp(cli_opts[i].name, name) == 0)
+            return i;
+    return 0;
+}
+
 /* getopt_long's val for row i: above every char, so short letters never collide. */
 #define CLI_VAL(i) (256 + (int)(i))
 
@@ -662,6 +728,7 @@ static int cli_shard(struct cli_args *a)
 int cli_parse(int argc, char **argv, struct cli_args *a)
 {
     struct option longs[CLI_N_OPTS + 1];
+    unsigned char given[CLI_N_OPTS] = {0}; /* each option seen on the command line */
     char shorts[2 * CLI_N_OPTS + 2], name[64];
     size_t ns = 0;
     const char *env_data = getenv("CIFAR_ACT_DATA");
@@ -713,6 +780,7 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         snprintf(name, sizeof name, "--%s", cli_opts[idx].name);
         if ((rc = cli_opts[idx].set(a, name, optarg)) != 0)
             return rc;
+        given[idx] = 1;
     }
     if (optind < argc)
         return cli_usage("unexpected argument '%s': cifar-act takes options only",
@@ -723,6 +791,9 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
         return cli_usage("--shard cannot be combined with --%s",
                          a->action == CLI_TENSOR ? "tensor"
                          : a->action == CLI_DOWNLOAD_ONLY ? "download-only" : "merge");
+    if (a->run.data_dir == env_data && env_data &&
+        (rc = cli_path("CIFAR_ACT_DATA", env_data, CLI_DIR_RESERVE)) != 0)
+        return rc;
     if (a->action != CLI_RUN && a->action != CLI_DOWNLOAD_ONLY && a->action != CLI_TENSOR)
         return 0;
     if (a->list_long)
@@ -738,6 +809,12 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
 
     if (a->gallery && a->run.chain.n)
         return cli_usage("--gallery takes its functions itself: --gallery 'relu,tanh', not --fn");
+    for (size_t k = 0; a->gallery && k < CLI_N_NOT_WITH_GALLERY; k++)
+        if (given[cli_opt_find(cli_not_with_gallery[k].name)])
+            return cli_usage("--%s cannot be combined with --gallery (%s)",
+                             cli_not_with_gallery[k].name, cli_not_with_gallery[k].why);
+    if (!a->gallery && given[cli_opt_find("gallery-batch")])
+        return cli_usage("--gallery-batch goes with --gallery");
     if (a->gallery && (a->action == CLI_DOWNLOAD_ONLY || a->action == CLI_TENSOR))
         return cli_usage("--gallery cannot be combined with --%s",
                          a->action == CLI_TENSOR ? "tensor" : "download-only");

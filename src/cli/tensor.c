@@ -35,10 +35,14 @@ int cli_tensor(const struct cli_args *a)
         cli_error("--tensor: %s", err.msg);
         return 1;
     }
-    cact_tensor_lesson_shape(&x);
+    if (cact_tensor_lesson_shape(&x, &err) != CACT_OK) {
+        cact_tensor_free(&x);
+        return cli_usage("--tensor: %s", err.msg);
+    }
     y = x;
-    /* inplace=True: the module writes into the input's own storage. */
-    y.data = a->run.inplace ? x.data : malloc(x.n * sizeof *y.data);
+    /* inplace=True: the module writes into the input's own storage. (+1: an empty
+     * tensor's buffer is still a buffer.) */
+    y.data = a->run.inplace ? x.data : malloc((x.n + 1) * sizeof *y.data);
     xs = cli_tensor_str(&x);
     if (!y.data || !xs) {
         cli_error("--tensor: out of memory");
