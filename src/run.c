@@ -726,7 +726,8 @@ static enum cact_status run_scan(const char *dir, struct run_parts *r, struct ca
 }
 
 /* cact_outdir_clear's keep for a shard: a file of ours stays if its batch's shard
- * (k mod N) has a part of this run in OUT. */
+ * (k mod N) has a part of this run in OUT. Pixel files (html/px_*) never stay: no shard
+ * writes them (each spans several shards' batches), so any are an earlier run's. */
 struct run_keep {
     size_t shards, batches;
     const unsigned char *have; /* [shards] */
@@ -734,7 +735,7 @@ struct run_keep {
 
 static int run_keep(const char *name, void *ctx)
 {
-    static const char *const prefix[] = {"input_", "output_", "compare_", "html/px_"};
+    static const char *const prefix[] = {"input_", "output_", "compare_"};
     const struct run_keep *kp = ctx;
     long part = cact_part_name_shard(name);
 
@@ -849,6 +850,11 @@ static enum cact_status run_merge_parts(const char *out, struct run_parts *r,
                                 sizeof stats->event_path, err);
         if (st != CACT_OK)
             goto out;
+    }
+    if (p0->meta.logdir) { /* the manifest names the merged event file, as one run's */
+        const char *slash = strrchr(stats->event_path, '/');
+        info.logdir = p0->meta.logdir;
+        info.event_file = slash ? slash + 1 : stats->event_path;
     }
     /* The parts go before the manifest appears: it describes OUT exactly. */
     for (size_t j = 0; j < n; j++)

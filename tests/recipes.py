@@ -286,6 +286,11 @@ def first_diff(a, b, where="manifest"):
         for k in sorted(set(a) | set(b)):
             if k not in a or k not in b:
                 return "%s.%s: only in %s" % (where, k, "the sharded" if k in a else "the unsharded")
+            # Each run has its own logdir, and an event file's name holds a time and a pid.
+            if where == "manifest" and k in ("logdir", "event_file"):
+                if k == "event_file" and not str(a[k]).startswith("events.out.tfevents."):
+                    return "%s.%s: %r" % (where, k, a[k])
+                continue
             d = first_diff(a[k], b[k], "%s.%s" % (where, k))
             if d:
                 return d
