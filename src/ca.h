@@ -8,6 +8,7 @@
 #define CACT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* The version cifar-act reports (--version) and records (manifest.json). */
 #define CACT_VERSION "0.1.0"
@@ -75,6 +76,10 @@ int cact_name_find(const char *const *names, int n, const char *s);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes, NUL-terminated): digests in messages. */
 void cact_hex(const unsigned char *bytes, size_t n, char *out);
+
+/* s (NUL-terminated, UTF-8 passed through) to f as a JSON string with its quotes:
+ * '"' and '\\' escaped, control bytes as \u00XX. Write errors are f's (ferror). */
+void cact_json_str(FILE *f, const char *s);
 
 /* ---- Files ---- */
 

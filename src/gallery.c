@@ -55,22 +55,6 @@ size_t cact_gallery_default_fns(struct cact_act_fn *out, size_t max)
     return n;
 }
 
-/* JSON string (class names come from a file). */
-static void gallery_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static enum cact_status gallery_json(const struct cact_gallery_opts *o, const struct cact_cifar_set *set,
                                      const size_t *idx, const int *labels, size_t n,
                                      const struct cact_act_fn *fns, size_t nf, int gw, int gh,
@@ -86,7 +70,7 @@ static enum cact_status gallery_json(const struct cact_gallery_opts *o, const st
     fprintf(f, "{\n  \"tool\": \"cifar-act\",\n  \"version\": \"%s\",\n  \"kind\": \"gallery\",\n", CACT_VERSION);
     fprintf(f, "  \"dataset\": \"%s\",\n  \"split\": \"%s\",\n  \"data_dir\": ",
             o->kind == CACT_CIFAR_10 ? "cifar10" : "cifar100", o->split == CACT_CIFAR_TRAIN ? "train" : "test");
-    gallery_json_str(f, o->data_dir);
+    cact_json_str(f, o->data_dir);
     fprintf(f, ",\n  \"batch_size\": %zu,\n  \"shuffle\": %s,\n  \"seed\": %llu,\n  \"batch\": %zu,\n",
             o->batch, o->shuffle ? "true" : "false", (unsigned long long)o->seed, o->gallery_batch);
     if (o->base.normalize)
@@ -106,7 +90,7 @@ static enum cact_status gallery_json(const struct cact_gallery_opts *o, const st
     fprintf(f, "],\n  \"class_names\": [");
     for (size_t i = 0; i < n; i++) {
         fprintf(f, "%s", i ? ", " : "");
-        gallery_json_str(f, cact_cifar_class_name(set, labels[i]));
+        cact_json_str(f, cact_cifar_class_name(set, labels[i]));
     }
     fprintf(f, "],\n  \"png\": {\"file\": \"gallery.png\", \"width\": %d, \"height\": %d, "
                "\"cell_width\": %d, \"cell_height\": %d, \"gap\": %d},\n",
@@ -116,9 +100,9 @@ static enum cact_status gallery_json(const struct cact_gallery_opts *o, const st
         size_t cell = i + 1;
         int gap = CACT_GALLERY_GAP * o->grid.scale;
         fprintf(f, ",\n    {\"spec\": ");
-        gallery_json_str(f, cact_act_format(&fns[i], spec, sizeof spec));
+        cact_json_str(f, cact_act_format(&fns[i], spec, sizeof spec));
         fprintf(f, ", \"module\": \"%s\", \"formula\": ", fns[i].desc->torch_module);
-        gallery_json_str(f, fns[i].desc->formula);
+        cact_json_str(f, fns[i].desc->formula);
         fprintf(f, ", \"x\": %d, \"y\": %d}", (int)(cell % CACT_GALLERY_COLS) * (gw + gap),
                 (int)(cell / CACT_GALLERY_COLS) * (gh + gap));
     }

@@ -15,21 +15,6 @@
 
 /* ---- Writing (open_memstream: the text grows as it is printed) ---- */
 
-static void pw_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 /* Doubles exactly (%.17g round-trips), non-finite as null. */
 static void pw_num(FILE *f, double v)
 {
@@ -76,12 +61,12 @@ enum cact_status cact_part_settings(const struct cact_run_info *in,
     fprintf(f, "{\"dataset\": \"%s\", \"split\": \"%s\", \"label\": \"%s\", \"data_dir\": ",
             cact_cifar_kind_names[in->kind], cact_cifar_split_names[in->split],
             cact_cifar_label_names[in->label]);
-    pw_str(f, in->data_dir);
+    cact_json_str(f, in->data_dir);
     fprintf(f, ", \"data_format\": \"%s\", \"images\": %zu, \"classes\": [",
             cact_cifar_format_names[in->data_format], in->n_images);
     for (int i = 0; i < in->n_classes; i++) {
         fputs(i ? ", " : "", f);
-        pw_str(f, in->class_names[i]);
+        cact_json_str(f, in->class_names[i]);
     }
     fputs("], \"normalize\": ", f);
     if (c->normalize)
@@ -92,7 +77,7 @@ enum cact_status cact_part_settings(const struct cact_run_info *in,
     fputs(", \"functions\": [", f);
     for (int i = 0; i < c->n; i++) {
         fputs(i ? ", " : "", f);
-        pw_str(f, cact_act_format(&c->fn[i], spec, sizeof spec));
+        cact_json_str(f, cact_act_format(&c->fn[i], spec, sizeof spec));
     }
     /* The seed as a string: JSON numbers are doubles to most readers. */
     fprintf(f, "], \"batch_size\": %zu, \"drop_last\": %s, \"shuffle\": %s, \"seed\": \"%llu\", "
@@ -117,7 +102,7 @@ enum cact_status cact_part_settings(const struct cact_run_info *in,
             cact_run_layout_names[in->layout], in->png_level, pw_bool(m->html),
             pw_bool(m->html_pixels), pw_bool(m->use_lut));
     if (m->logdir)
-        pw_str(f, m->logdir);
+        cact_json_str(f, m->logdir);
     else
         fputs("null", f);
     fprintf(f, ", \"shards\": %zu}", m->shards);
@@ -151,7 +136,7 @@ enum cact_status cact_part_write(const char *path, const struct cact_run_info *i
                "\"jobs\": %d,\n \"settings\": %s,\n \"event\": ",
             id, m->shard, m->shards, m->jobs, settings);
     if (m->event)
-        pw_str(f, m->event);
+        cact_json_str(f, m->event);
     else
         fputs("null", f);
     fputs(",\n \"batches\": [", f);
