@@ -2,12 +2,16 @@
  * plain JavaScript and CSS of src/html_page.{js,css} (built into html_assets.h). */
 #include "html.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "html_assets.h" /* generated: html_page_css[], html_page_js[] (lines, NULL-ended) */
 
@@ -686,9 +690,14 @@ struct cact_html_px {
     pthread_mutex_t lock;
     struct px_file *files; /* [n_files] */
     /* Texts of written files, for the next ones: a run touches a few files' worth of
-     * fresh memory, not 40 MB (page faults were most of the pixel files' system time). */
-    char **spare;          /* [n_files] */
+     * fresh memory, not 40 MB (page faults were most of the pixel files' system time).
+     * A shard's writer keeps its batch buffers here the same way. */
+    char **spare;          /* [n_files], a shard's: [its batches] */
     size_t n_spare;
+    /* A shard's writer (shards != 0): its one file, open for pwrite. */
+    size_t shard, shards;
+    int fd;
+    char path[4200];
 };
 
 size_t cact_html_px_per_file(size_t batch)
@@ -706,6 +715,36 @@ size_t cact_html_px_files(size_t n_batches, size_t batch)
 void cact_html_px_name(char *buf, size_t size, size_t f)
 {
     snprintf(buf, size, "html/px_%04zu.js", f);
+}
+
+#define PX_SHARD_PREFIX "html/pxshard_"
+#define PX_SHARD_SUFFIX ".b64"
+
+void cact_html_px_shard_name(char *buf, size_t size, size_t shard)
+{
+    snprintf(buf, size, PX_SHARD_PREFIX "%04zu" PX_SHARD_SUFFIX, shard);
+}
+
+long cact_html_px_name_shard(const char *name)
+{
+    size_t pl = strlen(PX_SHARD_PREFIX), sl = strlen(PX_SHARD_SUFFIX);
+    const char *d = name + pl;
+    long k = 0;
+
+    if (strncmp(name, PX_SHARD_PREFIX, pl) != 0 || !(*d >= '0' && *d <= '9'))
+        return -1;
+    for (; *d >= '0' && *d <= '9'; d++)
+        if ((k = k * 10 + (*d - '0')) > 1L << 30)
+            return -1;
+    if (strncmp(d, PX_SHARD_SUFFIX, sl) != 0 || (d[sl] && strncmp(d + sl, ".tmp.", 5) != 0))
+        return -1;
+    return k;
+}
+
+/* Images of batch k in a run of n_batches batches of batch images, the last last_n. */
+static size_t px_batch_n(size_t k, size_t n_batches, size_t batch, size_t last_n)
+{
+    return k + 1 == n_batches ? last_n : batch;
 }
 
 enum cact_status cact_html_px_open(struct cact_html_px **wp, const char *dir, size_t n_batches,
@@ -743,9 +782,89 @@ enum cact_status cact_html_px_open(struct cact_html_px **wp, const char *dir, si
         size_t first = f * w->per_file;
         w->files[f].missing = n_batches - first < w->per_file ? n_batches - first : w->per_file;
     }
+    w->fd = -1;
     pthread_mutex_init(&w->lock, NULL);
     *wp = w;
     return CACT_OK;
+}
+
+enum cact_status cact_html_px_open_shard(struct cact_html_px **wp, const char *dir,
+                                         size_t n_batches, size_t batch, size_t shard,
+                                         size_t shards, struct cact_err *err)
+{
+    struct cact_html_px *w;
+    char name[64], sub[4200];
+    size_t mine;
+    enum cact_status st;
+
+    *wp = NULL;
+    if (!n_batches || !batch || shard >= shards)
+        return cact_fail(err, CACT_ERR_USAGE, "html: no batch for the pixel files, or shard %zu "
+                                              "of %zu", shard, shards);
+    if (snprintf(sub, sizeof sub, "%s/html", dir) >= (int)sizeof sub - 32)
+        return cact_fail(err, CACT_ERR_IO, "path too long: %s/html", dir);
+    if ((st = cact_mkdirs(sub, err)) != CACT_OK)
+        return st;
+    mine = n_batches > shard ? (n_batches - shard - 1) / shards + 1 : 0;
+    w = calloc(1, sizeof *w);
+    if (!w || !(w->spare = calloc(mine ? mine : 1, sizeof *w->spare))) {
+        free(w);
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+    }
+    snprintf(w->dir, sizeof w->dir, "%s", dir);
+    w->n_batches = n_batches;
+    w->batch = batch;
+    w->cap = batch * CACT_HTML_PX_IMAGE;
+    w->shard = shard;
+    w->shards = shards;
+    cact_html_px_shard_name(name, sizeof name, shard);
+    snprintf(w->path, sizeof w->path, "%s/%s", dir, name);
+    w->fd = open(w->path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+    if (w->fd < 0) {
+        st = cact_fail(err, CACT_ERR_IO, "cannot create %s: %s", w->path, strerror(errno));
+        free(w->spare);
+        free(w);
+        return st;
+    }
+    pthread_mutex_init(&w->lock, NULL);
+    *wp = w;
+    return CACT_OK;
+}
+
+/* A shard's batch k: encoded into a buffer of its own, written at its place in the
+ * shard's file (every batch before it, of this shard, is full). */
+static enum cact_status px_add_shard(struct cact_html_px *w, size_t k, const uint8_t *px,
+                                     size_t n, struct cact_err *err)
+{
+    char *text;
+    size_t len = n * CACT_HTML_PX_IMAGE, done = 0;
+    off_t off = (off_t)(k / w->shards) * (off_t)w->cap;
+    enum cact_status st = CACT_OK;
+
+    if (k % w->shards != w->shard)
+        return cact_fail(err, CACT_ERR_USAGE, "html: batch %zu is not shard %zu of %zu's", k,
+                         w->shard, w->shards);
+    pthread_mutex_lock(&w->lock);
+    text = w->n_spare ? w->spare[--w->n_spare] : malloc(w->cap);
+    pthread_mutex_unlock(&w->lock);
+    if (!text)
+        return cact_fail(err, CACT_ERR_NOMEM, "out of memory for %s", w->path);
+    b64_encode(text, px, n * 3 * 1024);
+    while (done < len) {
+        ssize_t r = pwrite(w->fd, text + done, len - done, off + (off_t)done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", w->path,
+                           r < 0 ? strerror(errno) : "no progress");
+            break;
+        }
+        done += (size_t)r;
+    }
+    pthread_mutex_lock(&w->lock);
+    w->spare[w->n_spare++] = text; /* at most one per batch of the shard: room for all */
+    pthread_mutex_unlock(&w->lock);
+    return st;
 }
 
 enum cact_status cact_html_px_add(struct cact_html_px *w, size_t k, const uint8_t *px, size_t n,
@@ -760,6 +879,8 @@ enum cact_status cact_html_px_add(struct cact_html_px *w, size_t k, const uint8_
         return cact_fail(err, CACT_ERR_USAGE,
                          "html: batch %zu of %zu images for the pixel files (batches of %zu, "
                          "only the last of %zu may be short)", k, n, w->batch, w->n_batches);
+    if (w->shards)
+        return px_add_shard(w, k, px, n, err);
     f = k / w->per_file;
     first = f * w->per_file;
     pf = &w->files[f];
@@ -802,6 +923,8 @@ void cact_html_px_free(struct cact_html_px *w)
 {
     if (!w)
         return;
+    if (w->fd >= 0)
+        (void)close(w->fd); /* written with pwrite: nothing buffered to lose */
     for (size_t f = 0; f < w->n_files; f++)
         free(w->files[f].text);
     for (size_t i = 0; i < w->n_spare; i++)
@@ -810,6 +933,78 @@ void cact_html_px_free(struct cact_html_px *w)
     free(w->files);
     pthread_mutex_destroy(&w->lock);
     free(w);
+}
+
+enum cact_status cact_html_px_merge(const char *dir, size_t n_batches, size_t batch,
+                                    size_t last_n, size_t shards, struct cact_err *err)
+{
+    size_t g = cact_html_px_per_file(batch), n_files = cact_html_px_files(n_batches, batch);
+    size_t cap = 32 + g * batch * CACT_HTML_PX_IMAGE + 8;
+    int *fd = NULL;
+    char *text = NULL, name[64], path[4200];
+    enum cact_status st = CACT_OK;
+
+    if (!n_batches || !batch || !last_n || last_n > batch || !shards)
+        return cact_fail(err, CACT_ERR_USAGE, "html: no batch or shard to merge pixel files of");
+    fd = malloc(shards * sizeof *fd);
+    for (size_t j = 0; fd && j < shards; j++)
+        fd[j] = -1;
+    text = malloc(cap);
+    if (!fd || !text) {
+        st = cact_fail(err, CACT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    /* Every shard file whole before anything is written: its size is what its batches
+     * give, so a part of another run, or a file cut short, is never pasted in. */
+    for (size_t j = 0; j < shards; j++) {
+        struct stat sb;
+        size_t want = 0;
+        for (size_t k = j; k < n_batches; k += shards)
+            want += px_batch_n(k, n_batches, batch, last_n) * CACT_HTML_PX_IMAGE;
+        cact_html_px_shard_name(name, sizeof name, j);
+        if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path) {
+            st = cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", dir, name);
+            goto out;
+        }
+        if ((st = cact_open_regular(path, &fd[j], &sb, err)) != CACT_OK)
+            goto out;
+        if ((uint64_t)sb.st_size != (uint64_t)want) {
+            st = cact_fail(err, CACT_ERR_FORMAT, "%s: %lld bytes, but shard %zu of %zu's batches "
+                           "make %zu", path, (long long)sb.st_size, j, shards, want);
+            goto out;
+        }
+    }
+    for (size_t f = 0; f < n_files && st == CACT_OK; f++) {
+        size_t len = (size_t)snprintf(text, 32, "cactPx(%zu,\"", f);
+        for (size_t k = f * g; k < (f + 1) * g && k < n_batches; k++) {
+            size_t n = px_batch_n(k, n_batches, batch, last_n) * CACT_HTML_PX_IMAGE, done = 0;
+            off_t off = (off_t)(k / shards) * (off_t)(batch * CACT_HTML_PX_IMAGE);
+            while (done < n) {
+                ssize_t r = pread(fd[k % shards], text + len + done, n - done, off + (off_t)done);
+                if (r < 0 && errno == EINTR)
+                    continue;
+                if (r <= 0) {
+                    cact_html_px_shard_name(name, sizeof name, k % shards);
+                    st = cact_fail(err, CACT_ERR_IO, "cannot read %s/%s: %s", dir, name,
+                                   r < 0 ? strerror(errno) : "cut short");
+                    goto out;
+                }
+                done += (size_t)r;
+            }
+            len += n;
+        }
+        memcpy(text + len, "\");\n", 4);
+        cact_html_px_name(name, sizeof name, f);
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        st = cact_write_atomic(path, text, len + 4, err);
+    }
+out:
+    for (size_t j = 0; fd && j < shards; j++)
+        if (fd[j] >= 0)
+            (void)close(fd[j]);
+    free(fd);
+    free(text);
+    return st;
 }
 
 /* ---- index.html ---- */

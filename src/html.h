@@ -107,6 +107,38 @@ enum cact_status cact_html_px_add(struct cact_html_px *w, size_t k, const uint8_
 /* Free w and the text of files not written (a failed run). NULL is fine. */
 void cact_html_px_free(struct cact_html_px *w);
 
+/* ---- A shard's pixel bytes: DIR/html/pxshard_KKKK.b64 ----
+ * Shard K of N does batches K, K+N, ... (run.h), but a pixel file holds G consecutive
+ * batches, so no shard can write one. A shard writes its own batches' base64 instead,
+ * in batch order, into one file of plain base64 (no header, no padding: 4096
+ * characters per image); once every shard's is there, cact_html_px_merge cuts them into
+ * the pixel files an unsharded run writes, byte for byte. */
+
+/* "html/pxshard_KKKK.b64" (at least 4 digits) into buf: shard's file, OUT-relative. */
+void cact_html_px_shard_name(char *buf, size_t size, size_t shard);
+/* K if name (OUT-relative) is "html/pxshard_" digits ".b64" (a temporary of it too:
+ * ".tmp." and anything after), else -1. */
+long cact_html_px_name_shard(const char *name);
+
+/* Like cact_html_px_open, for shard `shard` of `shards` (0 <= shard < shards): creates
+ * DIR/html/pxshard_KKKK.b64 (truncated if it exists) and cact_html_px_add then takes
+ * only batches k with k % shards == shard, writing each at its place in that file
+ * (pwrite, thread-safe). The file is complete once every such batch is added; it is
+ * closed by cact_html_px_free. Errors as cact_html_px_open, and CACT_ERR_USAGE for a
+ * shard out of range; CACT_ERR_IO names the file. */
+enum cact_status cact_html_px_open_shard(struct cact_html_px **w, const char *dir,
+                                         size_t n_batches, size_t batch, size_t shard,
+                                         size_t shards, struct cact_err *err);
+
+/* With every shard's file in DIR/html (a run of n_batches batches of batch images, the
+ * last holding last_n, in `shards` shards): write DIR/html/px_FFFF.js, each with
+ * cact_write_atomic, exactly as an unsharded run's. The shard files are only read;
+ * removing them is the caller's. CACT_ERR_FORMAT naming the file when one has not the
+ * size its batches give (another run's, or cut short), CACT_ERR_IO naming the file,
+ * CACT_ERR_USAGE (no batch, last_n out of 1..batch), CACT_ERR_NOMEM. */
+enum cact_status cact_html_px_merge(const char *dir, size_t n_batches, size_t batch,
+                                    size_t last_n, size_t shards, struct cact_err *err);
+
 /* Read batch k's bytes into px ([batches[k].n][3072]): how the writer gets the input
  * bytes (histograms, pixel values) without keeping a copy of the run's data. */
 typedef enum cact_status (*cact_html_read_fn)(void *ctx, size_t k, uint8_t *px,

@@ -10,7 +10,7 @@ const struct cact_outdir_name cact_run_out_names[] = {
     {"manifest.json", NULL, 0},
     {"manifest.part-", ".json", 0}, /* part.h: a shard's manifest part */
     {"index.html", NULL, 0},   /* html.h: the viewer */
-    {"html", NULL, 1},         /* html.h: OUT/html/px_FFFF.js */
+    {"html", NULL, 1},         /* html.h: OUT/html/px_FFFF.js, a shard's pxshard_KKKK.b64 */
     {"gallery.png", NULL, 0},  /* gallery.h */
     {"gallery.json", NULL, 0},
     {"gallery.html", NULL, 0},

@@ -725,11 +725,13 @@ static enum cact_status run_scan(const char *dir, struct run_parts *r, struct ca
     return CACT_OK;
 }
 
-/* cact_outdir_clear's keep for a shard: a file of ours stays if its batch's shard
- * (k mod N) has a part of this run in OUT. Pixel files (html/px_*) never stay: no shard
- * writes them (each spans several shards' batches), so any are an earlier run's. */
+/* cact_outdir_clear's keep for a shard: a file of ours stays if this run writes a file
+ * of that name (its layout's PNGs, its shard pixel files if any) and the shard that
+ * writes it (k mod N for batch k) has a part of this run in OUT. Pixel files
+ * (html/px_*) never stay: only the merge writes them, so any are an earlier run's. */
 struct run_keep {
     size_t shards, batches;
+    int pairs, pixels;         /* the run's layout is pairs; it writes pixel files */
     const unsigned char *have; /* [shards] */
 };
 
@@ -737,14 +739,17 @@ static int run_keep(const char *name, void *ctx)
 {
     static const char *const prefix[] = {"input_", "output_", "compare_"};
     const struct run_keep *kp = ctx;
-    long part = cact_part_name_shard(name);
+    long part = cact_part_name_shard(name), pxs = cact_html_px_name_shard(name);
 
     if (part >= 0)
         return (size_t)part < kp->shards && kp->have[part];
+    if (pxs >= 0)
+        return kp->pixels && (size_t)pxs < kp->shards && kp->have[pxs];
     for (size_t i = 0; i < sizeof prefix / sizeof prefix[0]; i++) {
         size_t pl = strlen(prefix[i]), k = 0;
         const char *d = name + pl;
-        if (strncmp(name, prefix[i], pl) != 0 || !(*d >= '0' && *d <= '9'))
+        if (strncmp(name, prefix[i], pl) != 0 || !(*d >= '0' && *d <= '9') ||
+            (i < 2) == kp->pairs) /* pairs: compare_; else input_, output_ */
             continue;
         for (; *d >= '0' && *d <= '9' && k < ((size_t)1 << 40); d++)
             k = k * 10 + (size_t)(*d - '0');
@@ -831,6 +836,10 @@ static enum cact_status run_merge_parts(const char *out, struct run_parts *r,
     info.batches = mb;
     if (o.html && (st = run_extra(total, o.batch, o.html_pixels, &extra, &info, err)) != CACT_OK)
         goto out;
+    /* The pixel files from the shards' (html.h), before the page that loads them. */
+    if (o.html && o.html_pixels &&
+        (st = cact_html_px_merge(out, total, o.batch, mb[total - 1].n, n, err)) != CACT_OK)
+        goto out;
     if (o.html && (st = run_html(&o, &info, p0->meta.use_lut, (const cact_html_hist *)hists,
                                  out, 0, err)) != CACT_OK)
         goto out;
@@ -856,11 +865,18 @@ static enum cact_status run_merge_parts(const char *out, struct run_parts *r,
         info.logdir = p0->meta.logdir;
         info.event_file = slash ? slash + 1 : stats->event_path;
     }
-    /* The parts go before the manifest appears: it describes OUT exactly. */
-    for (size_t j = 0; j < n; j++)
+    /* The parts and the shards' pixel bytes go before the manifest appears: it describes
+     * OUT exactly. */
+    for (size_t j = 0; j < n; j++) {
+        char name[64];
         if (snprintf(path, sizeof path, "%s/" CACT_PART_PREFIX "%04zu" CACT_PART_SUFFIX, out, j) <
             (int)sizeof path)
             (void)unlink(path);
+        cact_html_px_shard_name(name, sizeof name, j);
+        if (o.html && o.html_pixels && snprintf(path, sizeof path, "%s/%s", out, name) <
+                                           (int)sizeof path)
+            (void)unlink(path);
+    }
     if (snprintf(path, sizeof path, "%s/%s", out, CACT_MANIFEST_NAME) >= (int)sizeof path) {
         st = cact_fail(err, CACT_ERR_IO, "path too long: %s/%s", out, CACT_MANIFEST_NAME);
         goto out;
@@ -897,7 +913,8 @@ static enum cact_status run_shard_commit(struct cact_outdir *od, const struct ru
     const char *out = cact_outdir_path(od);
     unsigned char have[CACT_PART_MAX_SHARDS] = {0};
     struct run_parts *r = NULL;
-    struct run_keep keep = {o->shards, c->n_batches, have};
+    struct run_keep keep = {o->shards, c->n_batches, o->layout == CACT_RUN_LAYOUT_PAIRS,
+                            o->html && o->html_pixels, have};
     char name[64], path[4096];
     size_t present = 0;
     enum cact_status st;
@@ -1071,13 +1088,6 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
     c->stride = 1;
     c->n_mine = c->n_batches;
     if (o->shards) {
-        /* Pixel files hold cact_html_px_per_file() consecutive batches, which round
-         * robin spreads over several shards: no shard could write a whole one. */
-        if (o->html && o->html_pixels) {
-            st = cact_fail(err, CACT_ERR_USAGE, "a shard cannot write the viewer's pixel "
-                                                "files (they span several shards' batches)");
-            goto out;
-        }
         if (o->shard >= o->shards || o->shards > CACT_PART_MAX_SHARDS || !o->out_dir) {
             st = cact_fail(err, CACT_ERR_USAGE,
                            !o->out_dir ? "a shard needs an output directory: its part and the "
@@ -1130,8 +1140,13 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
         if (st != CACT_OK)
             goto out;
         c->dir = cact_outdir_stage(od);
+        /* A pixel file holds cact_html_px_per_file() consecutive batches, which round
+         * robin spreads over several shards: a shard writes its own batches' bytes into
+         * one file of its own, which the merge cuts into pixel files (html.h). */
         if (o->html && o->html_pixels) {
-            st = cact_html_px_open(&c->html_px, c->dir, c->n_batches, o->batch, err);
+            st = o->shards ? cact_html_px_open_shard(&c->html_px, c->dir, c->n_batches, o->batch,
+                                                     o->shard, o->shards, err)
+                           : cact_html_px_open(&c->html_px, c->dir, c->n_batches, o->batch, err);
             if (st != CACT_OK)
                 goto out;
         }

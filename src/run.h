@@ -60,8 +60,8 @@ struct cact_run_opts {
     const char *logdir;      /* NULL, or a TensorBoard event file goes here (tblog.h) */
     int html;                /* also write OUT/index.html and OUT/html/ (html.h) */
     int html_pixels;         /* with html (default 1): OUT/html/px_FFFF.js, the input
-                                bytes behind the page's pixel values under the cursor;
-                                must be 0 with shards (CACT_ERR_USAGE otherwise) */
+                                bytes behind the page's pixel values under the cursor
+                                (a shard: OUT/html/pxshard_KKKK.b64, merged into them) */
     int jobs;                /* worker threads, >= 1; fewer when memory_limit says so */
     uint64_t memory_limit;   /* bytes for the workers' buffers; 0: half of the RAM */
     /* Called after each finished batch, serialized (never two at once); may be NULL. */
@@ -97,7 +97,7 @@ struct cact_run_stats {
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision
- * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on without pixels,
+ * grid, separate layout, CACT_PNGW_DEFAULT_LEVEL, out_dir "out", html on with pixels,
  * jobs = online CPUs. */
 void cact_run_opts_default(struct cact_run_opts *o);
 
@@ -151,7 +151,8 @@ enum cact_status cact_run_job(const struct cact_run_opts *o, struct cact_run_sta
  * complete run, manifest first; another run's parts and files; debris of killed
  * commits), never another shard's files of the same run, and puts its part in last.
  * While shards work OUT has no manifest.json. The shard whose commit completes the set
- * of N parts merges: OUT/index.html from the parts, the parts removed, then
+ * of N parts merges: OUT/html/px_FFFF.js from the shards' pixel bytes (html.h), then
+ * OUT/index.html from the parts, the parts and the shards' pixel bytes removed, then
  * OUT/manifest.json - the same content as one unsharded run's (less the html "jobs"
  * row if the shards' thread counts differ: shard 0's is shown). With logdir, every
  * shard writes LOGDIR/.cifar-act-shard-KKKK-of-NNNN.RUNID.events (shard 0 with the

@@ -71,7 +71,7 @@ expect_exit 0 "slurm body" -- "$PY" "$RECIPES" sbatch-cmd "$SLURM"
 line=$(cat "$TMP/out")
 if [ "${#ids[@]}" -ge 2 ] && [ -n "$line" ]; then
     cmd="$(rewrite "$line" "$S/out" "$S/logs") --max-batches 12"
-    ref="$(rewrite "${line/--shard auto/}" "$S/ref" "$S/reflogs") --max-batches 12 --no-html-pixels"
+    ref="$(rewrite "${line/--shard auto/}" "$S/ref" "$S/reflogs") --max-batches 12"
     expect_exit 0 "slurm: the unsharded run" -- env SLURM_CPUS_PER_TASK=1 \
         timeout -k 2 120 $NONET bash -c "$ref"
     # What sbatch sets for each task of the array (man sbatch, OUTPUT ENVIRONMENT).
@@ -101,7 +101,7 @@ if "$PY" -c 'import yaml' 2>/dev/null; then
     n=$(sed -n 1p "$TMP/out") line=$(sed -n 2p "$TMP/out")
     if [ -n "$n" ] && [ -n "$line" ]; then
         cmd="$(rewrite "$line" "$K/out" "$K/logs") --max-batches 12"
-        ref="$(rewrite "${line/--shard auto\/$n/}" "$K/ref" "$K/reflogs") --max-batches 12 --no-html-pixels"
+        ref="$(rewrite "${line/--shard auto\/$n/}" "$K/ref" "$K/reflogs") --max-batches 12"
         expect_exit 0 "k8s: the unsharded run" -- timeout -k 2 120 $NONET bash -c "$ref"
         for ((k = n - 1; k >= 0; k--)); do
             expect_exit 0 "k8s: JOB_COMPLETION_INDEX=$k" -- env JOB_COMPLETION_INDEX=$k \

@@ -70,10 +70,11 @@ shards() {
 }
 
 # ---- Equivalence: 20 batches, with the viewer and an event file ----
-# A shard writes no pixel files (each spans several shards' batches): the unsharded run
-# a sharded one equals is the same command with --no-html-pixels.
+# The pixel files too: each spans several shards' batches, so the shards write their own
+# batches' bytes (html/pxshard_K.b64) and the merge cuts them into html/px_F.js; `same`
+# compares them byte for byte and finds no pxshard file left.
 A=(-n 20 -j 1)
-run --out "$TMP/ref" --logdir "$TMP/reflog" -q "${A[@]}" --no-html-pixels
+run --out "$TMP/ref" --logdir "$TMP/reflog" -q "${A[@]}"
 expect_true ref-has-manifest -- test -s "$TMP/ref/manifest.json"
 for case in "1 0 seq" "3 2_0_1 seq" "3 0_1_2 par" "8 7_6_5_4_3_2_1_0 seq" "8 3_0_7_1_6_2_5_4 par"; do
     set -- $case
@@ -88,14 +89,23 @@ run --out "$TMP/refb" -q "${B[@]}"
 expect_true pairs-exit-0 -- shards 3 "1 2 0" "$TMP/b" - par "${B[@]}"
 same "$TMP/refb" "$TMP/b" pairs-softmax-shuffle
 
+# Without pixel files; and the whole test set in batches of 96 (105 batches, five to a
+# pixel file, the last batch of 16 images), so a short batch ends a pixel file.
+run --out "$TMP/refnp" -q -n 12 -j 1 --no-html-pixels
+expect_true no-pixels-exit-0 -- shards 3 "2 1 0" "$TMP/np" - par -n 12 -j 1 --no-html-pixels
+same "$TMP/refnp" "$TMP/np" no-html-pixels
+run --out "$TMP/refshort" -q -j 2 --batch 96
+expect_true short-last-exit-0 -- shards 4 "3 1 0 2" "$TMP/short" - seq -j 2 --batch 96
+same "$TMP/refshort" "$TMP/short" short-last-batch
+
 # More shards than batches: the empty ones write an empty part; the result is the same.
-run --out "$TMP/ref5" -q -n 5 -j 1 --no-html-pixels
+run --out "$TMP/ref5" -q -n 5 -j 1
 expect_true n8-of-5-exit-0 -- shards 8 "7 6 5 4 3 2 1 0" "$TMP/e" - seq -n 5 -j 1
 same "$TMP/ref5" "$TMP/e" more-shards-than-batches
 
 # The whole test set, 157 batches, 3 shards at once; TensorBoard's own loaders (the
 # PNGs in TensorBoard's style, so that they are what the event file's images must be).
-run --out "$TMP/full" --logdir "$TMP/fulllog" -q -j 1 --style tensorboard --no-html-pixels
+run --out "$TMP/full" --logdir "$TMP/fulllog" -q -j 1 --style tensorboard
 expect_true full-exit-0 -- shards 3 "0 1 2" "$TMP/fs" "$TMP/fslog" par -j 1 --style tensorboard
 same "$TMP/full" "$TMP/fs" full-157 "$TMP/fulllog" "$TMP/fslog"
 if [ -x "$VENV/bin/python" ]; then
@@ -171,7 +181,7 @@ expect_true watched-exit-0 -- shards 8 "0 1 2 3 4 5 6 7" "$TMP/w" - par -n 20 -j
 touch "$TMP/w.stop"
 wait $WATCH
 expect_grep manifest-never-lies '^seen [0-9]+ bad 0$' "$TMP/watch"
-run --out "$TMP/wref" -q -n 20 -j 1 --no-html-pixels
+run --out "$TMP/wref" -q -n 20 -j 1
 same "$TMP/wref" "$TMP/w" after-relu-run
 
 # While a sharded run is incomplete there is no manifest.json, and an earlier complete
@@ -188,8 +198,17 @@ expect_true other-run-part-cleared -- test ! -e "$TMP/p/output_0001.png"
 expect_true other-run-part-gone -- test ! -e "$TMP/p/manifest.part-0001.json"
 expect_true other-run-ours-there -- test -s "$TMP/p/manifest.part-0000.json"
 expect_true p-exit-0 -- shards 3 "2 0 1" "$TMP/p" - seq -n 6 -j 1
-run --out "$TMP/pref" -q -n 6 -j 1 --no-html-pixels
+run --out "$TMP/pref" -q -n 6 -j 1
 same "$TMP/pref" "$TMP/p" after-other-runs
+
+# Over an earlier run of the other layout, with pixel files: a shard keeps only the
+# names its own run writes (not input_K.png under --layout pairs, nor an earlier run's
+# html/pxshard file when this run writes none).
+run --out "$TMP/lay" -q -n 6 -j 1
+run --out "$TMP/lay" -q -n 6 -j 1 --shard 0/3
+expect_true lay-exit-0 -- shards 3 "0 2 1" "$TMP/lay" - seq -n 6 -j 1 --layout pairs --no-html-pixels
+run --out "$TMP/layref" -q -n 6 -j 1 --layout pairs --no-html-pixels
+same "$TMP/layref" "$TMP/lay" other-layout-over-default
 
 # A killed shard leaves no part and a staging directory; the next commit sweeps it;
 # --merge names the missing shard.
@@ -211,7 +230,7 @@ expect_grep merge-names-missing 'k: 1 of 2 shards missing \(no part\): 1$' "$TMP
 run --out "$TMP/k" -q -n 4 -j 1 --shard 0/2
 expect_true killed-stage-swept -- bash -c "! ls -d '$TMP'/k/.cifar-act-stage.* 2>/dev/null"
 run --out "$TMP/k" -q -n 4 -j 1 --shard 1/2
-run --out "$TMP/kref" -q -n 4 -j 1 --no-html-pixels
+run --out "$TMP/kref" -q -n 4 -j 1
 same "$TMP/kref" "$TMP/k" after-kill
 
 # --merge: by hand, the same result; nothing to do after; unreadable parts named.
@@ -233,7 +252,15 @@ expect_grep merge-tampered-named 'manifest\.part-0000\.json.*run' "$TMP/err"
 cp "$TMP/part0" "$TMP/mm/manifest.part-0000.json"
 # The missing shard's part, made elsewhere, copied in with its files: --merge completes.
 run --out "$TMP/m1" -q -n 6 -j 1 --shard 1/3
-cp "$TMP"/m1/*_0001.png "$TMP"/m1/*_0004.png "$TMP/m1/manifest.part-0001.json" "$TMP/mm/"
+cp "$TMP"/m1/*_0001.png "$TMP"/m1/*_0004.png "$TMP/mm/"
+cp "$TMP/m1/html/pxshard_0001.b64" "$TMP/mm/html/"
+# (its pixel bytes cut short first: the merge names the file and writes nothing)
+cp "$TMP/m1/manifest.part-0001.json" "$TMP/mm/"
+truncate -s -4096 "$TMP/mm/html/pxshard_0001.b64"
+expect_exit 1 merge-short-pixels -- "$BIN" --merge "$TMP/mm"
+expect_grep merge-short-pixels-named 'html/pxshard_0001\.b64: .* bytes, but shard 1 of 3' "$TMP/err"
+expect_true merge-short-no-manifest -- test ! -e "$TMP/mm/manifest.json"
+cp "$TMP/m1/html/pxshard_0001.b64" "$TMP/mm/html/"
 expect_exit 0 merge-by-hand -- "$BIN" --merge "$TMP/mm"
 expect_grep merge-says 'merged 3 parts \(6 batches, 384 images\)' "$TMP/out"
 same "$TMP/pref" "$TMP/mm" merge-by-hand
@@ -282,8 +309,6 @@ for bad in "3/3" "0/0" "1/1025" "x" "1" "-1/2" "1/2/3" "auto/0" "auto/x"; do
 done
 expect_exit 2 shard-gallery -- "$BIN" --data "$DATA" --out "$TMP/x" --shard 0/2 --gallery
 expect_grep shard-gallery-says 'cannot be combined with --gallery' "$TMP/err"
-expect_exit 2 shard-html-pixels -- "$BIN" --data "$DATA" --out "$TMP/x" --shard 0/2 --html-pixels
-expect_grep shard-html-pixels-says 'cannot be combined with --html-pixels' "$TMP/err"
 expect_exit 2 shard-tensor -- "$BIN" --shard 0/2 --tensor '[1,2]'
 expect_grep shard-tensor-says 'cannot be combined with --tensor' "$TMP/err"
 expect_exit 2 shard-download-only -- "${NET[@]}" "$BIN" --data "$TMP/x" --shard 0/2 --download-only

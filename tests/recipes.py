@@ -256,8 +256,7 @@ def cmd_unshard(line):
     need(s is not None, "no --shard in: %s" % line)
     i = cmd.index("--shard") if "--shard" in cmd else next(
         j for j, a in enumerate(cmd) if a.startswith("--shard="))
-    # A sharded page has no pixel files (they span shards): the run it equals has none.
-    cmd[i:i + (2 if cmd[i] == "--shard" else 1)] = ["--no-html-pixels"]
+    del cmd[i:i + (2 if cmd[i] == "--shard" else 1)]
     ref = re.fullmatch(r"\{(\d*)\}/\d+", s)
     need(ref, "--shard %r is not {}/N or {K}/N" % s)
     g = int(ref.group(1) or 1)

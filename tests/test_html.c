@@ -126,6 +126,81 @@ static void test_px_files(void)
     CHECK(cact_html_px_open(&w, dir, 0, B, &e) == CACT_ERR_USAGE && !w);
 }
 
+/* A shard's pixel bytes and their merge: for N = 1, 2, 3 and 7 shards of 7 batches (the
+ * last short, 4 pixel files of 2), the merged files equal the unsharded writer's, byte
+ * for byte; a shard's file cut short, a batch of another shard and a bad name are
+ * refused. */
+static void test_px_shards(void)
+{
+    enum { B = 256, NB = 7, LAST = 3 };
+    static uint8_t px[B * 3072];
+    static const size_t n_shards[] = {1, 2, 3, 7};
+    struct cact_html_px *w;
+    struct cact_err e;
+    char ref[512], dir[512], name[64], a[800], b[800];
+
+    cact_html_px_shard_name(name, sizeof name, 3);
+    CHECK(strcmp(name, "html/pxshard_0003.b64") == 0);
+    CHECK_EQ_INT(cact_html_px_name_shard("html/pxshard_0003.b64"), 3);
+    CHECK_EQ_INT(cact_html_px_name_shard("html/pxshard_12.b64.tmp.1.2"), 12);
+    CHECK_EQ_INT(cact_html_px_name_shard("html/pxshard_.b64"), -1);
+    CHECK_EQ_INT(cact_html_px_name_shard("html/pxshard_0003.b64x"), -1);
+    CHECK_EQ_INT(cact_html_px_name_shard("html/px_0003.js"), -1);
+    CHECK_EQ_INT(cact_html_px_name_shard("pxshard_0003.b64"), -1);
+
+    snprintf(ref, sizeof ref, "%s/pxref", tmp);
+    mkdir(ref, 0777);
+    CHECK(cact_html_px_open(&w, ref, NB, B, &e) == CACT_OK);
+    for (size_t k = 0; w && k < NB; k++) {
+        size_t n = k + 1 == NB ? LAST : B;
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < 3072; j++)
+                px[i * 3072 + j] = syn_px(k * B + i, j);
+        CHECK(cact_html_px_add(w, k, px, n, &e) == CACT_OK);
+    }
+    cact_html_px_free(w);
+    for (size_t t = 0; t < sizeof n_shards / sizeof n_shards[0]; t++) {
+        size_t ns = n_shards[t];
+        snprintf(dir, sizeof dir, "%s/pxsh%zu", tmp, ns);
+        mkdir(dir, 0777);
+        for (size_t s = ns; s-- > 0;) { /* shards in reverse, their batches too */
+            CHECK(cact_html_px_open_shard(&w, dir, NB, B, s, ns, &e) == CACT_OK);
+            for (size_t k = NB; w && k-- > 0;) {
+                size_t n = k + 1 == NB ? LAST : B;
+                if (k % ns != s)
+                    continue;
+                for (size_t i = 0; i < n; i++)
+                    for (size_t j = 0; j < 3072; j++)
+                        px[i * 3072 + j] = syn_px(k * B + i, j);
+                CHECK(cact_html_px_add(w, k, px, n, &e) == CACT_OK);
+            }
+            if (w && ns > 1) /* a batch of another shard */
+                CHECK(cact_html_px_add(w, (s + 1) % ns, px, B, &e) == CACT_ERR_USAGE);
+            cact_html_px_free(w);
+        }
+        CHECK(cact_html_px_merge(dir, NB, B, LAST, ns, &e) == CACT_OK);
+        for (size_t f = 0; f < cact_html_px_files(NB, B); f++) {
+            cact_html_px_name(name, sizeof name, f);
+            snprintf(a, sizeof a, "%s/%s", ref, name);
+            snprintf(b, sizeof b, "%s/%s", dir, name);
+            CHECK(fx_same_file(a, b));
+        }
+        CHECK(no_temp_files(dir));
+    }
+    /* Shard 1 of 3 cut short by one image: refused, naming the file; nothing written. */
+    snprintf(dir, sizeof dir, "%s/pxsh3", tmp);
+    snprintf(a, sizeof a, "%s/html/pxshard_0001.b64", dir);
+    CHECK(truncate(a, 4096) == 0);
+    snprintf(b, sizeof b, "%s/html/px_0000.js", dir);
+    CHECK(unlink(b) == 0);
+    CHECK(cact_html_px_merge(dir, NB, B, LAST, 3, &e) == CACT_ERR_FORMAT);
+    CHECK(strstr(e.msg, "pxshard_0001.b64: 4096 bytes, but shard 1 of 3") != NULL);
+    CHECK(!exists(dir, "html/px_0000.js"));
+    CHECK(cact_html_px_merge(dir, NB, B, LAST, 4, &e) != CACT_OK); /* no shard 3 */
+    CHECK(cact_html_px_merge(dir, NB, B, B + 1, 3, &e) == CACT_ERR_USAGE);
+    CHECK(cact_html_px_open_shard(&w, dir, NB, B, 3, 3, &e) == CACT_ERR_USAGE && !w);
+}
+
 static void test_hist(void)
 {
     static uint8_t px[2 * 3072];
@@ -378,6 +453,7 @@ int main(void)
         return 2;
     test_hist();
     test_px_files();
+    test_px_shards();
     test_run_page();
     test_gallery();
     char cmd[400];

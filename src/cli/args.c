@@ -149,10 +149,8 @@ static const char *const cli_help_text[] = {
 "                         shards in any order, at once or not, into one --out\n"
 "                         (and --logdir): each adds its files and its\n"
 "                         OUT/manifest.part-KKKK.json; the last to finish\n"
-"                         writes OUT/manifest.json and index.html, as one\n"
-"                         run would have (and one event file); the page has\n"
-"                         no pixel values (--no-html-pixels: each pixel file\n"
-"                         spans several shards)\n"
+"                         writes OUT/manifest.json, index.html and the pixel\n"
+"                         files, as one run would have (and one event file)\n"
 "      --shard auto       K and N from a Slurm job array (contiguous ids):\n"
 "                         SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN and\n"
 "                         SLURM_ARRAY_TASK_COUNT\n"
@@ -509,12 +507,7 @@ SETTER(set_scale_each) { (void)opt; (void)arg; a->run.grid.scale_each = 1; retur
 SETTER(set_quiet) { (void)opt; (void)arg; a->quiet = 1; return 0; }
 SETTER(set_html) { (void)opt; (void)arg; a->run.html = 1; return 0; }
 SETTER(set_no_html) { (void)opt; (void)arg; a->run.html = 0; return 0; }
-SETTER(set_html_pixels)
-{
-    (void)opt, (void)arg;
-    a->run.html_pixels = a->html_pixels_asked = 1;
-    return 0;
-}
+SETTER(set_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 1; return 0; }
 SETTER(set_no_html_pixels) { (void)opt; (void)arg; a->run.html_pixels = 0; return 0; }
 
 /* ---- The option table ---- */
@@ -830,13 +823,6 @@ int cli_parse(int argc, char **argv, struct cli_args *a)
     if (a->shard_spec && !a->run.out_dir)
         return cli_usage("--shard needs an output directory (--out): the shards' parts and "
                          "their merge live there");
-    /* The viewer's pixel files span several shards' batches (run.h): a sharded page
-     * has no pixel values unless a later merge can write them. */
-    if (a->shard_spec && a->html_pixels_asked)
-        return cli_usage("--shard cannot be combined with --html-pixels (each pixel file "
-                         "spans several shards' batches)");
-    if (a->shard_spec)
-        a->run.html_pixels = 0;
     if (a->shard_spec && (rc = cli_shard(a)) != 0)
         return rc;
     if (a->run.kind == CACT_CIFAR_10 && a->run.label == CACT_CIFAR_LABEL_COARSE)

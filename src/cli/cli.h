@@ -28,7 +28,6 @@ struct cli_args {
     struct cact_fetch_opts fetch;
     int quiet;
     int list_long;  /* --list --long: the wide table */
-    int html_pixels_asked; /* --html-pixels given (refused with --shard) */
     int no_verify;
     /* --gallery [NAMES]: one batch through many functions instead of the job. */
     int gallery;
