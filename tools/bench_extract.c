@@ -69,8 +69,8 @@ static double bench_inflate(const unsigned char *gz, size_t n)
 
 static double bench_extractor(const unsigned char *gz, size_t n)
 {
-    struct cact_archive_member m = { "cifar-10-batches-bin/test_batch.bin", NULL,
-                                "803d5f7f4d78ea53de84dbe85f74fb6d" };
+    struct cact_archive_member m = {"cifar-10-batches-bin/test_batch.bin", NULL,
+                                    "803d5f7f4d78ea53de84dbe85f74fb6d", 30730000};
     struct cact_archive *a = NULL;
     struct cact_err err;
     double t0 = now();
