@@ -118,25 +118,15 @@ if [ -x "$VENV/bin/python" ]; then
     expect_grep full-loader-histogram-steps '^PASS loader-output-values-steps' "$TMP/loader"
     expect_true full-loader-no-fail -- bash -c "! grep -q '^FAIL' '$TMP/loader'"
     # A real server, --load_fast=false and the Rust data server: all 157 steps listed.
-    TB_PID=""
-    trap '[ -n "$TB_PID" ] && kill "$TB_PID" 2>/dev/null; rm -rf "$TMP"' EXIT
+    trap 'tb_stop; rm -rf "$TMP"' EXIT
     for mode in python rust; do
         extra=()
         [ "$mode" = python ] && extra=(--load_fast=false)
-        "$VENV/bin/tensorboard" --logdir "$TMP/fslog" --host 127.0.0.1 --port 0 \
-            --samples_per_plugin images=100000 "${extra[@]}" >"$TMP/tb-$mode.log" 2>&1 &
-        TB_PID=$!
-        URL=""
-        for _ in $(seq 1 300); do
-            URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/tb-$mode.log" | head -n 1)
-            [ -n "$URL" ] && break
-            kill -0 "$TB_PID" 2>/dev/null || break
-            sleep 0.2
-        done
-        if [ -z "$URL" ]; then
+        if ! tb_start "$TMP/tb-$mode.log" "$VENV/bin/tensorboard" --logdir "$TMP/fslog" \
+            --host 127.0.0.1 --port 0 --samples_per_plugin images=100000 "${extra[@]}"; then
             fail "tensorboard-$mode did not start: $(tail -n 5 "$TMP/tb-$mode.log")"
         else
-            "$VENV/bin/python" "$ROOT/tests/tb_check.py" server "$URL" "$TMP/fs" 157 \
+            "$VENV/bin/python" "$ROOT/tests/tb_check.py" server "$TB_URL" "$TMP/fs" 157 \
                 >"$TMP/server-$mode" 2>&1
             expect_grep "server-$mode-input-157-steps" '^PASS server-input-lists-all-157-steps' \
                 "$TMP/server-$mode"
@@ -144,9 +134,7 @@ if [ -x "$VENV/bin/python" ]; then
                 '^PASS server-output-individualImage-pixels-are-ours' "$TMP/server-$mode"
             expect_true "server-$mode-no-fail" -- bash -c "! grep -q '^FAIL' '$TMP/server-$mode'"
         fi
-        kill "$TB_PID" 2>/dev/null
-        wait "$TB_PID" 2>/dev/null
-        TB_PID=""
+        tb_stop
     done
 else
     echo "SKIP cli_shard: TensorBoard loaders (no $VENV; make venv)"

@@ -13,15 +13,7 @@ VENV=$ROOT/build/venv
 CIFAR_BIN=$DATA/cifar-10-batches-bin/test_batch.bin
 [ -f "$CIFAR_BIN" ] || CIFAR_BIN=$DATA/test_batch.bin
 
-TB_PID=""
-stop_tb() {
-    if [ -n "$TB_PID" ]; then
-        kill "$TB_PID" 2>/dev/null
-        wait "$TB_PID" 2>/dev/null
-        TB_PID=""
-    fi
-}
-trap 'stop_tb; rm -rf "$TMP"' EXIT
+trap 'tb_stop; rm -rf "$TMP"' EXIT
 
 one_file() { ls "$1"/events.out.tfevents.* 2>/dev/null | head -n 1; }
 
@@ -223,26 +215,17 @@ tb_check prefix "$KILLED"
 for mode in python rust; do
     extra=()
     [ "$mode" = python ] && extra=(--load_fast=false)
-    "$VENV/bin/tensorboard" --logdir "$TMP/cwd/tb" --host 127.0.0.1 --port 0 \
-        --samples_per_plugin images=100000 "${extra[@]}" >"$TMP/tb-$mode.log" 2>&1 &
-    TB_PID=$!
-    URL=""
-    for _ in $(seq 1 300); do
-        URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$TMP/tb-$mode.log" | head -n 1)
-        [ -n "$URL" ] && break
-        kill -0 "$TB_PID" 2>/dev/null || break
-        sleep 0.2
-    done
-    if [ -z "$URL" ]; then
+    if ! tb_start "$TMP/tb-$mode.log" "$VENV/bin/tensorboard" --logdir "$TMP/cwd/tb" \
+        --host 127.0.0.1 --port 0 --samples_per_plugin images=100000 "${extra[@]}"; then
         fail "tensorboard-$mode did not start: $(tail -n 5 "$TMP/tb-$mode.log")"
-        stop_tb
+        tb_stop
         continue
     fi
     if [ "$mode" = rust ]; then
         expect_grep tensorboard-uses-rust-data-server 'fast data loading' "$TMP/tb-$mode.log"
     fi
-    tb_check server "$URL" "$TMP/png" 157
-    stop_tb
+    tb_check server "$TB_URL" "$TMP/png" 157
+    tb_stop
 done
 
 summary cli_tensorboard

@@ -48,6 +48,32 @@ expect_true() {
     if "$@"; then pass; else fail "$name"; fi
 }
 
+# tb_start LOG TENSORBOARD ARGS...: start a TensorBoard server (the venv's executable and
+# its arguments; give it --host 127.0.0.1 --port 0) writing to LOG, and wait up to 60 s
+# for the URL it serves on. Sets TB_PID and TB_URL ("" if it did not start: it died or
+# never said; LOG then says why). tb_stop ends it; the EXIT trap should call tb_stop.
+TB_PID="" TB_URL=""
+tb_start() {
+    local log=$1
+    shift
+    "$@" >"$log" 2>&1 &
+    TB_PID=$! TB_URL=""
+    for _ in $(seq 1 300); do
+        TB_URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$log" | head -n 1)
+        [ -n "$TB_URL" ] && return 0
+        kill -0 "$TB_PID" 2>/dev/null || break
+        sleep 0.2
+    done
+    return 1
+}
+tb_stop() {
+    if [ -n "$TB_PID" ]; then
+        kill "$TB_PID" 2>/dev/null
+        wait "$TB_PID" 2>/dev/null
+        TB_PID=""
+    fi
+}
+
 summary() {
     echo "$1: $PASSED passed, $FAILED failed"
     [ "$FAILED" -eq 0 ]
