@@ -324,11 +324,18 @@ $(DEB_FILE): $(wildcard src/*.c src/*.h $(CLI_DIR)/*) Makefile LICENSE tools/deb
 	chmod -R u+rwX,go+rX,go-w $(DEB_ROOT)
 	dpkg-deb --root-owner-group -Zxz --build $(DEB_ROOT) $@
 
-# The tests install into a staging tree (tests/cli_pkg.sh) and compare PNGs by pixels.
-test: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff
+# The tests install into a staging tree (tests/cli_pkg.sh), compare PNGs by pixels, and
+# SIGKILL a run in the middle of its merge (tests/killat.c, an LD_PRELOAD shim; not
+# named test_*, so run-tests.sh does not run it). The shim is built without the
+# sanitizers even in make asan: it only counts calls, and preloaded ahead of libasan
+# an instrumented copy would need the same ASAN_OPTIONS the plain one does.
+test: $(SHLIB) $(BUILD)/cifar-act.pc $(BUILD)/tests/pngdiff $(BUILD)/tests/killat.so
 $(BUILD)/tests/pngdiff: tests/pngdiff.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $< -o $@ $(LDFLAGS) -lstb
+$(BUILD)/tests/killat.so: tests/killat.c
+	@mkdir -p $(dir $@)
+	$(CC) $(WARN) -O2 -g -fPIC -shared $< -o $@ -ldl
 
 # The .deb checked as a user would: lintian (apt-get install lintian), then, as root,
 # apt-get install it, run it, find its man page and library, and remove it again.

@@ -104,6 +104,117 @@ expect_true mixed-kept -- test -s "$O/notes.txt" -a -d "$O/keep"
 expect_true mixed-2-pngs -- test "$(count "$O" '*.png')" = 2
 expect_true mixed-truthful -- truthful "$O"
 
+# ---- SIGKILL in the middle of a merge (outdir.h: "a run killed during a merge leaves
+# no `last`"). The merge is a few ms of renames, so no outside signal lands in it:
+# tests/killat.c (LD_PRELOAD) kills the run at its N-th rename or unlink in OUT (not
+# counting the staging directory's own, before the merge). OUT holds an earlier run,
+# a foreign notes.txt and a foreign keep/file, so the run merges. Two cases: more
+# batches than the earlier run (3 -> 5: every file renamed over an old one or new) and
+# fewer (5 -> 3: the earlier run's input_0003.png etc. are ours and stale, so the merge
+# also removes them). ----
+KILLAT=$(cd "$CA_BUILD/tests" 2>/dev/null && pwd)/killat.so
+# killat N AFTER [SKIP] -- CMD...: CMD with the shim on $O: killed at the N-th counted
+# call (0: never), before it or, with AFTER 1, after it; the count goes to $TMP/killat.n.
+# ASan insists on coming first in the library list; LD_PRELOAD puts the shim before it.
+killat() {
+    local n=$1 after=$2 skip=.cifar-act-stage.; shift 2
+    [ "$1" = -- ] || { skip=$1; shift; }
+    shift
+    env LD_PRELOAD="$KILLAT" CACT_KILLAT_DIR="$(realpath "$O")" CACT_KILLAT_SKIP="$skip" \
+        CACT_KILLAT_N="$n" CACT_KILLAT_AFTER="$after" CACT_KILLAT_COUNT_FILE="$TMP/killat.n" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0" "$@"
+}
+# merge_check WHAT DIR OLD NEW FOREIGN...: of the files in DIR but the FOREIGN ones and
+# what is in staging directories ("ours"), with OLD the earlier run and NEW the new one:
+#   whole   each is byte for byte a whole file of OLD or of NEW (both made by this binary,
+#           so bytes, not pixels: the question is "whole or not"; a truncated PNG differs)
+#   present every file both runs have is there but the manifest (renamed over, never absent)
+#   none    there is no manifest.json
+#   old|new exactly that run's files
+merge_check() {
+    python3 - "$@" <<'EOF'
+import os, sys
+what, d, old, new, foreign = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], set(sys.argv[5:])
+def files(top):
+    return {os.path.relpath(os.path.join(r, f), top) for r, _, fs in os.walk(top) for f in fs
+            if not os.path.relpath(r, top).startswith('.cifar-act-stage.')} - foreign
+def same(f, top):
+    b = os.path.join(top, f)
+    if not os.path.isfile(b):
+        return False
+    with open(os.path.join(d, f), 'rb') as x, open(b, 'rb') as y:
+        return x.read() == y.read()
+have, o, n = files(d), files(old), files(new)
+if what == 'whole':
+    bad = [f for f in sorted(have) if not (same(f, old) or same(f, new))]
+    if bad:
+        sys.exit(f"in {d}: neither the earlier run's nor the new run's whole file: {bad[:5]}")
+elif what == 'present':
+    gone = sorted((o & n) - have - {'manifest.json'})
+    if gone:
+        sys.exit(f"in {d}: replaced files absent: {gone[:5]}")
+elif what == 'none':
+    if 'manifest.json' in have:
+        sys.exit(f"in {d}: manifest.json present after a kill during the merge")
+else:
+    top, want = (old, o) if what == 'old' else (new, n)
+    if have != want or not all(same(f, top) for f in have):
+        sys.exit(f"in {d}: not exactly the {what} run: extra {sorted(have - want)[:5]}, "
+                 f"missing {sorted(want - have)[:5]}, "
+                 f"changed {[f for f in sorted(have & want) if not same(f, top)][:5]}")
+EOF
+}
+foreign_kept() { cmp -s "$1/notes.txt" "$2/notes.txt" && cmp -s "$1/keep/file" "$2/keep/file" &&
+                 test "$(ls -A "$1/keep")" = file; }
+expect_true killat-built -- test -f "$KILLAT"
+for pair in "3 5" "5 3"; do
+    read -r old_n new_n <<<"$pair"
+    K=$TMP/killmerge-${old_n}to$new_n tag=killmerge-${old_n}to$new_n
+    mkdir -p "$K/foreign/keep"
+    printf 'notes %s\n' "$tag" >"$K/foreign/notes.txt"
+    printf 'kept %s\n' "$tag" >"$K/foreign/keep/file"
+    cp -a "$K/foreign" "$K/old"
+    expect_exit 0 "$tag-earlier" -- "$BIN" --data "$DATA" --out "$K/old" -n $old_n -q
+    cp -a "$K/old" "$K/new"
+    # The whole merge, counted: M calls; its result is the new run, for comparison.
+    O=$K/new
+    rm -f "$TMP/killat.n"
+    expect_exit 0 "$tag-count" -- killat 0 0 -- "$BIN" --data "$DATA" --out "$O" -n $new_n -q
+    M=$(cat "$TMP/killat.n" 2>/dev/null || echo 0)
+    echo "$tag: the merge makes $M counted calls"
+    expect_true "$tag-M-plausible ($M)" -- test "$M" -gt 10
+    expect_true "$tag-count-listed" -- all_listed "$O" notes.txt keep/file
+    expect_true "$tag-earlier-foreign-untouched" -- foreign_kept "$K/old" "$K/foreign"
+    for n in 1 2 $(((M + 1) / 2)) $((M - 1)) $M; do
+        for after in 0 1; do
+            t=$tag-N$n-$([ $after = 1 ] && echo after || echo before)
+            state=none
+            [ $n = 1 ] && [ $after = 0 ] && state=old # nothing done yet
+            [ $n = "$M" ] && [ $after = 1 ] && state=new # the manifest is in: done
+            O=$K/run
+            rm -rf "$O" && cp -a "$K/old" "$O"
+            expect_exit 137 "$t-killed" -- killat $n $after -- "$BIN" --data "$DATA" --out "$O" -n $new_n -q
+            for what in $state whole present; do
+                expect_true "$t-$what" -- merge_check $what "$O" "$K/old" "$K/new" notes.txt keep/file
+            done
+            expect_true "$t-foreign-untouched" -- foreign_kept "$O" "$K/foreign"
+            # The next run sweeps the killed run's staging directory and ends truthful.
+            expect_exit 0 "$t-next-run" -- "$BIN" --data "$DATA" --out "$O" -n 2 -q
+            expect_true "$t-next-swept" -- test "$(find "$O" "$(dirname "$O")" -maxdepth 1 \
+                -name '*cifar-act-stage*' | wc -l)" = 0
+            expect_true "$t-next-no-tmp" -- test "$(find "$O" -name '*.tmp.*' | wc -l)" = 0
+            expect_true "$t-next-listed" -- all_listed "$O" notes.txt keep/file
+            expect_true "$t-next-foreign-untouched" -- foreign_kept "$O" "$K/foreign"
+        done
+    done
+done
+# Killed at the staging directory's first rename or unlink, before the commit: the
+# earlier run, untouched (the shim counting everything in OUT).
+O=$K/run
+rm -rf "$O" && cp -a "$K/old" "$O"
+expect_exit 137 killstage-killed -- killat 1 0 '' -- "$BIN" --data "$DATA" --out "$O" -n 3 -q
+expect_true killstage-old -- merge_check old "$O" "$K/old" "$K/new" notes.txt keep/file
+
 # ---- two runs at once: the second waits and says so; one run's files result ----
 O=$TMP/two
 "$BIN" --data "$DATA" --out "$O" --fn relu -b 8 --jobs 1 -q &
