@@ -15,7 +15,8 @@
  * byte through the embedded 256-entry table per channel (element-wise chains only).
  *
  * Every file is written with cact_write_atomic (temporary name, then rename), and
- * index.html last, so it never names a file that is not there yet.
+ * index.html last, so it never names a file that is not there yet; a shard's pixel
+ * bytes (below) are the exception: written in place, into its staging directory.
  */
 #ifndef CACT_HTML_H
 #define CACT_HTML_H
