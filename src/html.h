@@ -14,9 +14,11 @@
  * below), loaded only for the step being inspected; the output value follows from the
  * byte through the embedded 256-entry table per channel (element-wise chains only).
  *
- * Every file is written with cact_write_atomic (temporary name, then rename), and
- * index.html last, so it never names a file that is not there yet; a shard's pixel
- * bytes (below) are the exception: written in place, into its staging directory.
+ * Pages are written with cact_write_atomic (temporary name, then rename), index.html
+ * after the pixel files, so it never names a file that is not there yet. Pixel files
+ * written during a run go into its staging directory (outdir.h), where nothing is
+ * replaced: cact_write_new, or for a shard's pixel bytes pwrite in place; the merge's
+ * pixel files, written into OUT, go through cact_write_atomic too.
  */
 #ifndef CACT_HTML_H
 #define CACT_HTML_H
