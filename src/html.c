@@ -935,6 +935,19 @@ void cact_html_px_free(struct cact_html_px *w)
     free(w);
 }
 
+/* 1 if the n characters at s are all of base64's alphabet (no '=': no padding here).
+ * Written as comparisons, not a table, so that GCC vectorizes it. */
+static int px_is_b64(const char *s, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        bad |= !((unsigned char)((c | 0x20) - 'a') < 26 || (unsigned char)(c - '0') < 10 ||
+                 c == '+' || c == '/');
+    }
+    return !bad;
+}
+
 enum cact_status cact_html_px_merge(const char *dir, size_t n_batches, size_t batch,
                                     size_t last_n, size_t shards, struct cact_err *err)
 {
@@ -990,6 +1003,14 @@ enum cact_status cact_html_px_merge(const char *dir, size_t n_batches, size_t ba
                     goto out;
                 }
                 done += (size_t)r;
+            }
+            /* The bytes go into a script: anything but base64 (a file someone else put
+             * there) could end the string and run, so it is refused. */
+            if (!px_is_b64(text + len, n)) {
+                cact_html_px_shard_name(name, sizeof name, k % shards);
+                st = cact_fail(err, CACT_ERR_FORMAT, "%s/%s: not base64 (batch %zu)", dir, name,
+                               k);
+                goto out;
             }
             len += n;
         }

@@ -197,6 +197,18 @@ static void test_px_shards(void)
     CHECK(strstr(e.msg, "pxshard_0001.b64: 4096 bytes, but shard 1 of 3") != NULL);
     CHECK(!exists(dir, "html/px_0000.js"));
     CHECK(cact_html_px_merge(dir, NB, B, LAST, 4, &e) != CACT_OK); /* no shard 3 */
+    /* A byte that is not base64 (one that could end the script's string) is refused. */
+    snprintf(dir, sizeof dir, "%s/pxsh2", tmp);
+    snprintf(a, sizeof a, "%s/html/pxshard_0001.b64", dir);
+    {
+        FILE *f = fopen(a, "r+b");
+        CHECK(f && fseek(f, 5000, SEEK_SET) == 0 && fputc('"', f) == '"');
+        if (f)
+            fclose(f);
+    }
+    CHECK(cact_html_px_merge(dir, NB, B, LAST, 2, &e) == CACT_ERR_FORMAT);
+    CHECK(strstr(e.msg, "pxshard_0001.b64: not base64 (batch 1)") != NULL);
+    snprintf(dir, sizeof dir, "%s/pxsh3", tmp);
     CHECK(cact_html_px_merge(dir, NB, B, B + 1, 3, &e) == CACT_ERR_USAGE);
     CHECK(cact_html_px_open_shard(&w, dir, NB, B, 3, 3, &e) == CACT_ERR_USAGE && !w);
 }
