@@ -937,6 +937,9 @@ static enum cact_status run_shard_commit(struct cact_outdir *od, const struct ru
     have[o->shard] = 1;
     /* An earlier complete run (its manifest first), another run's parts and files, and
      * what killed commits left: gone. The other shards' of this run stay. */
+    if (snprintf(path, sizeof path, "%s/%s", out, CACT_MANIFEST_NAME) < (int)sizeof path &&
+        access(path, F_OK) == 0)
+        stats->cleared_complete = 1;
     cact_outdir_clear(od, CACT_MANIFEST_NAME, run_keep, &keep);
     st = cact_outdir_commit(od, name, err);
     if (st != CACT_OK)

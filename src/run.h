@@ -94,6 +94,9 @@ struct cact_run_stats {
      * event file with a log directory). */
     size_t shards, shards_done;
     int merged;
+    /* A shard: OUT held a complete run (its manifest.json) that this shard's commit
+     * cleared, as it clears anything not of its own sharded run. */
+    int cleared_complete;
 };
 
 /* Defaults: cifar10 test, batch 64, sigmoid is NOT filled in (chain empty), torchvision

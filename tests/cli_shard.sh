@@ -180,6 +180,12 @@ expect_true incomplete-no-manifest -- test ! -e "$TMP/p/manifest.json"
 expect_true incomplete-no-old-index -- test ! -e "$TMP/p/index.html"
 expect_true incomplete-old-files-gone -- test ! -e "$TMP/p/input_0000.png"
 expect_true incomplete-own-files -- test -s "$TMP/p/output_0004.png" -a -s "$TMP/p/manifest.part-0001.json"
+# Said when it happens (and only then): a shard over a complete run replaces it.
+run --out "$TMP/said" -q -n 3 -j 1
+expect_exit 0 shard-over-complete -- "${NET[@]}" "$BIN" --data "$DATA" --out "$TMP/said" -n 3 -j 1 --shard 0/2
+expect_grep shard-over-complete-says 'said held a complete run; this shard started a new one there' "$TMP/out"
+expect_exit 0 shard-over-part -- "${NET[@]}" "$BIN" --data "$DATA" --out "$TMP/said" -n 3 -j 1 --shard 0/2
+expect_true shard-over-part-silent -- bash -c "! grep -q 'held a complete run' '$TMP/out'"
 # A part of another run (other settings, other N) is cleared by the next commit.
 run --out "$TMP/p" -q -n 6 -j 1 --shard 0/2 --fn relu
 expect_true other-run-part-cleared -- test ! -e "$TMP/p/output_0001.png"

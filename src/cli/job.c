@@ -150,6 +150,9 @@ int cli_job(struct cli_args *a)
                stats.seconds > 0 ? (double)stats.images / stats.seconds : 0.0);
     if (!a->quiet && ro->out_dir && ro->logdir)
         printf("cifar-act: TensorBoard events in %s\n", stats.event_path);
+    if (!a->quiet && ro->shards && stats.cleared_complete)
+        printf("cifar-act: %s held a complete run; this shard started a new one there (the "
+               "earlier files are gone)\n", ro->out_dir);
     if (!a->quiet && ro->shards && stats.merged)
         printf("cifar-act: shard %zu of %zu done; all %zu parts there: merged into "
                "%s/manifest.json\n", ro->shard, ro->shards, ro->shards, ro->out_dir);
