@@ -38,7 +38,9 @@
 struct cact_part_meta {
     size_t shard, shards;   /* K, N */
     int jobs;               /* the shard's worker threads (the page shows them) */
-    int html, html_pixels;  /* index.html written at the merge; html/px_KKKK.js staged */
+    int html, html_pixels;  /* index.html written at the merge; with html_pixels each
+                               shard stages html/pxshard_KKKK.b64 and the merge writes
+                               html/px_FFFF.js from them (html.h) */
     int use_lut;            /* the lookup-table path (the page says which) */
     const char *logdir;     /* resolved log directory, or NULL */
     const char *event;      /* the shard's event file name in logdir, or NULL */
