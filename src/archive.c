@@ -432,16 +432,9 @@ static enum cact_status tar_data(struct cact_archive *a, const unsigned char *p,
         struct archive_slot *s = &a->slot[a->cur];
         if (EVP_DigestUpdate(a->md, p, k) != 1)
             return ar_fail(a, err, CACT_ERR_NOMEM, "MD5 update failed");
-        while (s->fd >= 0 && k > 0) {
-            ssize_t w = write(s->fd, p, k);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                return ar_fail(a, err, CACT_ERR_IO, "cannot write %s: %s", s->tmp,
-                               w < 0 ? strerror(errno) : "no progress");
-            p += w;
-            k -= (size_t)w;
-        }
+        struct cact_err we;
+        if (s->fd >= 0 && cact_write_all(s->fd, p, k, -1, s->tmp, &we) != CACT_OK)
+            return ar_fail(a, err, we.code, "%s", we.msg);
     } else if (a->cur == CUR_EXT) {
         memcpy(a->ext + a->ext_fill, p, k); /* bounded: size <= TAR_EXT_MAX */
         a->ext_fill += k;

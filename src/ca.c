@@ -279,3 +279,42 @@ enum cact_status cact_mkdirs(const char *dir, struct cact_err *err)
                        strerror(errno));
     return CACT_OK;
 }
+
+enum cact_status cact_pread_all(int fd, void *buf, size_t len, off_t off, const char *path,
+                                struct cact_err *err)
+{
+    char *p = buf;
+    while (len) {
+        ssize_t r = pread(fd, p, len, off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", path, strerror(errno));
+        if (r == 0)
+            return cact_fail(err, CACT_ERR_IO, "%s: unexpected end of file (did it shrink?)",
+                             path);
+        p += r;
+        len -= (size_t)r;
+        off += r;
+    }
+    return CACT_OK;
+}
+
+enum cact_status cact_write_all(int fd, const void *buf, size_t len, off_t off,
+                                const char *path, struct cact_err *err)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t w = off < 0 ? write(fd, p, len) : pwrite(fd, p, len, off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", path,
+                             w < 0 ? strerror(errno) : "no progress");
+        p += w;
+        len -= (size_t)w;
+        if (off >= 0)
+            off += w;
+    }
+    return CACT_OK;
+}

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h> /* off_t */
 
 /* The version cifar-act reports (--version) and records (manifest.json). */
 #define CACT_VERSION "0.1.0"
@@ -114,5 +115,17 @@ enum cact_status cact_mkdirs(const char *dir, struct cact_err *err);
 struct stat;
 enum cact_status cact_open_regular(const char *path, int *fd, struct stat *sb,
                                    struct cact_err *err);
+
+/* Read exactly len bytes of fd at offset off (pread; EINTR retried). path names fd in
+ * the message. CACT_ERR_IO: a read error, or "unexpected end of file (did it
+ * shrink?)" when the file ends first. Thread-safe (no file position). */
+enum cact_status cact_pread_all(int fd, void *buf, size_t len, off_t off, const char *path,
+                                struct cact_err *err);
+
+/* Write exactly len bytes to fd: at offset off with pwrite (thread-safe), or with off < 0
+ * at the file position (write; O_APPEND's end). EINTR retried. CACT_ERR_IO naming path
+ * on an error or a write that makes no progress. */
+enum cact_status cact_write_all(int fd, const void *buf, size_t len, off_t off,
+                                const char *path, struct cact_err *err);
 
 #endif

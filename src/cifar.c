@@ -123,21 +123,7 @@ out:
 static enum cact_status cifar_pread_all(const struct cifar_file *cf, void *buf, size_t len,
                                       off_t off, struct cact_err *err)
 {
-    char *p = buf;
-    while (len) {
-        ssize_t r = pread(cf->fd, p, len, off);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return cact_fail(err, CACT_ERR_IO, "cannot read %s: %s", cf->path, strerror(errno));
-        if (r == 0)
-            return cact_fail(err, CACT_ERR_IO, "%s: unexpected end of file (did it shrink?)",
-                           cf->path);
-        p += r;
-        len -= (size_t)r;
-        off += r;
-    }
-    return CACT_OK;
+    return cact_pread_all(cf->fd, buf, len, off, cf->path, err);
 }
 
 /* Check every label once at open time, so a corrupt record stops the job before any

@@ -416,8 +416,6 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
 {
     struct fetch_ctx *c = ctx;
     enum cact_status st;
-    const unsigned char *p = buf;
-    size_t left = len;
 
     if (restart) {
         /* The server ignored our Range: throw away the .part and start clean. */
@@ -428,17 +426,10 @@ static enum cact_status dl_sink(void *ctx, const void *buf, size_t len, int rest
         progress_start(c);
     }
     source_note_response(c); /* once per attempt, before its first byte is kept */
-    while (left > 0) {
-        /* O_APPEND: every write lands at the end, after a truncate too. */
-        ssize_t w = write(c->part_fd, p, left);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", c->part,
-                           w < 0 ? strerror(errno) : "no progress");
-        p += w;
-        left -= (size_t)w;
-    }
+    /* O_APPEND: every write lands at the end, after a truncate too. */
+    st = cact_write_all(c->part_fd, buf, len, -1, c->part, err);
+    if (st != CACT_OK)
+        return st;
     st = stream_feed(c, buf, len, err);
     if (st != CACT_OK)
         return st;

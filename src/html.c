@@ -837,9 +837,8 @@ static enum cact_status px_add_shard(struct cact_html_px *w, size_t k, const uin
                                      size_t n, struct cact_err *err)
 {
     char *text;
-    size_t len = n * CACT_HTML_PX_IMAGE, done = 0;
     off_t off = (off_t)(k / w->shards) * (off_t)w->cap;
-    enum cact_status st = CACT_OK;
+    enum cact_status st;
 
     if (k % w->shards != w->shard)
         return cact_fail(err, CACT_ERR_USAGE, "html: batch %zu is not shard %zu of %zu's", k,
@@ -850,17 +849,7 @@ static enum cact_status px_add_shard(struct cact_html_px *w, size_t k, const uin
     if (!text)
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory for %s", w->path);
     b64_encode(text, px, n * 3 * 1024);
-    while (done < len) {
-        ssize_t r = pwrite(w->fd, text + done, len - done, off + (off_t)done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            st = cact_fail(err, CACT_ERR_IO, "cannot write %s: %s", w->path,
-                           r < 0 ? strerror(errno) : "no progress");
-            break;
-        }
-        done += (size_t)r;
-    }
+    st = cact_write_all(w->fd, text, n * CACT_HTML_PX_IMAGE, off, w->path, err);
     pthread_mutex_lock(&w->lock);
     w->spare[w->n_spare++] = text; /* at most one per batch of the shard: room for all */
     pthread_mutex_unlock(&w->lock);
@@ -990,26 +979,16 @@ enum cact_status cact_html_px_merge(const char *dir, size_t n_batches, size_t ba
     for (size_t f = 0; f < n_files && st == CACT_OK; f++) {
         size_t len = (size_t)snprintf(text, 32, "cactPx(%zu,\"", f);
         for (size_t k = f * g; k < (f + 1) * g && k < n_batches; k++) {
-            size_t n = px_batch_n(k, n_batches, batch, last_n) * CACT_HTML_PX_IMAGE, done = 0;
+            size_t n = px_batch_n(k, n_batches, batch, last_n) * CACT_HTML_PX_IMAGE;
             off_t off = (off_t)(k / shards) * (off_t)(batch * CACT_HTML_PX_IMAGE);
-            while (done < n) {
-                ssize_t r = pread(fd[k % shards], text + len + done, n - done, off + (off_t)done);
-                if (r < 0 && errno == EINTR)
-                    continue;
-                if (r <= 0) {
-                    cact_html_px_shard_name(name, sizeof name, k % shards);
-                    st = cact_fail(err, CACT_ERR_IO, "cannot read %s/%s: %s", dir, name,
-                                   r < 0 ? strerror(errno) : "cut short");
-                    goto out;
-                }
-                done += (size_t)r;
-            }
+            cact_html_px_shard_name(name, sizeof name, k % shards);
+            snprintf(path, sizeof path, "%s/%s", dir, name); /* fits: checked above */
+            if ((st = cact_pread_all(fd[k % shards], text + len, n, off, path, err)) != CACT_OK)
+                goto out;
             /* The bytes go into a script: anything but base64 (a file someone else put
              * there) could end the string and run, so it is refused. */
             if (!px_is_b64(text + len, n)) {
-                cact_html_px_shard_name(name, sizeof name, k % shards);
-                st = cact_fail(err, CACT_ERR_FORMAT, "%s/%s: not base64 (batch %zu)", dir, name,
-                               k);
+                st = cact_fail(err, CACT_ERR_FORMAT, "%s: not base64 (batch %zu)", path, k);
                 goto out;
             }
             len += n;

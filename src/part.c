@@ -817,17 +817,8 @@ enum cact_status cact_part_read(const char *path, struct cact_part **p, struct c
         close(fd);
         return cact_fail(err, CACT_ERR_NOMEM, "out of memory reading %s", path);
     }
-    while (got < (size_t)sb.st_size) {
-        ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            st = n < 0 ? cact_fail(err, CACT_ERR_IO, "%s: cannot read: %s", path, strerror(errno))
-                       : cact_fail(err, CACT_ERR_FORMAT, "%s: shorter than its size", path);
-            break;
-        }
-        got += (size_t)n;
-    }
+    got = (size_t)sb.st_size;
+    st = cact_pread_all(fd, buf, got, 0, path, err);
     close(fd);
     if (st == CACT_OK)
         st = cact_part_parse(buf, got, path, p, err);

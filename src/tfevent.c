@@ -471,17 +471,7 @@ static atomic_uint tfevent_writers; /* the <n> of the file name */
 static enum cact_status writer_write_all(struct cact_tfevent_writer *w, const uint8_t *p,
                                          size_t n, struct cact_err *err)
 {
-    while (n > 0) {
-        ssize_t k = write(w->fd, p, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return cact_fail(err, CACT_ERR_IO, "%s: write failed: %s", w->path, strerror(errno));
-        }
-        p += k;
-        n -= (size_t)k;
-    }
-    return CACT_OK;
+    return cact_write_all(w->fd, p, n, -1, w->path, err);
 }
 
 /* Records are built on worker threads, so a later step can carry an earlier wall_time.
